@@ -69,9 +69,7 @@ pub enum IdentityError {
         reason: &'static str,
     },
     /// An account id outside `[a-z0-9_-]{1,64}`.
-    #[error(
-        "{input:?} is not a valid account id: use 1-64 lowercase letters, digits, '_' or '-'"
-    )]
+    #[error("{input:?} is not a valid account id: use 1-64 lowercase letters, digits, '_' or '-'")]
     InvalidAccountId {
         /// The input as given.
         input: String,

@@ -18,6 +18,7 @@
 
 pub mod identity;
 pub mod message;
+pub mod policy;
 pub mod socket;
 
 pub use identity::{
@@ -29,6 +30,7 @@ pub use message::{
     MessageId, MessageKey, OutboundContent, OutboundMedia, OutboundMessage, OutboundQuote,
     QuotedMessage, Receipt, ReceiptKind, SendReceipt, UploadedMedia,
 };
+pub use policy::{AckGroupMode, Activation, ChunkMode, DmPolicy, DmScope, GroupPolicy};
 pub use socket::{
     CloseReason, InboundAck, OwnIdentity, SocketError, SocketEvent, SocketEvents, WaSocket,
 };

@@ -383,8 +383,11 @@ pub trait WaSocket: Send + Sync + 'static {
     async fn send(&self, message: OutboundMessage) -> Result<SendReceipt, SocketError>;
 
     /// Uploads a blob to WhatsApp's media servers (encrypting it for `kind`).
-    async fn upload_media(&self, data: Bytes, kind: MediaKind)
-    -> Result<UploadedMedia, SocketError>;
+    async fn upload_media(
+        &self,
+        data: Bytes,
+        kind: MediaKind,
+    ) -> Result<UploadedMedia, SocketError>;
 
     /// Downloads and decrypts an inbound media blob. Expired media gives
     /// [`SocketError::MediaExpired`]; then try [`WaSocket::request_media_reupload`].
