@@ -1,0 +1,330 @@
+//! One account's runtime: its socket, settings, inbox, metrics and connection state.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinHandle;
+use wagw_core::{AccountId, InboundAck, InboundMessage, Jid, OwnIdentity, WaSocket};
+
+use crate::clock::Clock;
+use crate::commit::Committer;
+use crate::echo::SentIds;
+use crate::inbox::{Handler, Inbox};
+use crate::metrics::AccountMetrics;
+use crate::registry::ListenerRegistry;
+use crate::settings::{AccountSettings, GatewaySettings, RuntimeOptions};
+use crate::sink::AgentSink;
+use crate::store::{DedupeKey, GatewayEvent, GatewayStore};
+use crate::supervisor::{self, Phase};
+
+/// What every account shares: the store, the agent, the live-listener registry, the worker
+/// pool and the clock.
+pub(crate) struct Shared {
+    pub(crate) store: GatewayStore,
+    pub(crate) sink: Arc<dyn AgentSink>,
+    pub(crate) registry: ListenerRegistry,
+    pub(crate) committer: Committer,
+    pub(crate) workers: Arc<Semaphore>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) options: RuntimeOptions,
+    pub(crate) settings: RwLock<Arc<GatewaySettings>>,
+}
+
+impl Shared {
+    /// The current gateway settings.
+    pub(crate) fn settings(&self) -> Arc<GatewaySettings> {
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// A message waiting in the inbox.
+pub(crate) struct Pending {
+    pub(crate) message: Box<InboundMessage>,
+    pub(crate) ack: InboundAck,
+    pub(crate) key: DedupeKey,
+}
+
+/// How many of its own sent message ids an account remembers for echo suppression.
+const SENT_IDS_REMEMBERED: usize = 1024;
+
+/// One account's runtime.
+pub(crate) struct Account {
+    id: AccountId,
+    settings: RwLock<Arc<AccountSettings>>,
+    socket: Arc<dyn WaSocket>,
+    metrics: Arc<AccountMetrics>,
+    pub(crate) shared: Arc<Shared>,
+    inbox: std::sync::OnceLock<Arc<Inbox<Jid, Pending>>>,
+    /// Messages queued or being handled, so a redelivered copy is not queued twice.
+    in_flight: Mutex<HashSet<DedupeKey>>,
+    connected_at_ms: AtomicI64,
+    identity: RwLock<Option<OwnIdentity>>,
+    state: Mutex<(String, Option<String>)>,
+    phase: watch::Sender<Phase>,
+    cancel: watch::Sender<bool>,
+    sent: SentIds,
+}
+
+/// A running account: its runtime and its supervisor task.
+pub(crate) struct AccountHandle {
+    pub(crate) account: Arc<Account>,
+    pub(crate) task: JoinHandle<()>,
+}
+
+impl Account {
+    /// Starts an account: builds its inbox and spawns its supervisor.
+    pub(crate) fn start(
+        settings: AccountSettings,
+        socket: Arc<dyn WaSocket>,
+        shared: Arc<Shared>,
+    ) -> AccountHandle {
+        let (phase, phase_rx) = watch::channel(Phase::Run);
+        let (cancel, cancel_rx) = watch::channel(false);
+        let metrics = Arc::new(AccountMetrics::default());
+        let account = Arc::new(Account {
+            id: settings.id.clone(),
+            settings: RwLock::new(Arc::new(settings)),
+            socket,
+            metrics: metrics.clone(),
+            shared: shared.clone(),
+            inbox: std::sync::OnceLock::new(),
+            in_flight: Mutex::new(HashSet::new()),
+            connected_at_ms: AtomicI64::new(0),
+            identity: RwLock::new(None),
+            state: Mutex::new(("starting".to_owned(), None)),
+            phase,
+            cancel,
+            sent: SentIds::new(SENT_IDS_REMEMBERED),
+        });
+        // The handler holds a weak reference: the inbox lives inside the account.
+        let weak = Arc::downgrade(&account);
+        let handler: Handler<Pending> = Arc::new(move |pending: Pending| {
+            let weak = weak.clone();
+            Box::pin(async move {
+                if let Some(account) = weak.upgrade() {
+                    account.handle(pending).await;
+                }
+            })
+        });
+        let inbox = Inbox::new(
+            shared.options.inbox_capacity,
+            shared.workers.clone(),
+            handler,
+            metrics,
+            cancel_rx,
+        );
+        let _ = account.inbox.set(inbox);
+        let task = tokio::spawn(supervisor::run(account.clone(), phase_rx));
+        AccountHandle { account, task }
+    }
+
+    /// The account id.
+    pub(crate) fn id(&self) -> &AccountId {
+        &self.id
+    }
+
+    /// The transport.
+    pub(crate) fn socket(&self) -> &Arc<dyn WaSocket> {
+        &self.socket
+    }
+
+    /// Ids of messages this account sent (echo suppression).
+    pub(crate) fn sent_ids(&self) -> &SentIds {
+        &self.sent
+    }
+
+    /// Counters and gauges.
+    pub(crate) fn metrics(&self) -> &Arc<AccountMetrics> {
+        &self.metrics
+    }
+
+    /// The current settings (cheap: an `Arc` clone).
+    pub(crate) fn settings(&self) -> Arc<AccountSettings> {
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Applies new settings without touching the connection.
+    pub(crate) fn update_settings(&self, settings: AccountSettings) {
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
+    }
+
+    /// Who the account is linked as, once connected.
+    pub(crate) fn identity(&self) -> Option<OwnIdentity> {
+        self.identity
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// When the current connection came up (Unix ms), 0 when down.
+    pub(crate) fn connected_at_ms(&self) -> i64 {
+        self.connected_at_ms.load(Ordering::Relaxed)
+    }
+
+    /// The state label and its detail.
+    pub(crate) fn state(&self) -> (String, Option<String>) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Sets the state, logs and records the transition.
+    pub(crate) fn set_state(&self, state: &str, detail: Option<String>) {
+        {
+            let mut current = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if current.0 == state && current.1 == detail {
+                return;
+            }
+            *current = (state.to_owned(), detail.clone());
+        }
+        self.metrics.set_state(state);
+        tracing::info!(target: "wagw::reconnect", account = %self.id, state,
+            detail = detail.as_deref().unwrap_or(""), "account state");
+        self.record(GatewayEvent::AccountState {
+            account: self.id.clone(),
+            state: state.to_owned(),
+            detail,
+        });
+    }
+
+    /// Appends an event to the log (failures are logged, never fatal).
+    pub(crate) fn record(&self, event: GatewayEvent) {
+        let now = self.shared.clock.now_ms();
+        if let Err(e) = self.shared.store.events().append(now, event) {
+            tracing::warn!(target: "wagw::store", account = %self.id, error = %e, "event log append failed");
+        }
+    }
+
+    /// The connection is up: register the listener.
+    pub(crate) fn connected(&self, identity: OwnIdentity) {
+        self.connected_at_ms
+            .store(self.shared.clock.now_ms(), Ordering::Relaxed);
+        tracing::info!(target: "wagw::reconnect", account = %self.id, phone = %identity.phone,
+            "listening for WhatsApp messages");
+        *self.identity.write().unwrap_or_else(|p| p.into_inner()) = Some(identity);
+        self.shared.registry.register(&self.id, self.socket.clone());
+        self.set_state("connected", None);
+    }
+
+    /// The connection ended: unregister the listener.
+    pub(crate) fn connection_closed(&self) {
+        self.shared.registry.unregister(&self.id);
+        self.connected_at_ms.store(0, Ordering::Relaxed);
+    }
+
+    /// A group's metadata changed.
+    pub(crate) fn group_changed(&self, group: &Jid) {
+        tracing::debug!(target: "wagw::inbound", account = %self.id, %group, "group updated");
+    }
+
+    fn inbox(&self) -> Option<&Arc<Inbox<Jid, Pending>>> {
+        self.inbox.get()
+    }
+
+    /// Reader side of the pipeline, in socket order: drop status/broadcast and duplicates,
+    /// then queue for the chat's worker (waiting while the inbox is full).
+    pub(crate) async fn accept(&self, message: Box<InboundMessage>, ack: InboundAck) {
+        let now = self.shared.clock.now_ms();
+        self.metrics.inbound(now);
+        if message.chat.is_status_or_broadcast() {
+            self.drop_message(&message, "status_broadcast");
+            ack.commit();
+            return;
+        }
+        if message.from_me && self.sent.contains(&message.id) {
+            self.drop_message(&message, "own_echo");
+            ack.commit();
+            return;
+        }
+        let key = DedupeKey::new(&self.id, &message.chat, &message.id);
+        match self.shared.store.dedupe().contains(&key) {
+            Ok(true) => {
+                self.drop_message(&message, "duplicate");
+                ack.commit();
+                return;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                // Without the dedupe record we cannot tell; leave it for redelivery.
+                tracing::error!(target: "wagw::store", account = %self.id, error = %e,
+                    "dedupe lookup failed; message left unacknowledged");
+                return;
+            }
+        }
+        if !self
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone())
+        {
+            // A redelivered copy of a message still being handled: the first copy commits;
+            // this one's ack is dropped, so a crash before the first finishes loses nothing.
+            self.drop_message(&message, "duplicate");
+            return;
+        }
+        let Some(inbox) = self.inbox() else {
+            return;
+        };
+        let chat = message.chat.clone();
+        inbox.push(chat, Pending { message, ack, key }).await;
+    }
+
+    /// Counts and logs a dropped message.
+    pub(crate) fn drop_message(&self, message: &InboundMessage, reason: &str) {
+        self.metrics.dropped(reason);
+        tracing::debug!(target: "wagw::inbound", account = %self.id, chat = %message.chat,
+            id = %message.id, reason, "dropped");
+    }
+
+    /// Worker side: run the pipeline, then record the message handled and acknowledge it
+    /// after the next group flush.
+    async fn handle(&self, pending: Pending) {
+        let Pending { message, ack, key } = pending;
+        self.process(*message).await;
+        let now = self.shared.clock.now_ms();
+        match self.shared.store.dedupe().insert(&key, now) {
+            Ok(()) => self.shared.committer.commit_after_flush(ack),
+            Err(e) => tracing::error!(target: "wagw::store", account = %self.id, error = %e,
+                "cannot record message as handled; WhatsApp will redeliver it"),
+        }
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key);
+    }
+
+    /// Moves the account to `phase`.
+    pub(crate) fn set_phase(&self, phase: Phase) {
+        self.phase.send_replace(phase);
+    }
+
+    /// Stops reading, finishes in-flight turns within `deadline` (abandoning the rest for
+    /// redelivery), then disconnects. Returns false when turns had to be abandoned.
+    pub(crate) async fn shutdown(&self, deadline: Duration) -> bool {
+        self.set_phase(Phase::Drain);
+        let finished = match self.inbox() {
+            Some(inbox) => {
+                let finished = inbox.drain(deadline).await;
+                if !finished {
+                    tracing::warn!(target: "wagw::inbound", account = %self.id,
+                        "shutdown deadline passed; abandoning unfinished turns for redelivery");
+                    self.cancel.send_replace(true);
+                    inbox.drain(Duration::from_secs(5)).await;
+                }
+                finished
+            }
+            None => true,
+        };
+        // Acknowledge what was handled before the connection goes away.
+        self.shared.committer.barrier().await;
+        self.set_phase(Phase::Close);
+        finished
+    }
+}

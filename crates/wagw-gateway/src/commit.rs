@@ -1,0 +1,76 @@
+//! Group commit: flush the store once for many handled messages, then acknowledge them.
+//!
+//! Each handled message's dedupe entry is written (unflushed) by the pipeline, then its
+//! [`InboundAck`] is handed here. The committer flushes once for everything that queued up
+//! while the previous flush ran and then commits those acks, so acknowledging is durable
+//! without one disk sync per message. If a flush fails, the acks are dropped uncommitted:
+//! WhatsApp redelivers those messages, and nothing is lost.
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use wagw_core::InboundAck;
+
+use crate::store::GatewayStore;
+
+enum Item {
+    Ack(InboundAck),
+    Barrier(oneshot::Sender<()>),
+}
+
+/// Hands acks to the committer task.
+#[derive(Clone)]
+pub(crate) struct Committer {
+    tx: mpsc::UnboundedSender<Item>,
+}
+
+impl std::fmt::Debug for Committer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Committer")
+    }
+}
+
+impl Committer {
+    /// Starts the committer task on the current runtime. It ends when every [`Committer`]
+    /// clone is dropped.
+    pub(crate) fn spawn(store: GatewayStore) -> (Committer, JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Item>();
+        let task = tokio::spawn(async move {
+            let mut batch = Vec::new();
+            while rx.recv_many(&mut batch, 4096).await > 0 {
+                let flushed = match store.flush().await {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::error!(target: "wagw::store", error = %e, count = batch.len(),
+                            "flush failed; leaving messages unacknowledged for redelivery");
+                        false
+                    }
+                };
+                for item in batch.drain(..) {
+                    match item {
+                        Item::Ack(ack) if flushed => ack.commit(),
+                        Item::Ack(_) => {}
+                        Item::Barrier(done) => {
+                            let _ = done.send(());
+                        }
+                    }
+                }
+            }
+        });
+        (Committer { tx }, task)
+    }
+
+    /// Commits `ack` after the next flush.
+    pub(crate) fn commit_after_flush(&self, ack: InboundAck) {
+        // The task only ends when all senders are gone, so this cannot fail while `self`
+        // lives; if it did, the ack drops uncommitted and WhatsApp redelivers.
+        let _ = self.tx.send(Item::Ack(ack));
+    }
+
+    /// Waits until everything handed over so far is flushed and committed.
+    pub(crate) async fn barrier(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Item::Barrier(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! # wagw-gateway — the runtime that puts an agent on WhatsApp
+//!
+//! It wires accounts, access policy, normalization, the agent and delivery: per account a
+//! supervisor task connects the transport (a [`wagw_core::WaSocket`]) and reconnects on
+//! its own; an inbox processes messages in order per chat and concurrently across chats;
+//! each accepted message becomes an [`InboundTurn`] for your [`AgentSink`], whose
+//! [`Reply`]s go back out. State (dedupe, event log, and the access stores' trees) lives in
+//! one sled database at `<dataDir>/state`.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use wagw_gateway::{sink_fn, Gateway, GatewaySettings, Reply, TransportSettings};
+//! use wagw_core::{AccountId, SocketError, WaSocket};
+//!
+//! # fn my_transport(_: &TransportSettings) -> Arc<dyn WaSocket> { unimplemented!() }
+//! # async fn run() -> Result<(), wagw_gateway::GatewayError> {
+//! let gateway = Gateway::builder()
+//!     .settings(GatewaySettings::single_account("/var/lib/wagw"))
+//!     .transport(|_: &AccountId, s: &TransportSettings| -> Result<Arc<dyn WaSocket>, SocketError> {
+//!         Ok(my_transport(s))
+//!     })
+//!     .sink_arc(sink_fn(|turn| async move { Ok(vec![Reply::text(format!("you said: {}", turn.raw_body))]) }))
+//!     .start()
+//!     .await?;
+//! // ... run until a signal ...
+//! gateway.shutdown().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! This crate must NOT depend on a concrete transport (`wagw-socket`, `wagw-sim`: they are
+//! injected through [`TransportFactory`]), on the daemon (`bins/wagw`), or on any HTTP or
+//! agent-protocol library: the daemon builds its sinks on [`AgentSink`].
+
+mod account;
+pub mod clock;
+mod commit;
+mod echo;
+pub mod error;
+mod gateway;
+mod heartbeat;
+mod inbox;
+pub mod metrics;
+mod outbound;
+mod pipeline;
+pub mod registry;
+pub mod settings;
+pub mod sink;
+pub mod store;
+mod supervisor;
+pub mod transport;
+pub mod turn;
+
+pub use clock::{Clock, SystemClock};
+pub use error::GatewayError;
+pub use gateway::{AccountStatus, Gateway, GatewayBuilder};
+pub use metrics::{AccountMetrics, MetricsSnapshot};
+pub use settings::{AccountSettings, AckReactionSettings, ActionGates, GatewaySettings, RuntimeOptions};
+pub use sink::{AgentSink, MediaSource, NullSink, Reply, SinkError, sink_fn};
+pub use store::{DedupeKey, GatewayEvent, GatewayStore, StoreOptions, StoredEvent};
+pub use transport::{TransportFactory, TransportSettings};
+pub use turn::InboundTurn;

@@ -1,0 +1,516 @@
+//! The gateway store: one sled database at `<dataDir>/state` for every account, one tree per
+//! concern.
+//!
+//! Trees owned here: `dedupe` (handled inbound messages, so a restart or WhatsApp's
+//! redelivery never replays one) and `events` (a bounded event log the daemon's resumable
+//! event stream reads). Other crates open their own trees on [`GatewayStore::db`] (the
+//! access stores keep pairing requests, allow entries and group activation there), so the
+//! process holds exactly one database, one page cache and no background flusher thread:
+//! writes are flushed explicitly, grouped, before they are acknowledged.
+
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use wagw_core::{AccountId, Jid, MessageId};
+
+use crate::error::GatewayError;
+
+/// Tuning for the store. The defaults suit a process with up to 1,000 accounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// sled's page cache in bytes (default 16 MiB: the state is small and mostly written).
+    pub cache_bytes: u64,
+    /// How many events the event log keeps (default 10,000); older ones are trimmed.
+    pub event_log_capacity: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            cache_bytes: 16 * 1024 * 1024,
+            event_log_capacity: 10_000,
+        }
+    }
+}
+
+/// The gateway's state database. Cheap to clone (shared handle).
+#[derive(Clone)]
+pub struct GatewayStore {
+    inner: Arc<StoreInner>,
+}
+
+struct StoreInner {
+    path: PathBuf,
+    db: sled::Db,
+    dedupe: DedupeStore,
+    events: EventLog,
+}
+
+impl std::fmt::Debug for GatewayStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Creates `dir` (and parents) with mode 0700, and tightens it if it already exists.
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), GatewayError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| GatewayError::store(dir, format!("cannot create directory: {e}")))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .map_err(|e| GatewayError::store(dir, format!("cannot set mode 0700: {e}")))
+}
+
+/// Sets 0600 on every file and 0700 on every folder under `dir` (sled creates its files with
+/// the process umask).
+fn tighten_tree(dir: &Path) -> Result<(), GatewayError> {
+    let entries =
+        fs::read_dir(dir).map_err(|e| GatewayError::store(dir, format!("cannot list: {e}")))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| GatewayError::store(dir, e))?;
+        let path = entry.path();
+        let meta = entry
+            .metadata()
+            .map_err(|e| GatewayError::store(&path, e))?;
+        if meta.is_dir() {
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o700))
+                .map_err(|e| GatewayError::store(&path, e))?;
+            tighten_tree(&path)?;
+        } else {
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600))
+                .map_err(|e| GatewayError::store(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+impl GatewayStore {
+    /// Opens (or creates) the store at `<data_dir>/state` with default options.
+    pub fn open(data_dir: &Path) -> Result<GatewayStore, GatewayError> {
+        GatewayStore::open_with(data_dir, StoreOptions::default())
+    }
+
+    /// Opens (or creates) the store at `<data_dir>/state`.
+    ///
+    /// Fails when another process holds the database (only one gateway may run per data
+    /// directory) or the directory is not writable.
+    pub fn open_with(data_dir: &Path, options: StoreOptions) -> Result<GatewayStore, GatewayError> {
+        create_private_dir(data_dir)?;
+        let path = data_dir.join("state");
+        create_private_dir(&path)?;
+        let db = sled::Config::new()
+            .path(&path)
+            .cache_capacity(options.cache_bytes)
+            // No background flusher thread: writes are flushed explicitly, in groups, before
+            // they are acknowledged.
+            .flush_every_ms(None)
+            .open()
+            .map_err(|e| {
+                GatewayError::store(
+                    &path,
+                    format!(
+                        "cannot open the state database ({e}); is another wagw gateway running on this data directory?"
+                    ),
+                )
+            })?;
+        tighten_tree(&path)?;
+        let open_tree = |name: &str| {
+            db.open_tree(name)
+                .map_err(|e| GatewayError::store(&path, format!("cannot open tree {name}: {e}")))
+        };
+        let dedupe = DedupeStore {
+            tree: open_tree("dedupe")?,
+        };
+        let events = EventLog::open(open_tree("events")?, options.event_log_capacity)?;
+        Ok(GatewayStore {
+            inner: Arc::new(StoreInner {
+                path,
+                db,
+                dedupe,
+                events,
+            }),
+        })
+    }
+
+    /// The sled database, for other crates' trees (pairing, allow entries, activation).
+    pub fn db(&self) -> &sled::Db {
+        &self.inner.db
+    }
+
+    /// The directory holding the database.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The persisted dedupe set.
+    pub fn dedupe(&self) -> &DedupeStore {
+        &self.inner.dedupe
+    }
+
+    /// The bounded event log.
+    pub fn events(&self) -> &EventLog {
+        &self.inner.events
+    }
+
+    /// Flushes every pending write to disk.
+    pub async fn flush(&self) -> Result<(), GatewayError> {
+        self.inner
+            .db
+            .flush_async()
+            .await
+            .map(|_| ())
+            .map_err(|e| GatewayError::store(&self.inner.path, format!("flush failed: {e}")))
+    }
+
+    /// Flushes synchronously (for shutdown paths outside a runtime).
+    pub fn flush_blocking(&self) -> Result<(), GatewayError> {
+        self.inner
+            .db
+            .flush()
+            .map(|_| ())
+            .map_err(|e| GatewayError::store(&self.inner.path, format!("flush failed: {e}")))
+    }
+}
+
+/// Identifies one inbound message for dedupe: account, chat and message id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DedupeKey(Box<[u8]>);
+
+impl DedupeKey {
+    /// The key of message `id` in `chat` received by `account`.
+    pub fn new(account: &AccountId, chat: &Jid, id: &MessageId) -> DedupeKey {
+        let chat = chat.to_string();
+        let mut key = Vec::with_capacity(account.as_str().len() + chat.len() + id.as_str().len() + 2);
+        key.extend_from_slice(account.as_str().as_bytes());
+        key.push(0);
+        key.extend_from_slice(chat.as_bytes());
+        key.push(0);
+        key.extend_from_slice(id.as_str().as_bytes());
+        DedupeKey(key.into_boxed_slice())
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Handled inbound messages, persisted: `(account, chat, id) → when it was handled`.
+#[derive(Debug, Clone)]
+pub struct DedupeStore {
+    tree: sled::Tree,
+}
+
+impl DedupeStore {
+    /// True when the message was handled before.
+    pub fn contains(&self, key: &DedupeKey) -> Result<bool, GatewayError> {
+        self.tree
+            .contains_key(key.as_bytes())
+            .map_err(|e| GatewayError::store("state/dedupe", e))
+    }
+
+    /// Records the message as handled at `now_ms`. Not flushed: the caller flushes (in a
+    /// group) before acknowledging the message to WhatsApp.
+    pub fn insert(&self, key: &DedupeKey, now_ms: i64) -> Result<(), GatewayError> {
+        self.tree
+            .insert(key.as_bytes(), &now_ms.to_be_bytes())
+            .map(|_| ())
+            .map_err(|e| GatewayError::store("state/dedupe", e))
+    }
+
+    /// Removes entries handled before `cutoff_ms`; returns how many were removed.
+    pub fn prune_before(&self, cutoff_ms: i64) -> Result<usize, GatewayError> {
+        let mut removed = 0;
+        for item in self.tree.iter() {
+            let (key, value) = item.map_err(|e| GatewayError::store("state/dedupe", e))?;
+            let at = <[u8; 8]>::try_from(value.as_ref())
+                .map(i64::from_be_bytes)
+                .unwrap_or(i64::MIN);
+            if at < cutoff_ms {
+                self.tree
+                    .remove(key)
+                    .map_err(|e| GatewayError::store("state/dedupe", e))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// How many messages are recorded.
+    pub fn len(&self) -> usize {
+        self.tree.len()
+    }
+
+    /// True when nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.tree.is_empty()
+    }
+}
+
+/// Something that happened in the gateway, as kept in the event log and streamed to
+/// subscribers (the daemon's event stream).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum GatewayEvent {
+    /// An account's connection state changed.
+    AccountState {
+        /// The account.
+        account: AccountId,
+        /// The new state's label (`connecting`, `connected`, `backoff`, `stopped`, ...).
+        state: String,
+        /// A human explanation (close reason, next retry).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// A QR code to scan for linking.
+    QrCode {
+        /// The account.
+        account: AccountId,
+        /// The QR payload.
+        code: String,
+    },
+    /// A pair code to type on the phone.
+    PairCode {
+        /// The account.
+        account: AccountId,
+        /// The code.
+        code: String,
+    },
+    /// The account was linked.
+    Linked {
+        /// The account.
+        account: AccountId,
+        /// Its phone number.
+        phone: String,
+    },
+    /// An unknown sender was sent a pairing code.
+    PairingChallenge {
+        /// The account.
+        account: AccountId,
+        /// The sender (phone or LID).
+        sender: String,
+        /// The code issued.
+        code: String,
+    },
+    /// A message reached the agent.
+    TurnDelivered {
+        /// The account.
+        account: AccountId,
+        /// The chat.
+        chat: String,
+        /// The message id.
+        message_id: String,
+        /// The agent that received it.
+        agent: String,
+    },
+    /// A send failed for good.
+    SendFailed {
+        /// The account.
+        account: AccountId,
+        /// The chat.
+        chat: String,
+        /// Why.
+        error: String,
+    },
+}
+
+/// One event with its sequence number and time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredEvent {
+    /// Monotonic sequence number; resume a stream after the last one seen.
+    pub seq: u64,
+    /// When it was recorded, Unix milliseconds.
+    pub at_ms: i64,
+    /// The event.
+    pub event: GatewayEvent,
+}
+
+/// A bounded, persisted log of [`GatewayEvent`]s with a live feed.
+#[derive(Debug)]
+pub struct EventLog {
+    tree: sled::Tree,
+    next_seq: AtomicU64,
+    capacity: u64,
+    live: broadcast::Sender<StoredEvent>,
+}
+
+impl EventLog {
+    fn open(tree: sled::Tree, capacity: u64) -> Result<EventLog, GatewayError> {
+        let next_seq = match tree.last().map_err(|e| GatewayError::store("state/events", e))? {
+            Some((key, _)) => seq_of(&key) + 1,
+            None => 1,
+        };
+        let (live, _) = broadcast::channel(1024);
+        Ok(EventLog {
+            tree,
+            next_seq: AtomicU64::new(next_seq),
+            capacity: capacity.max(1),
+            live,
+        })
+    }
+
+    /// Appends an event and publishes it to live subscribers; returns its sequence number.
+    pub fn append(&self, at_ms: i64, event: GatewayEvent) -> Result<u64, GatewayError> {
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        let stored = StoredEvent { seq, at_ms, event };
+        let bytes = serde_json::to_vec(&stored)
+            .map_err(|e| GatewayError::store("state/events", format!("encode: {e}")))?;
+        self.tree
+            .insert(seq.to_be_bytes(), bytes)
+            .map_err(|e| GatewayError::store("state/events", e))?;
+        // Trim in steps of a tenth of the capacity, not on every append.
+        if seq > self.capacity && seq % (self.capacity / 10).max(1) == 0 {
+            let keep_from = seq + 1 - self.capacity;
+            let stale: Vec<sled::IVec> = self
+                .tree
+                .range(..keep_from.to_be_bytes())
+                .keys()
+                .filter_map(Result::ok)
+                .collect();
+            for key in stale {
+                let _ = self.tree.remove(key);
+            }
+        }
+        // No subscriber is not an error.
+        let _ = self.live.send(stored);
+        Ok(seq)
+    }
+
+    /// Events with a sequence number greater than `after`, oldest first, at most `limit`.
+    pub fn since(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, GatewayError> {
+        let mut out = Vec::new();
+        for item in self.tree.range((after + 1).to_be_bytes()..).take(limit) {
+            let (_, value) = item.map_err(|e| GatewayError::store("state/events", e))?;
+            let event = serde_json::from_slice(&value)
+                .map_err(|e| GatewayError::store("state/events", format!("decode: {e}")))?;
+            out.push(event);
+        }
+        Ok(out)
+    }
+
+    /// A live feed of events appended from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<StoredEvent> {
+        self.live.subscribe()
+    }
+
+    /// The sequence number of the last appended event (0 when none).
+    pub fn last_seq(&self) -> u64 {
+        self.next_seq.load(Ordering::Relaxed).saturating_sub(1)
+    }
+}
+
+fn seq_of(key: &[u8]) -> u64 {
+    <[u8; 8]>::try_from(key).map(u64::from_be_bytes).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn key(id: &str) -> DedupeKey {
+        DedupeKey::new(
+            &AccountId::default_account(),
+            &Jid::parse("15550001111@s.whatsapp.net").unwrap(),
+            &MessageId::new(id),
+        )
+    }
+
+    #[test]
+    fn dedupe_survives_reopen_and_prunes() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = GatewayStore::open(dir.path()).unwrap();
+            store.dedupe().insert(&key("a"), 1_000).unwrap();
+            store.dedupe().insert(&key("b"), 5_000).unwrap();
+            store.flush_blocking().unwrap();
+        }
+        let store = GatewayStore::open(dir.path()).unwrap();
+        assert!(store.dedupe().contains(&key("a")).unwrap());
+        assert!(!store.dedupe().contains(&key("c")).unwrap());
+        assert_eq!(store.dedupe().prune_before(2_000).unwrap(), 1);
+        assert!(!store.dedupe().contains(&key("a")).unwrap());
+        assert!(store.dedupe().contains(&key("b")).unwrap());
+    }
+
+    #[test]
+    fn files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let store = GatewayStore::open(&data).unwrap();
+        store.flush_blocking().unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(store.path()), 0o700);
+        for entry in fs::read_dir(store.path()).unwrap() {
+            let entry = entry.unwrap();
+            if entry.metadata().unwrap().is_file() {
+                assert_eq!(mode(&entry.path()), 0o600, "{:?}", entry.path());
+            }
+        }
+    }
+
+    #[test]
+    fn event_log_is_bounded_resumable_and_persisted() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions {
+            event_log_capacity: 20,
+            ..StoreOptions::default()
+        };
+        let account = AccountId::default_account();
+        {
+            let store = GatewayStore::open_with(dir.path(), options.clone()).unwrap();
+            for i in 0..100 {
+                store
+                    .events()
+                    .append(
+                        i,
+                        GatewayEvent::AccountState {
+                            account: account.clone(),
+                            state: format!("s{i}"),
+                            detail: None,
+                        },
+                    )
+                    .unwrap();
+            }
+            store.flush_blocking().unwrap();
+            let all = store.events().since(0, 1_000).unwrap();
+            assert!(all.len() <= 22 && all.len() >= 20, "kept {}", all.len());
+            assert_eq!(all.last().unwrap().seq, 100);
+            let tail = store.events().since(97, 10).unwrap();
+            assert_eq!(tail.iter().map(|e| e.seq).collect::<Vec<_>>(), [98, 99, 100]);
+        }
+        let store = GatewayStore::open_with(dir.path(), options).unwrap();
+        assert_eq!(store.events().last_seq(), 100);
+        let mut live = store.events().subscribe();
+        let seq = store
+            .events()
+            .append(
+                1,
+                GatewayEvent::QrCode {
+                    account,
+                    code: "q".into(),
+                },
+            )
+            .unwrap();
+        assert_eq!(seq, 101);
+        assert_eq!(live.try_recv().unwrap().seq, 101);
+    }
+
+    #[test]
+    fn second_open_of_same_dir_fails_with_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let _store = GatewayStore::open(dir.path()).unwrap();
+        let err = GatewayStore::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("another wagw gateway"), "{err}");
+    }
+}
