@@ -39,7 +39,9 @@ pub enum GatewayError {
     },
 
     /// An agent tool was called while its `actions.*` gate is off.
-    #[error("the {action} action is disabled for account {account}; enable channels.whatsapp.actions.{action}")]
+    #[error(
+        "the {action} action is disabled for account {account}; enable channels.whatsapp.actions.{action}"
+    )]
     ActionDisabled {
         /// The account.
         account: AccountId,

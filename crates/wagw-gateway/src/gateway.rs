@@ -402,14 +402,17 @@ impl Gateway {
         let ids = self.account_ids();
         let stops = ids.iter().map(|id| self.stop_account(id));
         futures_join_all(stops).await;
-        for task in self
+        let tasks: Vec<JoinHandle<()>> = self
             .inner
             .tasks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .drain(..)
-        {
+            .collect();
+        for task in tasks {
             task.abort();
+            // Wait for the abort, so the store handles they hold are released on return.
+            let _ = task.await;
         }
         self.inner.shared.store.flush().await
     }

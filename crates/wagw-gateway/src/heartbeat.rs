@@ -56,4 +56,11 @@ fn beat(inner: &Inner) {
         Ok(n) => tracing::debug!(target: "wagw::store", removed = n, "pruned dedupe entries"),
         Err(e) => tracing::warn!(target: "wagw::store", error = %e, "dedupe pruning failed"),
     }
+    let settings = inner.shared.settings();
+    let dir = crate::media::inbound_dir(&settings.data_dir);
+    let removed =
+        crate::media::remove_expired(&dir, settings.media_retention, std::time::SystemTime::now());
+    if removed > 0 {
+        tracing::debug!(target: "wagw::inbound", removed, "deleted expired inbound media");
+    }
 }

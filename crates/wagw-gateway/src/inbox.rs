@@ -163,7 +163,11 @@ mod tests {
 
     type Log = Arc<Mutex<Vec<(u32, u32)>>>;
 
-    fn recording_handler(log: Log, running: Arc<AtomicUsize>, peak: Arc<AtomicUsize>) -> Handler<(u32, u32)> {
+    fn recording_handler(
+        log: Log,
+        running: Arc<AtomicUsize>,
+        peak: Arc<AtomicUsize>,
+    ) -> Handler<(u32, u32)> {
         Arc::new(move |item: (u32, u32)| {
             let log = log.clone();
             let running = running.clone();
@@ -201,11 +205,26 @@ mod tests {
         let log = log.lock().unwrap();
         assert_eq!(log.len(), 500);
         for chat in 0..10u32 {
-            let seqs: Vec<u32> = log.iter().filter(|(c, _)| *c == chat).map(|(_, s)| *s).collect();
-            assert_eq!(seqs, (0..50).collect::<Vec<_>>(), "chat {chat} out of order");
+            let seqs: Vec<u32> = log
+                .iter()
+                .filter(|(c, _)| *c == chat)
+                .map(|(_, s)| *s)
+                .collect();
+            assert_eq!(
+                seqs,
+                (0..50).collect::<Vec<_>>(),
+                "chat {chat} out of order"
+            );
         }
-        assert!(peak.load(Ordering::SeqCst) <= 4, "peak {}", peak.load(Ordering::SeqCst));
-        assert!(peak.load(Ordering::SeqCst) >= 2, "chats never ran concurrently");
+        assert!(
+            peak.load(Ordering::SeqCst) <= 4,
+            "peak {}",
+            peak.load(Ordering::SeqCst)
+        );
+        assert!(
+            peak.load(Ordering::SeqCst) >= 2,
+            "chats never ran concurrently"
+        );
         assert_eq!(metrics.snapshot().queue_depth, 0);
         assert_eq!(metrics.snapshot().in_flight, 0);
     }
@@ -224,13 +243,23 @@ mod tests {
             })
         };
         let (cancel_tx, cancel) = watch::channel(false);
-        let inbox = Inbox::new(8, Arc::new(Semaphore::new(2)), handler, Arc::default(), cancel);
+        let inbox = Inbox::new(
+            8,
+            Arc::new(Semaphore::new(2)),
+            handler,
+            Arc::default(),
+            cancel,
+        );
         for i in 0..4u32 {
             inbox.push(i % 2, i).await;
         }
         assert!(!inbox.drain(Duration::from_millis(50)).await);
         cancel_tx.send(true).unwrap();
         assert!(inbox.drain(Duration::from_secs(5)).await);
-        assert_eq!(started.load(Ordering::SeqCst), 2, "only the first item of each chat ran");
+        assert_eq!(
+            started.load(Ordering::SeqCst),
+            2,
+            "only the first item of each chat ran"
+        );
     }
 }

@@ -8,23 +8,20 @@
 //! one sled database at `<dataDir>/state`.
 //!
 //! ```no_run
-//! use std::sync::Arc;
-//! use wagw_gateway::{sink_fn, Gateway, GatewaySettings, Reply, TransportSettings};
-//! use wagw_core::{AccountId, SocketError, WaSocket};
+//! use wagw_gateway::{sink_fn, Gateway, GatewaySettings, Reply, TransportFactory};
 //!
-//! # fn my_transport(_: &TransportSettings) -> Arc<dyn WaSocket> { unimplemented!() }
-//! # async fn run() -> Result<(), wagw_gateway::GatewayError> {
-//! let gateway = Gateway::builder()
-//!     .settings(GatewaySettings::single_account("/var/lib/wagw"))
-//!     .transport(|_: &AccountId, s: &TransportSettings| -> Result<Arc<dyn WaSocket>, SocketError> {
-//!         Ok(my_transport(s))
-//!     })
-//!     .sink_arc(sink_fn(|turn| async move { Ok(vec![Reply::text(format!("you said: {}", turn.raw_body))]) }))
-//!     .start()
-//!     .await?;
-//! // ... run until a signal ...
-//! gateway.shutdown().await?;
-//! # Ok(()) }
+//! async fn run(transport: impl TransportFactory) -> Result<(), wagw_gateway::GatewayError> {
+//!     let gateway = Gateway::builder()
+//!         .settings(GatewaySettings::single_account("/var/lib/wagw"))
+//!         .transport(transport) // wagw-socket for WhatsApp, wagw-sim in tests
+//!         .sink_arc(sink_fn(|turn| async move {
+//!             Ok(vec![Reply::text(format!("you said: {}", turn.raw_body))])
+//!         }))
+//!         .start()
+//!         .await?;
+//!     // ... run until a signal ...
+//!     gateway.shutdown().await
+//! }
 //! ```
 //!
 //! This crate must NOT depend on a concrete transport (`wagw-socket`, `wagw-sim`: they are
@@ -32,6 +29,8 @@
 //! agent-protocol library: the daemon builds its sinks on [`AgentSink`].
 
 mod account;
+pub mod ack;
+pub mod actions;
 pub mod clock;
 mod commit;
 mod echo;
@@ -39,6 +38,7 @@ pub mod error;
 mod gateway;
 mod heartbeat;
 mod inbox;
+pub mod media;
 pub mod metrics;
 mod outbound;
 mod pipeline;
@@ -50,11 +50,15 @@ mod supervisor;
 pub mod transport;
 pub mod turn;
 
+pub use actions::{PollRequest, ReactRequest};
 pub use clock::{Clock, SystemClock};
 pub use error::GatewayError;
 pub use gateway::{AccountStatus, Gateway, GatewayBuilder};
+pub use media::MediaOutcome;
 pub use metrics::{AccountMetrics, MetricsSnapshot};
-pub use settings::{AccountSettings, AckReactionSettings, ActionGates, GatewaySettings, RuntimeOptions};
+pub use settings::{
+    AccountSettings, AckReactionSettings, ActionGates, GatewaySettings, RuntimeOptions,
+};
 pub use sink::{AgentSink, MediaSource, NullSink, Reply, SinkError, sink_fn};
 pub use store::{DedupeKey, GatewayEvent, GatewayStore, StoreOptions, StoredEvent};
 pub use transport::{TransportFactory, TransportSettings};

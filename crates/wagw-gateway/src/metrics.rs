@@ -147,21 +147,13 @@ impl AccountMetrics {
             queue_depth: self.queue_depth.load(Ordering::Relaxed),
             in_flight: self.in_flight.load(Ordering::Relaxed),
             last_inbound_ms: self.last_inbound_ms.load(Ordering::Relaxed),
-            drops: self
-                .drops
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone(),
+            drops: self.drops.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             reconnects: self
                 .reconnects
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
-            state: self
-                .state
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone(),
+            state: self.state.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         }
     }
 }

@@ -1,10 +1,15 @@
 //! The inbound pipeline's worker side, per message, in the reference's order (after the
 //! reader has dropped status/broadcast chats, own echoes and duplicates):
-//! access decision → read receipt → turn → agent → replies.
+//! access decision → ack reaction → read receipt → media → turn → agent → replies.
 
-use wagw_core::{InboundMessage, Jid};
+use std::sync::Arc;
+
+use wagw_core::{Content, InboundMessage, Jid, MessageId, OutboundContent, OutboundMessage};
 
 use crate::account::Account;
+use crate::ack::ack_emoji;
+use crate::media::{self, MediaOutcome};
+use crate::settings::AccountSettings;
 use crate::sink::Reply;
 use crate::turn::InboundTurn;
 
@@ -13,30 +18,26 @@ impl Account {
     pub(crate) async fn process(&self, message: InboundMessage) {
         let settings = self.settings();
         let self_chat = self.is_self_chat(&message.chat);
+        let is_group = message.chat.is_group();
 
-        // Read receipt: fire and forget, never blocking the turn.
+        self.send_ack_reaction(&settings, &message, is_group, false, false);
         if settings.send_read_receipts && !self_chat {
-            let socket = self.socket().clone();
-            let chat = message.chat.clone();
-            let participant = if chat.is_group() {
-                message.sender_jid.clone().or_else(|| message.sender.jid())
-            } else {
-                None
-            };
-            let id = message.id.clone();
-            let account = self.id().clone();
-            tokio::spawn(async move {
-                if let Err(e) = socket.mark_read(&chat, participant.as_ref(), &[id]).await {
-                    tracing::debug!(target: "wagw::inbound", %account, error = %e, "read receipt failed");
-                }
-            });
+            self.send_read_receipt(&message);
         }
+        let media_outcome = self.save_media(&settings, &message).await;
 
-        let raw_body = message
+        let mut raw_body = message
             .content
             .text_or_caption()
             .unwrap_or_default()
             .to_owned();
+        if let Some(note) = media_outcome.as_ref().and_then(MediaOutcome::note) {
+            raw_body = if raw_body.is_empty() {
+                note
+            } else {
+                format!("{raw_body}\n{note}")
+            };
+        }
         let turn = InboundTurn {
             body: raw_body.clone(),
             raw_body,
@@ -69,10 +70,86 @@ impl Account {
         }
     }
 
+    /// Reacts with the ack emoji when due: fire and forget, failures logged only.
+    fn send_ack_reaction(
+        &self,
+        settings: &AccountSettings,
+        message: &InboundMessage,
+        is_group: bool,
+        was_mentioned: bool,
+        activation_always: bool,
+    ) {
+        let Some(emoji) = ack_emoji(
+            &settings.ack_reaction,
+            is_group,
+            was_mentioned,
+            activation_always,
+        ) else {
+            return;
+        };
+        let Ok(socket) = self.shared.registry.get(self.id()) else {
+            return;
+        };
+        let reaction = OutboundMessage {
+            chat: message.chat.clone(),
+            content: OutboundContent::Reaction {
+                // `key()` carries the group participant, as WhatsApp requires.
+                target: message.key(),
+                emoji: emoji.to_owned(),
+            },
+            quote: None,
+            mentions: Vec::new(),
+        };
+        let account = self.id().clone();
+        tokio::spawn(async move {
+            if let Err(e) = socket.send(reaction).await {
+                tracing::warn!(target: "wagw::inbound", %account, error = %e, "failed to send ack reaction");
+            }
+        });
+    }
+
+    /// Marks the message read: fire and forget, failures logged only.
+    fn send_read_receipt(&self, message: &InboundMessage) {
+        let socket = self.socket().clone();
+        let chat = message.chat.clone();
+        let participant = if chat.is_group() {
+            message.sender_jid.clone().or_else(|| message.sender.jid())
+        } else {
+            None
+        };
+        let id: MessageId = message.id.clone();
+        let account = self.id().clone();
+        tokio::spawn(async move {
+            if let Err(e) = socket.mark_read(&chat, participant.as_ref(), &[id]).await {
+                tracing::debug!(target: "wagw::inbound", %account, error = %e, "read receipt failed");
+            }
+        });
+    }
+
+    /// Downloads and saves the message's media, if it has any.
+    async fn save_media(
+        &self,
+        settings: &Arc<AccountSettings>,
+        message: &InboundMessage,
+    ) -> Option<MediaOutcome> {
+        let Content::Media(media) = &message.content else {
+            return None;
+        };
+        let dir = media::inbound_dir(&self.shared.settings().data_dir);
+        let cap = settings.media_max_mb.saturating_mul(1024 * 1024);
+        let outcome =
+            media::fetch_and_save(self.socket().as_ref(), message, media, &dir, cap).await;
+        if let MediaOutcome::TooLarge { .. } | MediaOutcome::Failed(_) = &outcome {
+            tracing::warn!(target: "wagw::inbound", account = %self.id(), id = %message.id,
+                outcome = ?outcome, "inbound media not saved");
+        }
+        Some(outcome)
+    }
+
     /// Sends one agent reply to `chat`.
     pub(crate) async fn send_reply(&self, chat: &Jid, reply: Reply) {
         if let Some(text) = reply.text.filter(|t| !t.trim().is_empty()) {
-            let message = wagw_core::OutboundMessage::text(chat.clone(), text);
+            let message = OutboundMessage::text(chat.clone(), text);
             if let Err(e) = self.send_message(message).await {
                 tracing::warn!(target: "wagw::outbound", account = %self.id(), %chat,
                     error = %e, "reply not sent");

@@ -119,7 +119,10 @@ impl GatewaySettings {
     pub fn single_account(data_dir: impl Into<PathBuf>) -> GatewaySettings {
         let data_dir = data_dir.into();
         GatewaySettings {
-            accounts: vec![AccountSettings::new(AccountId::default_account(), &data_dir)],
+            accounts: vec![AccountSettings::new(
+                AccountId::default_account(),
+                &data_dir,
+            )],
             data_dir,
             enabled: true,
             heartbeat: Duration::from_secs(60),

@@ -189,7 +189,8 @@ impl DedupeKey {
     /// The key of message `id` in `chat` received by `account`.
     pub fn new(account: &AccountId, chat: &Jid, id: &MessageId) -> DedupeKey {
         let chat = chat.to_string();
-        let mut key = Vec::with_capacity(account.as_str().len() + chat.len() + id.as_str().len() + 2);
+        let mut key =
+            Vec::with_capacity(account.as_str().len() + chat.len() + id.as_str().len() + 2);
         key.extend_from_slice(account.as_str().as_bytes());
         key.push(0);
         key.extend_from_slice(chat.as_bytes());
@@ -345,7 +346,10 @@ pub struct EventLog {
 
 impl EventLog {
     fn open(tree: sled::Tree, capacity: u64) -> Result<EventLog, GatewayError> {
-        let next_seq = match tree.last().map_err(|e| GatewayError::store("state/events", e))? {
+        let next_seq = match tree
+            .last()
+            .map_err(|e| GatewayError::store("state/events", e))?
+        {
             Some((key, _)) => seq_of(&key) + 1,
             None => 1,
         };
@@ -368,7 +372,7 @@ impl EventLog {
             .insert(seq.to_be_bytes(), bytes)
             .map_err(|e| GatewayError::store("state/events", e))?;
         // Trim in steps of a tenth of the capacity, not on every append.
-        if seq > self.capacity && seq % (self.capacity / 10).max(1) == 0 {
+        if seq > self.capacity && seq.is_multiple_of((self.capacity / 10).max(1)) {
             let keep_from = seq + 1 - self.capacity;
             let stale: Vec<sled::IVec> = self
                 .tree
@@ -409,7 +413,9 @@ impl EventLog {
 }
 
 fn seq_of(key: &[u8]) -> u64 {
-    <[u8; 8]>::try_from(key).map(u64::from_be_bytes).unwrap_or(0)
+    <[u8; 8]>::try_from(key)
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -487,7 +493,10 @@ mod tests {
             assert!(all.len() <= 22 && all.len() >= 20, "kept {}", all.len());
             assert_eq!(all.last().unwrap().seq, 100);
             let tail = store.events().since(97, 10).unwrap();
-            assert_eq!(tail.iter().map(|e| e.seq).collect::<Vec<_>>(), [98, 99, 100]);
+            assert_eq!(
+                tail.iter().map(|e| e.seq).collect::<Vec<_>>(),
+                [98, 99, 100]
+            );
         }
         let store = GatewayStore::open_with(dir.path(), options).unwrap();
         assert_eq!(store.events().last_seq(), 100);

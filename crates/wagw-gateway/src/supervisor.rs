@@ -174,7 +174,9 @@ async fn handle_event(account: &Arc<Account>, event: SocketEvent) {
             tracing::trace!(target: "wagw::outbound", account = %id, kind = ?receipt.kind,
                 ids = receipt.ids.len(), "receipt");
         }
-        SocketEvent::Undecryptable { chat, id: msg_id, .. } => {
+        SocketEvent::Undecryptable {
+            chat, id: msg_id, ..
+        } => {
             account.metrics().dropped("undecryptable");
             tracing::warn!(target: "wagw::inbound", account = %id, %chat, id = %msg_id,
                 "message could not be decrypted");

@@ -1,0 +1,9 @@
+//! Integration tests for wagw-gateway (one binary, modules by concern under `gateway/`).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+#[path = "gateway/fake.rs"]
+mod fake;
+#[path = "gateway/lifecycle.rs"]
+mod lifecycle;
+#[path = "gateway/tools.rs"]
+mod tools;
