@@ -101,13 +101,8 @@ async fn media_over_the_cap_is_noted_not_saved() {
         0,
         "declared size over the cap: not fetched"
     );
-    let turns = seen.0.lock().unwrap();
-    assert!(
-        turns[0].raw_body.contains("over the 1 MB limit"),
-        "{}",
-        turns[0].raw_body
-    );
-    drop(turns);
+    let body = seen.0.lock().unwrap()[0].raw_body.clone();
+    assert!(body.contains("over the 1 MB limit"), "{body}");
     gw.shutdown().await.unwrap();
 }
 
