@@ -36,6 +36,7 @@ mod commit;
 mod echo;
 pub mod error;
 mod gateway;
+mod groups;
 mod heartbeat;
 mod inbox;
 pub mod media;
