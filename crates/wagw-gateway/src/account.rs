@@ -12,6 +12,7 @@ use wagw_core::{AccountId, InboundAck, InboundMessage, Jid, OwnIdentity, WaSocke
 use crate::clock::Clock;
 use crate::commit::Committer;
 use crate::echo::SentIds;
+use crate::groups::GroupCache;
 use crate::inbox::{Handler, Inbox};
 use crate::metrics::AccountMetrics;
 use crate::registry::ListenerRegistry;
@@ -69,6 +70,7 @@ pub(crate) struct Account {
     phase: watch::Sender<Phase>,
     cancel: watch::Sender<bool>,
     sent: SentIds,
+    pub(crate) groups: GroupCache,
 }
 
 /// A running account: its runtime and its supervisor task.
@@ -101,6 +103,7 @@ impl Account {
             phase,
             cancel,
             sent: SentIds::new(SENT_IDS_REMEMBERED),
+            groups: GroupCache::default(),
         });
         // The handler holds a weak reference: the inbox lives inside the account.
         let weak = Arc::downgrade(&account);
@@ -223,6 +226,7 @@ impl Account {
     /// A group's metadata changed.
     pub(crate) fn group_changed(&self, group: &Jid) {
         tracing::debug!(target: "wagw::inbound", account = %self.id, %group, "group updated");
+        self.groups.invalidate(group);
     }
 
     fn inbox(&self) -> Option<&Arc<Inbox<Jid, Pending>>> {

@@ -25,6 +25,17 @@ impl Account {
             self.send_read_receipt(&message);
         }
         let media_outcome = self.save_media(&settings, &message).await;
+        let group = if is_group {
+            let now = self.shared.clock.now_ms();
+            self.groups
+                .get(self.socket().as_ref(), &message.chat, now)
+                .await
+        } else {
+            None
+        };
+        if let Some(group) = &group {
+            tracing::trace!(target: "wagw::inbound", account = %self.id(), subject = %group.subject, "group");
+        }
 
         let mut raw_body = message
             .content
