@@ -103,15 +103,15 @@ fn decide<R: RandomUnit + ?Sized>(
         }
 
         // ── Start: only from a resting state; a running supervisor is already started. ──
-        (S::Idle | S::Unlinked | S::Stopped { .. } | S::Degraded { .. }, I::Start { linked }) => {
-            if linked {
-                connect(p, now, 0, Cause::Started)
-            } else {
-                Next::Move {
-                    to: S::Unlinked,
-                    cause: Cause::Started,
-                    actions: vec![Action::Notify(Notice::NotLinked)],
-                }
+        (
+            S::Idle | S::Unlinked | S::Stopped { .. } | S::Degraded { .. },
+            I::Start { linked: true },
+        ) => connect(p, now, 0, Cause::Started),
+        (S::Idle | S::Stopped { .. } | S::Degraded { .. }, I::Start { linked: false }) => {
+            Next::Move {
+                to: S::Unlinked,
+                cause: Cause::Started,
+                actions: vec![Action::Notify(Notice::NotLinked)],
             }
         }
         (s, I::Start { .. }) => Next::Stay(s),
