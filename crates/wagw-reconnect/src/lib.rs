@@ -5,7 +5,7 @@
 //!   base·jitter·rand)` with `base = initialMs·factor^(attempt−1)`, defaults
 //!   2000 / 30000 / 1.8 / 0.25 / 12 attempts, clamped by a constructor that reports each
 //!   clamp.
-//! - **Close-reason classification** ([`classify`]): 401 stops and discards the dead
+//! - **Close-reason classification** ([`classify()`]): 401 stops and discards the dead
 //!   credentials, 440 stops (another client holds the session — no retry loop), 405 stops,
 //!   a temporary ban waits until its expiry, linking failures stop until asked, everything
 //!   else retries with backoff.

@@ -1,6 +1,6 @@
 //! The account supervisor: one pure function from (state, input, now, randomness) to
 //! (next state, actions), in the style of rustls' state machines — every path is an arm of
-//! the one `match` in [`decide`].
+//! the one `match` in `decide`.
 //!
 //! Two rules hold for every step, applied in [`step`] rather than repeated in each arm:
 //! a step that changes state starts its actions with [`Action::Record`], and a step that

@@ -15,15 +15,21 @@ use crate::policy::EffectivePolicy;
 /// Where an account's connection stands.
 ///
 /// ```text
-/// Idle ─start(linked)─▶ Connecting ─connected─▶ Connected ─idle─▶ Probing
-///   │                      ▲   │                  │    ▲            │
-///   └─start(unlinked)─▶ Unlinked│                  │    └─answered───┘
-///                          │   └──closed/timeout──▶ Backoff ◀─closed/probe failed
-///   link requested ─▶ Linking ─paired─▶ Connecting   │
-///                                                    └─timer─▶ Connecting
-/// any ─stop/disconnect─▶ Stopped      401/440/405/linking failed ─▶ Stopped
-/// ban ─▶ Banned ─expiry─▶ Connecting     maxAttempts failures ─▶ Degraded
+/// idle ─start(no creds)─▶ unlinked ─link requested─▶ linking ─paired─┐
+///  └─start(linked)─▶ connecting ◀────────────────────────────────────┘
+///                      │   ▲ ▲
+///                      │   │ └──── closed 515 (first failure) ─────────┐
+///            connected │   └─timer── backoff ◀── closed (retryable) ───┤
+///                      ▼                ▲                              │
+///                  connected ─silent─▶ probing ─failed / timed out─────┘
+///                      ▲────answered / traffic───┘
+/// 401 / 440 / 405 / linking failed / requested ─▶ stopped
+/// temporary ban ─▶ banned ─expiry─▶ connecting
+/// maxAttempts failures in a row ─▶ degraded
+/// stop / disconnect requested (any state) ─▶ stopped
 /// ```
+///
+/// `docs/reconnect.md` lists every edge.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     tag = "phase",
