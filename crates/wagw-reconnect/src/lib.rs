@@ -53,11 +53,12 @@ pub mod notice;
 pub mod policy;
 pub mod random;
 pub mod state;
+pub mod supervisor;
 
 pub use classify::{Disposition, RESTART_REQUIRED_CODE, StopReason, classify};
 pub use error::ReconnectError;
 pub use events::{TARGET, TransitionHistory, log_notice, log_transition};
-pub use machine::{Supervisor, step};
+pub use machine::step;
 pub use notice::{Notice, Severity, format_duration_ms, format_utc, relink_command};
 pub use policy::{
     Clamp, DEFAULT_BAN_WAIT_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_FACTOR,
@@ -68,3 +69,4 @@ pub use policy::{
 };
 pub use random::{FnRandom, PinnedRandom, RandomUnit, SequenceRandom, SplitMix64};
 pub use state::{Action, Cause, Input, Phase, State, Transition};
+pub use supervisor::Supervisor;
