@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 use wagw_core::{AccountId, InboundAck, InboundMessage, Jid, OwnIdentity, WaSocket};
 
@@ -19,7 +19,7 @@ use crate::registry::ListenerRegistry;
 use crate::settings::{AccountSettings, GatewaySettings, RuntimeOptions};
 use crate::sink::AgentSink;
 use crate::store::{DedupeKey, GatewayEvent, GatewayStore};
-use crate::supervisor::{self, Phase};
+use crate::supervisor::{self, Control, Phase};
 
 /// What every account shares: the store, the agent, the live-listener registry, the worker
 /// pool and the clock.
@@ -69,6 +69,7 @@ pub(crate) struct Account {
     state: Mutex<(String, Option<String>)>,
     phase: watch::Sender<Phase>,
     cancel: watch::Sender<bool>,
+    control: mpsc::Sender<Control>,
     sent: SentIds,
     pub(crate) groups: GroupCache,
 }
@@ -88,6 +89,7 @@ impl Account {
     ) -> AccountHandle {
         let (phase, phase_rx) = watch::channel(Phase::Run);
         let (cancel, cancel_rx) = watch::channel(false);
+        let (control, control_rx) = mpsc::channel(8);
         let metrics = Arc::new(AccountMetrics::default());
         let account = Arc::new(Account {
             id: settings.id.clone(),
@@ -102,6 +104,7 @@ impl Account {
             state: Mutex::new(("starting".to_owned(), None)),
             phase,
             cancel,
+            control,
             sent: SentIds::new(SENT_IDS_REMEMBERED),
             groups: GroupCache::default(),
         });
@@ -123,7 +126,7 @@ impl Account {
             cancel_rx,
         );
         let _ = account.inbox.set(inbox);
-        let task = tokio::spawn(supervisor::run(account.clone(), phase_rx));
+        let task = tokio::spawn(supervisor::run(account.clone(), phase_rx, control_rx));
         AccountHandle { account, task }
     }
 
@@ -196,6 +199,17 @@ impl Account {
             state: state.to_owned(),
             detail,
         });
+    }
+
+    /// Replaces the state's detail (a notice for the operator).
+    pub(crate) fn set_detail(&self, detail: String) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).1 = Some(detail);
+    }
+
+    /// Sends an operator command to the supervisor.
+    pub(crate) async fn control(&self, command: Control) {
+        // The supervisor only stops reading commands when the account is shutting down.
+        let _ = self.control.send(command).await;
     }
 
     /// Appends an event to the log (failures are logged, never fatal).

@@ -20,3 +20,35 @@ impl Clock for SystemClock {
             .unwrap_or(0)
     }
 }
+
+/// Wall-clock time that advances with tokio's clock: the wall time at creation plus the
+/// tokio time elapsed since. Timers (tokio) and timestamps (this clock) then agree, also
+/// under tokio's paused test time. The gateway's default; create it inside the runtime.
+#[derive(Debug, Clone, Copy)]
+pub struct RuntimeClock {
+    base_ms: i64,
+    start: tokio::time::Instant,
+}
+
+impl RuntimeClock {
+    /// Anchors the clock at the current wall time.
+    pub fn new() -> RuntimeClock {
+        RuntimeClock {
+            base_ms: SystemClock.now_ms(),
+            start: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Default for RuntimeClock {
+    fn default() -> Self {
+        RuntimeClock::new()
+    }
+}
+
+impl Clock for RuntimeClock {
+    fn now_ms(&self) -> i64 {
+        let elapsed = i64::try_from(self.start.elapsed().as_millis()).unwrap_or(i64::MAX);
+        self.base_ms.saturating_add(elapsed)
+    }
+}

@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use wagw_core::{AccountId, OutboundMessage, SendReceipt};
 
 use crate::account::{Account, AccountHandle, Shared};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, RuntimeClock};
 use crate::commit::Committer;
 use crate::error::GatewayError;
 use crate::metrics::MetricsSnapshot;
@@ -19,6 +19,7 @@ use crate::registry::ListenerRegistry;
 use crate::settings::{AccountSettings, GatewaySettings, RuntimeOptions};
 use crate::sink::AgentSink;
 use crate::store::{GatewayStore, StoreOptions};
+use crate::supervisor::Control;
 use crate::transport::TransportFactory;
 
 /// Builds a [`Gateway`]. Required: settings, a transport factory and an agent sink.
@@ -29,7 +30,7 @@ pub struct GatewayBuilder {
     store_options: StoreOptions,
     factory: Option<Arc<dyn TransportFactory>>,
     sink: Option<Arc<dyn AgentSink>>,
-    clock: Arc<dyn Clock>,
+    clock: Option<Arc<dyn Clock>>,
     options: RuntimeOptions,
 }
 
@@ -76,9 +77,9 @@ impl GatewayBuilder {
         self
     }
 
-    /// The clock (default: the system clock).
+    /// The clock (default: a [`RuntimeClock`] anchored when the gateway starts).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+        self.clock = Some(clock);
         self
     }
 
@@ -105,7 +106,7 @@ impl GatewayBuilder {
             registry: ListenerRegistry::default(),
             committer,
             workers: Arc::new(Semaphore::new(self.options.max_concurrent_turns.max(1))),
-            clock: self.clock,
+            clock: self.clock.unwrap_or_else(|| Arc::new(RuntimeClock::new())),
             options: self.options,
             settings: RwLock::new(Arc::new(settings.clone())),
         });
@@ -211,7 +212,7 @@ impl Gateway {
             store_options: StoreOptions::default(),
             factory: None,
             sink: None,
-            clock: Arc::new(SystemClock),
+            clock: None,
             options: RuntimeOptions::default(),
         }
     }
@@ -333,6 +334,25 @@ impl Gateway {
         }
     }
 
+    /// Starts linking `account` (QR codes and pair codes arrive as events and in the log):
+    /// what `wagw channels login --account <id>` asks a running gateway to do.
+    pub async fn login(&self, account: &AccountId) -> Result<(), GatewayError> {
+        self.account(account)?.control(Control::Link).await;
+        Ok(())
+    }
+
+    /// Closes `account`'s connection, keeping its link; [`Gateway::connect`] reopens it.
+    pub async fn disconnect(&self, account: &AccountId) -> Result<(), GatewayError> {
+        self.account(account)?.control(Control::Disconnect).await;
+        Ok(())
+    }
+
+    /// Connects `account` again after a stop (logged out and relinked, conflict resolved).
+    pub async fn connect(&self, account: &AccountId) -> Result<(), GatewayError> {
+        self.account(account)?.control(Control::Reconnect).await;
+        Ok(())
+    }
+
     /// Stops and starts `account` again (after a logout or a 440, once the operator fixed
     /// the cause), keeping its link and stores.
     pub async fn restart_account(&self, id: &AccountId) -> Result<(), GatewayError> {
@@ -376,6 +396,7 @@ impl Gateway {
             match self.account(&id) {
                 Ok(account) if account.settings().transport == new.transport => {
                     account.update_settings(new);
+                    account.control(Control::Reload).await;
                 }
                 Ok(_) => {
                     tracing::info!(target: "wagw::gateway", account = %id,

@@ -52,7 +52,7 @@ pub mod transport;
 pub mod turn;
 
 pub use actions::{PollRequest, ReactRequest};
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, RuntimeClock, SystemClock};
 pub use error::GatewayError;
 pub use gateway::{AccountStatus, Gateway, GatewayBuilder};
 pub use media::MediaOutcome;

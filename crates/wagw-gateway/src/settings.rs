@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use wagw_core::{AccountId, AckGroupMode};
+use wagw_reconnect::ReconnectPolicy;
 
 use crate::transport::TransportSettings;
 
@@ -110,6 +111,8 @@ pub struct GatewaySettings {
     pub heartbeat: Duration,
     /// `media.retentionHours` for saved inbound media (default 24).
     pub media_retention: Duration,
+    /// `web.reconnect` (backoff, attempts, probes); `heartbeat` overrides its heartbeat.
+    pub reconnect: ReconnectPolicy,
     /// The accounts.
     pub accounts: Vec<AccountSettings>,
 }
@@ -127,6 +130,7 @@ impl GatewaySettings {
             enabled: true,
             heartbeat: Duration::from_secs(60),
             media_retention: Duration::from_secs(24 * 3600),
+            reconnect: ReconnectPolicy::default(),
         }
     }
 

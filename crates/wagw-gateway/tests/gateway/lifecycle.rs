@@ -146,6 +146,10 @@ async fn send_without_listener_fails_fast_with_the_fix() {
 
 #[tokio::test(start_paused = true)]
 async fn reconnects_after_transient_close_and_stops_on_logout() {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("info")
+        .try_init();
     let dir = tempfile::tempdir().unwrap();
     let socket = FakeSocket::linked("+15550009999");
     let gw = start(dir.path(), &socket, echo()).await;
