@@ -237,14 +237,13 @@ impl Driver {
                 None
             }
             Action::Probe => {
-                // A round trip that changes nothing visible: look up our own LID.
+                // Unsupported ping: idleness alone is not a dead link.
                 let socket = account.socket().clone();
                 let tx = self.probe_tx.clone();
-                let own = socket.own_identity();
                 tokio::spawn(async move {
-                    let alive = match own {
-                        Some(me) => socket.lid_for_phone(&me.phone).await.is_ok(),
-                        None => false,
+                    let alive = match socket.ping().await {
+                        Ok(()) | Err(wagw_core::SocketError::Unsupported(_)) => true,
+                        Err(_) => false,
                     };
                     let _ = tx.send(alive).await;
                 });
