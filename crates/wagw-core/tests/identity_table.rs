@@ -1,6 +1,8 @@
 //! Table test over `fixtures/identity.json`: every identity parser against its vectors.
 //! A failing row prints its name, parser and input.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use serde_json::Value;
 use wagw_core::{AccountId, IdentityError, Jid, Lid, Phone};
 
@@ -65,10 +67,10 @@ fn identity_vectors() {
                 if &got.display != want {
                     failures.push(format!("{row}: got {:?}, want {want:?}", got.display));
                 }
-                if let Some(want) = case.get("kind").and_then(Value::as_str) {
-                    if got.kind.as_deref() != Some(want) {
-                        failures.push(format!("{row}: kind {:?}, want {want:?}", got.kind));
-                    }
+                if let Some(want) = case.get("kind").and_then(Value::as_str)
+                    && got.kind.as_deref() != Some(want)
+                {
+                    failures.push(format!("{row}: kind {:?}, want {want:?}", got.kind));
                 }
                 if let Some(want) = case.get("phone") {
                     let want = want.as_str().map(str::to_string);
@@ -76,13 +78,13 @@ fn identity_vectors() {
                         failures.push(format!("{row}: to_phone {:?}, want {want:?}", got.phone));
                     }
                 }
-                if let Some(want) = case.get("withoutDevice").and_then(Value::as_str) {
-                    if got.without_device.as_deref() != Some(want) {
-                        failures.push(format!(
-                            "{row}: without_device {:?}, want {want:?}",
-                            got.without_device
-                        ));
-                    }
+                if let Some(want) = case.get("withoutDevice").and_then(Value::as_str)
+                    && got.without_device.as_deref() != Some(want)
+                {
+                    failures.push(format!(
+                        "{row}: without_device {:?}, want {want:?}",
+                        got.without_device
+                    ));
                 }
             }
             (Err(e), None, Some(Value::String(want))) => {
