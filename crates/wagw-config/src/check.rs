@@ -3,7 +3,7 @@
 //! Each check records a [`Problem`] at the value's dotted path (with its line and column)
 //! and returns what it could parse, so one pass reports every problem of a file.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use regex::{Regex, RegexBuilder};
 use wagw_core::{IdentityError, Jid, JidKind, Phone};
@@ -19,15 +19,24 @@ pub(crate) struct Checker<'a> {
     pub problems: Vec<Problem>,
     pub warnings: Vec<Problem>,
     positions: &'a HashMap<String, Pos>,
+    /// Paths whose value already failed its type check (it holds a placeholder).
+    failed: BTreeSet<String>,
 }
 
 impl<'a> Checker<'a> {
-    pub fn new(positions: &'a HashMap<String, Pos>) -> Checker<'a> {
+    pub fn new(positions: &'a HashMap<String, Pos>, failed: BTreeSet<String>) -> Checker<'a> {
         Checker {
             problems: Vec::new(),
             warnings: Vec::new(),
             positions,
+            failed,
         }
+    }
+
+    /// True when the value at `path` failed its type check, so checks that depend on it
+    /// (a sink's `url` depends on its `type`) would only report noise.
+    pub fn failed(&self, path: &str) -> bool {
+        self.failed.contains(path)
     }
 
     /// The position of `path`, or of its nearest written ancestor.
@@ -118,7 +127,7 @@ impl<'a> Checker<'a> {
             match Phone::parse(raw) {
                 Ok(phone) => out.push(AllowEntry::Phone(phone)),
                 Err(e) => {
-                    let msg = phone_message(&e);
+                    let msg = allowlist_message(&e);
                     self.error(&p, ProblemKind::Phone, msg);
                 }
             }
@@ -131,8 +140,7 @@ impl<'a> Checker<'a> {
         match Phone::parse(raw) {
             Ok(p) => Some(p),
             Err(e) => {
-                let msg = phone_message(&e);
-                self.error(path, ProblemKind::Phone, msg);
+                self.error(path, ProblemKind::Phone, e.to_string());
                 None
             }
         }
@@ -300,8 +308,8 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// The `Phone::parse` error plus what to do for the usual mix-ups.
-fn phone_message(e: &IdentityError) -> String {
+/// The `Phone::parse` error plus what to do for the usual allowlist mix-ups.
+fn allowlist_message(e: &IdentityError) -> String {
     let hint = match e {
         IdentityError::NotAPhone {
             kind: JidKind::Lid, ..
@@ -380,7 +388,7 @@ mod tests {
         positions.insert(String::new(), Pos { line: 1, column: 1 });
         positions.insert("a".to_string(), Pos { line: 2, column: 3 });
         positions.insert("a.b[\"x.y\"]".to_string(), Pos { line: 4, column: 5 });
-        let c = Checker::new(&positions);
+        let c = Checker::new(&positions, BTreeSet::new());
         assert_eq!(c.pos("a.c.d"), Some(Pos { line: 2, column: 3 }));
         assert_eq!(c.pos("a.b[\"x.y\"]"), Some(Pos { line: 4, column: 5 }));
         assert_eq!(c.pos("a.b[\"x.y\"].z"), Some(Pos { line: 4, column: 5 }));

@@ -110,7 +110,8 @@ impl Config {
             return Err(invalid(sorted(problems)));
         };
         let positions = index_positions(&root);
-        let mut checker = Checker::new(&positions);
+        let bad: BTreeSet<String> = problems.iter().map(|p| p.path.clone()).collect();
+        let mut checker = Checker::new(&positions, bad.clone());
         let base = file.and_then(Path::parent).map(|p| {
             if p.as_os_str().is_empty() {
                 Path::new(".")
@@ -121,7 +122,6 @@ impl Config {
         let built = build(&raw, &mut checker, env, base);
         // A value that already failed its type check holds a placeholder; checks of the
         // placeholder would only repeat the problem.
-        let bad: BTreeSet<String> = problems.iter().map(|p| p.path.clone()).collect();
         problems.extend(
             checker
                 .problems

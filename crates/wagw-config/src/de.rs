@@ -199,7 +199,7 @@ impl NodeDe<'_> {
                 self.record(
                     ProblemKind::Type,
                     format!(
-                        "expected a whole number, found {f} (write it without a decimal point)"
+                        "expected a whole number, found {f} written with a decimal point or exponent (write {f})"
                     ),
                 );
                 return None;

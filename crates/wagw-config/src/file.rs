@@ -515,6 +515,9 @@ pub(crate) fn misplaced_key_hint(type_name: &str, key: &str) -> Option<String> {
             "this key is per account: set it in `channels.whatsapp.accounts.<id>`"
         }
         ("AccountSection", "accounts") => "accounts cannot be nested",
+        ("WhatsAppSection" | "AccountSection", "requireMention") => {
+            "requireMention is set per group: groups: { \"*\": { requireMention: true } }"
+        }
         ("MessagesSection", "ackReaction" | "ackReactionScope") => {
             "WhatsApp uses `channels.whatsapp.ackReaction` ({ emoji, direct, group })"
         }

@@ -243,7 +243,15 @@ pub(crate) fn build(file: &ConfigFile, c: &mut Checker, env: &Env, base: Option<
             let path = join_key(ACCOUNTS, key);
             match AccountId::parse(key) {
                 Ok(id) => configured.push((id, section, path)),
-                Err(e) => c.error(&path, ProblemKind::Identity, e.to_string()),
+                Err(e) => {
+                    let lower = key.to_ascii_lowercase();
+                    let hint = if AccountId::parse(&lower).is_ok() {
+                        format!(" (try {lower:?})")
+                    } else {
+                        String::new()
+                    };
+                    c.error(&path, ProblemKind::Identity, format!("{e}{hint}"));
+                }
             }
         }
     } else {
@@ -608,6 +616,7 @@ fn gateway(file: &ConfigFile, c: &mut Checker, env: &Env, data_dir: PathBuf) -> 
         }
         c.at_least(&p("timeoutMs"), sink.timeout_ms, 1);
         c.at_least(&p("maxAttempts"), sink.max_attempts, 1);
+        let kind = kind.filter(|_| !c.failed(&p("type")));
         match kind {
             Some(SinkKind::Webhook) => match sink.url.as_deref() {
                 None => c.error(
@@ -826,6 +835,9 @@ fn bindings(
                     "a phone number for dm, a group JID for group",
                 )
                 .cloned();
+            if c.failed(&join_key(&pp, "kind")) {
+                return None;
+            }
             match (kind?, id?) {
                 (PeerKind::Dm, id) => c.phone(&join_key(&pp, "id"), &id).map(PeerMatch::Dm),
                 (PeerKind::Group, id) => {
