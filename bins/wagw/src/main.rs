@@ -19,7 +19,13 @@ use cmd::Context;
 /// Start with `wagw config init` (writes a commented starter config), edit it, then
 /// `wagw config check` to see exactly what each account will do.
 #[derive(Debug, Parser)]
-#[command(name = "wagw", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "wagw",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    after_help = "Examples:\n  wagw config init                      write a starter config\n  wagw config check                     validate it and show each account\n  wagw --json config check --config f   the same, as JSON, for another file\n  wagw config schema > wagw.schema.json JSON Schema for editors\n\nEnvironment: WAGW_CONFIG, WAGW_DATA_DIR, WAGW_TOKEN, WAGW_LOG. Docs: docs/configuration.md"
+)]
 struct Cli {
     /// Config file (default: $WAGW_CONFIG, else $XDG_CONFIG_HOME/wagw/wagw.json5).
     #[arg(long, global = true, value_name = "FILE")]
