@@ -1,0 +1,518 @@
+//! The [`Normalizer`]: one accepted message plus its context in, one [`InboundTurn`] out.
+
+use std::collections::HashMap;
+
+use wagw_core::{
+    AccountId, Content, GroupMetadata, InboundMessage, Jid, JidKind, Lid, OwnIdentity, Phone,
+};
+
+use crate::envelope::write_header;
+use crate::error::NormalizeError;
+use crate::extract::extract_body;
+use crate::history::{CURRENT_HEADER, GroupHistory, HISTORY_HEADER, HistoryEntry};
+use crate::mention::{MentionOutcome, MentionPatterns, detect_mention};
+use crate::quote::ReplyContext;
+use crate::session::{Peer, session_key};
+use crate::settings::{AccountSettings, DEFAULT_MESSAGE_PREFIX, NormalizeSettings};
+use crate::turn::{ChatType, GroupMember, InboundTurn, TurnLocation, TurnMedia};
+
+/// What the caller knows around one message.
+#[derive(Debug, Clone, Copy)]
+pub struct TurnContext<'a> {
+    /// The receiving account's identity (its phone and LID, for mentions and `to`).
+    pub own: &'a OwnIdentity,
+    /// The agent the message is routed to.
+    pub agent_id: &'a str,
+    /// The group's metadata, when known (groups only).
+    pub group: Option<&'a GroupMetadata>,
+    /// Pending group history to inject above the message (groups only; oldest first).
+    pub history: &'a [HistoryEntry],
+    /// The time of the previous message in this turn's session, for the elapsed part of the
+    /// envelope (see [`crate::SessionClock`]).
+    pub previous_timestamp_ms: Option<i64>,
+    /// The caller's gating decision (e.g. an owner command bypassing the mention gate). When
+    /// `None`, groups run [`Normalizer::detect_mention`] and DMs report `false`.
+    pub was_mentioned: Option<bool>,
+}
+
+impl<'a> TurnContext<'a> {
+    /// A context with no group metadata, no history, no previous message and no gating
+    /// decision.
+    pub fn new(own: &'a OwnIdentity, agent_id: &'a str) -> TurnContext<'a> {
+        TurnContext {
+            own,
+            agent_id,
+            group: None,
+            history: &[],
+            previous_timestamp_ms: None,
+            was_mentioned: None,
+        }
+    }
+
+    /// With group metadata.
+    pub fn with_group(mut self, group: &'a GroupMetadata) -> TurnContext<'a> {
+        self.group = Some(group);
+        self
+    }
+
+    /// With pending group history.
+    pub fn with_history(mut self, history: &'a [HistoryEntry]) -> TurnContext<'a> {
+        self.history = history;
+        self
+    }
+
+    /// With the previous message time of the session.
+    pub fn with_previous(mut self, previous_timestamp_ms: Option<i64>) -> TurnContext<'a> {
+        self.previous_timestamp_ms = previous_timestamp_ms;
+        self
+    }
+
+    /// With the caller's mention decision.
+    pub fn with_mentioned(mut self, was_mentioned: bool) -> TurnContext<'a> {
+        self.was_mentioned = Some(was_mentioned);
+        self
+    }
+}
+
+/// Builds inbound turns. Construct once from settings (mention patterns derived from agent
+/// identities are compiled here), then call it for every message; it holds no mutable state.
+#[derive(Debug, Clone)]
+pub struct Normalizer {
+    settings: NormalizeSettings,
+    /// Per agent (lowercase id): prefix and patterns, resolved once.
+    agents: HashMap<String, ResolvedAgent>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct ResolvedAgent {
+    /// `[<identity.name>]`.
+    prefix: Option<String>,
+    /// `groupChat.mentionPatterns` as configured.
+    configured: Option<MentionPatterns>,
+    /// Derived from the identity, used when nothing is configured.
+    derived: Option<MentionPatterns>,
+}
+
+impl Normalizer {
+    /// Prepares a normalizer.
+    pub fn new(settings: NormalizeSettings) -> Result<Normalizer, NormalizeError> {
+        let mut agents = HashMap::new();
+        for (id, agent) in &settings.agents {
+            let name = agent
+                .name
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty());
+            let derived = if agent.mention_patterns.is_none() {
+                Some(MentionPatterns::from_identity(
+                    name,
+                    agent.emoji.as_deref(),
+                )?)
+                .filter(|p| !p.is_empty())
+            } else {
+                None
+            };
+            agents.insert(
+                id.trim().to_lowercase(),
+                ResolvedAgent {
+                    prefix: name.map(|n| format!("[{n}]")),
+                    configured: agent.mention_patterns.clone(),
+                    derived,
+                },
+            );
+        }
+        Ok(Normalizer { settings, agents })
+    }
+
+    /// The settings it was built from.
+    pub fn settings(&self) -> &NormalizeSettings {
+        &self.settings
+    }
+
+    fn agent(&self, agent_id: &str) -> Option<&ResolvedAgent> {
+        if agent_id
+            .bytes()
+            .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+        {
+            self.agents.get(agent_id)
+        } else {
+            self.agents.get(agent_id.trim().to_lowercase().as_str())
+        }
+    }
+
+    /// The mention patterns for an agent: its own `groupChat.mentionPatterns`, else
+    /// `messages.groupChat.mentionPatterns`, else patterns derived from its identity.
+    pub fn mention_patterns(&self, agent_id: &str) -> Option<&MentionPatterns> {
+        let agent = self.agent(agent_id);
+        agent
+            .and_then(|a| a.configured.as_ref())
+            .or(self.settings.group_mention_patterns.as_ref())
+            .or_else(|| agent.and_then(|a| a.derived.as_ref()))
+    }
+
+    /// The inbound prefix for an account and agent (see [`AccountSettings::message_prefix`]).
+    pub fn message_prefix<'s>(&'s self, account: &'s AccountSettings, agent_id: &str) -> &'s str {
+        if let Some(prefix) = &account.message_prefix {
+            return prefix;
+        }
+        if let Some(prefix) = &self.settings.legacy_message_prefix {
+            return prefix;
+        }
+        if account.has_allow_from() {
+            return "";
+        }
+        self.agent(agent_id)
+            .and_then(|a| a.prefix.as_deref())
+            .unwrap_or(DEFAULT_MESSAGE_PREFIX)
+    }
+
+    /// Self-chat mode of the message's account.
+    pub fn is_self_chat(&self, account: &AccountId, own: &OwnIdentity) -> bool {
+        self.settings.account(account).is_self_chat(&own.phone)
+    }
+
+    /// Whether a (group) message addresses the bot, with the agent's patterns and the
+    /// account's self-chat mode.
+    pub fn detect_mention(
+        &self,
+        message: &InboundMessage,
+        own: &OwnIdentity,
+        agent_id: &str,
+    ) -> MentionOutcome {
+        detect_mention(
+            message,
+            own,
+            self.mention_patterns(agent_id),
+            self.is_self_chat(&message.account, own),
+        )
+    }
+
+    /// The pending-history key of a group message (`whatsapp:<accountId>:group:<jid>`).
+    pub fn history_key(&self, message: &InboundMessage) -> String {
+        GroupHistory::key(&message.account, &message.chat)
+    }
+
+    /// The group history limit of the message's account (0 = disabled).
+    pub fn history_limit(&self, account: &AccountId) -> usize {
+        self.settings.account(account).history_limit
+    }
+
+    /// The session key of a message routed to `agent_id`.
+    pub fn session_key(&self, message: &InboundMessage, agent_id: &str) -> String {
+        let ids = SenderIds::of(message);
+        self.session_key_for(message, agent_id, &ids)
+    }
+
+    fn session_key_for(&self, message: &InboundMessage, agent_id: &str, ids: &SenderIds) -> String {
+        let peer = if message.chat.is_group() {
+            Peer::Group(&message.chat)
+        } else {
+            Peer::Dm(&ids.from)
+        };
+        session_key(
+            self.settings.dm_scope,
+            &self.settings.main_key,
+            agent_id,
+            &message.account,
+            peer,
+        )
+    }
+
+    /// The pending-history entry for a group message the bot did not answer.
+    pub fn history_entry(&self, message: &InboundMessage) -> Result<HistoryEntry, NormalizeError> {
+        let body = extract_body(&message.content);
+        if body.is_empty() {
+            return Err(empty(message));
+        }
+        let ids = SenderIds::of(message);
+        Ok(HistoryEntry {
+            message_id: message.id.clone(),
+            timestamp_ms: message.timestamp_ms,
+            sender: message.sender.clone(),
+            sender_name: message.push_name.clone(),
+            sender_label: sender_label(message.push_name.as_deref(), &ids),
+            body: body.into_owned(),
+        })
+    }
+
+    /// Builds the turn for one message.
+    ///
+    /// Errors only with [`NormalizeError::EmptyMessage`] (nothing to show: skip the message).
+    pub fn normalize(
+        &self,
+        message: &InboundMessage,
+        ctx: &TurnContext<'_>,
+    ) -> Result<InboundTurn, NormalizeError> {
+        let account = self.settings.account(&message.account);
+        let is_group = message.chat.is_group();
+        let raw = extract_body(&message.content);
+        if raw.is_empty() {
+            return Err(empty(message));
+        }
+        let ids = SenderIds::of(message);
+        let reply = message.context.quoted.as_ref().map(ReplyContext::describe);
+        let prefix = self.message_prefix(account, ctx.agent_id);
+        let sender_name = message
+            .push_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty());
+
+        let settings = &self.settings.envelope;
+        let history = if is_group { ctx.history } else { &[] };
+        let mut body = String::with_capacity(
+            64 + raw.len()
+                + prefix.len()
+                + history.len() * 96
+                + reply.as_ref().map_or(0, |r| r.body.len() + 48),
+        );
+        let chat_id = message.chat.without_device().to_string();
+        if !history.is_empty() {
+            body.push_str(HISTORY_HEADER);
+            body.push('\n');
+            for entry in history {
+                write_header(&mut body, settings, &chat_id, entry.timestamp_ms, None);
+                push_one_line(&mut body, &entry.sender_label);
+                body.push_str(": ");
+                body.push_str(&entry.body);
+                body.push_str("\n[message_id: ");
+                body.push_str(entry.message_id.as_str());
+                body.push_str("]\n");
+            }
+            body.push('\n');
+            body.push_str(CURRENT_HEADER);
+            body.push('\n');
+        }
+        let envelope_from = if is_group { &chat_id } else { &ids.from };
+        write_header(
+            &mut body,
+            settings,
+            envelope_from,
+            message.timestamp_ms,
+            ctx.previous_timestamp_ms,
+        );
+        if is_group {
+            push_one_line(&mut body, &sender_label(sender_name, &ids));
+            body.push_str(": ");
+        }
+        if !prefix.is_empty() {
+            body.push_str(prefix);
+            body.push(' ');
+        }
+        body.push_str(&raw);
+        if let Some(reply) = &reply {
+            body.push_str("\n\n");
+            reply.write_block(&mut body);
+        }
+        if is_group {
+            body.push_str("\n[message_id: ");
+            body.push_str(message.id.as_str());
+            body.push(']');
+        }
+
+        let was_mentioned = match ctx.was_mentioned {
+            Some(decided) => decided,
+            None if is_group => self
+                .detect_mention(message, ctx.own, ctx.agent_id)
+                .was_mentioned(),
+            None => false,
+        };
+        let (media, location) = match &message.content {
+            Content::Media(m) => (Some(TurnMedia::from_media(m)), None),
+            Content::Location(l) => (None, Some(TurnLocation::from_location(l, false))),
+            Content::LiveLocation(l) => (None, Some(TurnLocation::from_location(l, true))),
+            _ => (None, None),
+        };
+        let group = ctx.group.filter(|_| is_group);
+        let session_key = self.session_key_for(message, ctx.agent_id, &ids);
+        let dm_history_limit = if is_group {
+            None
+        } else {
+            account.dm_history_limit_for(ids.phone.as_ref())
+        };
+        let (reply_to_id, reply_to_body, reply_to_sender) = match reply {
+            Some(r) => (
+                Some(r.id).filter(|id| !id.is_empty()),
+                Some(r.body),
+                r.sender,
+            ),
+            None => (None, None, None),
+        };
+
+        Ok(InboundTurn {
+            body,
+            raw_body: raw.into_owned(),
+            chat_type: if is_group {
+                ChatType::Group
+            } else {
+                ChatType::Dm
+            },
+            chat_id,
+            sender_e164: ids.phone.as_ref().map(phone_string),
+            sender_lid: ids.lid.clone(),
+            sender_jid: ids.jid.clone(),
+            from: ids.from,
+            sender_name: sender_name.map(str::to_string),
+            to: phone_string(&ctx.own.phone),
+            account_id: message.account.as_str().to_string(),
+            agent_id: ctx.agent_id.to_string(),
+            message_id: message.id.as_str().to_string(),
+            timestamp: message.timestamp_ms,
+            from_me: message.from_me,
+            forwarded: message.context.forwarded,
+            was_mentioned,
+            reply_to_id,
+            reply_to_body,
+            reply_to_sender,
+            media,
+            location,
+            session_key,
+            group_subject: group
+                .map(|g| g.subject.trim())
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            group_members: group.map(|g| group_members(g, message, history)),
+            history_count: history.len(),
+            dm_history_limit,
+        })
+    }
+}
+
+fn empty(message: &InboundMessage) -> NormalizeError {
+    NormalizeError::EmptyMessage {
+        id: message.id.as_str().to_string(),
+    }
+}
+
+fn phone_string(phone: &Phone) -> String {
+    let digits = phone.digits();
+    let mut s = String::with_capacity(digits.len() + 1);
+    s.push('+');
+    s.push_str(digits);
+    s
+}
+
+/// The sender's identities as strings, resolved once per message.
+struct SenderIds {
+    phone: Option<Phone>,
+    lid: Option<String>,
+    jid: Option<String>,
+    /// E.164, else LID, else raw JID, else the chat.
+    from: String,
+}
+
+impl SenderIds {
+    fn of(message: &InboundMessage) -> SenderIds {
+        let dm_peer = (!message.chat.is_group()).then_some(&message.chat);
+        let phone = message
+            .sender
+            .phone
+            .clone()
+            .or_else(|| message.sender_jid.as_ref().and_then(Jid::to_phone))
+            .or_else(|| dm_peer.filter(|_| !message.from_me).and_then(Jid::to_phone));
+        let lid = message
+            .sender
+            .lid
+            .as_ref()
+            .map(ToString::to_string)
+            .or_else(|| lid_of(message.sender_jid.as_ref()))
+            .or_else(|| lid_of(dm_peer.filter(|_| !message.from_me)));
+        let jid = message
+            .sender_jid
+            .as_ref()
+            .map(|j| j.without_device().to_string());
+        let from = match (&phone, &lid, &jid) {
+            (Some(p), _, _) => phone_string(p),
+            (None, Some(l), _) => l.clone(),
+            (None, None, Some(j)) => j.clone(),
+            (None, None, None) => message.chat.without_device().to_string(),
+        };
+        SenderIds {
+            phone,
+            lid,
+            jid,
+            from,
+        }
+    }
+}
+
+fn lid_of(jid: Option<&Jid>) -> Option<String> {
+    jid.filter(|j| j.kind() == JidKind::Lid)
+        .map(|j| j.without_device().to_string())
+}
+
+/// `Name (+E164)`, the name alone, the E.164 (or LID/JID) alone, or `Unknown`.
+fn sender_label(name: Option<&str>, ids: &SenderIds) -> String {
+    let name = name.map(str::trim).filter(|n| !n.is_empty());
+    let id = Some(ids.from.as_str()).filter(|f| !f.is_empty());
+    match (name, id) {
+        (Some(n), Some(i)) if n != i => format!("{n} ({i})"),
+        (Some(n), _) => n.to_string(),
+        (None, Some(i)) => i.to_string(),
+        (None, None) => "Unknown".to_string(),
+    }
+}
+
+/// Labels come from push names: keep them on one line.
+fn push_one_line(out: &mut String, label: &str) {
+    if label.chars().any(char::is_control) {
+        out.extend(label.chars().map(|c| if c.is_control() { ' ' } else { c }));
+    } else {
+        out.push_str(label);
+    }
+}
+
+fn group_members(
+    group: &GroupMetadata,
+    message: &InboundMessage,
+    history: &[HistoryEntry],
+) -> Vec<GroupMember> {
+    // Names are only known from messages at hand: the history and the current message (the
+    // latest name wins).
+    let mut by_phone: HashMap<&Phone, &str> = HashMap::new();
+    let mut by_lid: HashMap<&Lid, &str> = HashMap::new();
+    let senders = history
+        .iter()
+        .map(|e| (&e.sender, e.sender_name.as_deref()))
+        .chain(std::iter::once((
+            &message.sender,
+            message.push_name.as_deref(),
+        )));
+    for (sender, name) in senders {
+        let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
+            continue;
+        };
+        if let Some(p) = &sender.phone {
+            by_phone.insert(p, name);
+        }
+        if let Some(l) = &sender.lid {
+            by_lid.insert(l, name);
+        }
+    }
+    group
+        .participants
+        .iter()
+        .map(|p| {
+            let phone = p.sender.phone.clone().or_else(|| p.jid.to_phone());
+            let lid = p.sender.lid.clone().or_else(|| p.jid.to_lid());
+            let name = phone
+                .as_ref()
+                .and_then(|ph| by_phone.get(ph))
+                .or_else(|| lid.as_ref().and_then(|l| by_lid.get(l)))
+                .map(|n| (*n).to_string());
+            let e164 = phone.as_ref().map(phone_string);
+            let lid = lid.map(|l| l.to_string());
+            let id = e164
+                .clone()
+                .or_else(|| lid.clone())
+                .unwrap_or_else(|| p.jid.without_device().to_string());
+            GroupMember {
+                id,
+                e164,
+                lid,
+                name,
+                admin: p.admin,
+            }
+        })
+        .collect()
+}
