@@ -399,6 +399,8 @@ struct SenderIds {
     jid: Option<String>,
     /// E.164, else LID, else raw JID, else the chat.
     from: String,
+    /// False when `from` fell back to the chat (the sender is unknown).
+    known: bool,
 }
 
 impl SenderIds {
@@ -421,17 +423,18 @@ impl SenderIds {
             .sender_jid
             .as_ref()
             .map(|j| j.without_device().to_string());
-        let from = match (&phone, &lid, &jid) {
-            (Some(p), _, _) => phone_string(p),
-            (None, Some(l), _) => l.clone(),
-            (None, None, Some(j)) => j.clone(),
-            (None, None, None) => message.chat.without_device().to_string(),
+        let (from, known) = match (&phone, &lid, &jid) {
+            (Some(p), _, _) => (phone_string(p), true),
+            (None, Some(l), _) => (l.clone(), true),
+            (None, None, Some(j)) => (j.clone(), true),
+            (None, None, None) => (message.chat.without_device().to_string(), false),
         };
         SenderIds {
             phone,
             lid,
             jid,
             from,
+            known,
         }
     }
 }
@@ -444,7 +447,7 @@ fn lid_of(jid: Option<&Jid>) -> Option<String> {
 /// `Name (+E164)`, the name alone, the E.164 (or LID/JID) alone, or `Unknown`.
 fn sender_label(name: Option<&str>, ids: &SenderIds) -> String {
     let name = name.map(str::trim).filter(|n| !n.is_empty());
-    let id = Some(ids.from.as_str()).filter(|f| !f.is_empty());
+    let id = Some(ids.from.as_str()).filter(|f| ids.known && !f.is_empty());
     match (name, id) {
         (Some(n), Some(i)) if n != i => format!("{n} ({i})"),
         (Some(n), _) => n.to_string(),
