@@ -1,5 +1,6 @@
 //! Throughput of normalization: a plain DM (target ≥ 1,000,000/s on one core) and a group turn
-//! with 50 messages of pending history and known metadata (target ≥ 100,000/s).
+//! with 50 messages of pending history and known metadata (target ≥ 100,000/s). Also the
+//! cost of recording one unanswered group message (its history line is rendered then).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -117,6 +118,10 @@ fn bench(c: &mut Criterion) {
                 .normalize(black_box(&current), black_box(&ctx))
                 .unwrap()
         })
+    });
+    // Rendering a history line happens once, when the unanswered message is recorded.
+    group.bench_function("history_entry_record", |b| {
+        b.iter(|| normalizer.history_entry(black_box(&current)).unwrap())
     });
     group.finish();
 }

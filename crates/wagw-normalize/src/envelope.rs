@@ -144,32 +144,34 @@ impl Default for EnvelopeSettings {
 }
 
 /// Appends `YYYY-MM-DD<sep>HH:MM` for a count of seconds since the epoch (already shifted to
-/// local time). Hand-rolled because it runs on every message and must stay allocation-free.
+/// local time). Hand-rolled because it runs for every message and history line.
 fn write_civil(out: &mut String, seconds: i64, sep: char) {
     let days = seconds.div_euclid(86_400);
     let secs_of_day = seconds.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
-    if (0..=9999).contains(&year) {
-        let y = year as u32;
-        push_digits(out, y / 100);
-        push_digits(out, y % 100);
-    } else {
+    if !(0..=9999).contains(&year) {
         // Years outside 0000..=9999 are not worth a fast path.
-        out.push_str(&format!("{year:04}"));
+        out.push_str(&format!("{year:04}-{month:02}-{day:02}"));
+        out.push(sep);
+        let (h, m) = (secs_of_day / 3600, (secs_of_day % 3600) / 60);
+        out.push_str(&format!("{h:02}:{m:02}"));
+        return;
     }
-    out.push('-');
-    push_digits(out, month);
-    out.push('-');
-    push_digits(out, day);
-    out.push(sep);
-    push_digits(out, (secs_of_day / 3600) as u32);
-    out.push(':');
-    push_digits(out, ((secs_of_day % 3600) / 60) as u32);
-}
-
-fn push_digits(out: &mut String, two: u32) {
-    out.push(char::from(b'0' + (two / 10 % 10) as u8));
-    out.push(char::from(b'0' + (two % 10) as u8));
+    let two = |v: u32| [b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8];
+    let y = year as u32;
+    let (y1, y2) = (two(y / 100), two(y % 100));
+    let (mo, d) = (two(month), two(day));
+    let (h, mi) = (
+        two((secs_of_day / 3600) as u32),
+        two(((secs_of_day % 3600) / 60) as u32),
+    );
+    let sep = if sep == 'T' { b'T' } else { b' ' };
+    let buf = [
+        y1[0], y1[1], y2[0], y2[1], b'-', mo[0], mo[1], b'-', d[0], d[1], sep, h[0], h[1], b':',
+        mi[0], mi[1],
+    ];
+    // Only ASCII digits and separators were written.
+    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
 }
 
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar

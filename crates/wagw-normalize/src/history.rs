@@ -36,6 +36,11 @@ pub struct HistoryEntry {
     pub sender_label: String,
     /// The message body as extracted (text, caption or placeholder), without envelope.
     pub body: String,
+    /// The entry as the agent will read it, rendered once when recorded:
+    /// `[WhatsApp <groupJid> <timestamp>] <label>: <body>\n[message_id: <id>]`. When empty
+    /// (an entry built by hand), it is rendered at turn time from the fields above.
+    #[serde(default)]
+    pub line: String,
 }
 
 #[derive(Debug, Default)]
@@ -54,7 +59,7 @@ struct Buffer {
 /// let key = GroupHistory::key(&AccountId::default_account(), &Jid::parse("123@g.us")?);
 /// let entry = |id: &str| HistoryEntry {
 ///     message_id: MessageId::new(id), timestamp_ms: 0, sender: Sender { phone: None, lid: None },
-///     sender_name: None, sender_label: "Unknown".into(), body: "hi".into(),
+///     sender_name: None, sender_label: "Unknown".into(), body: "hi".into(), line: String::new(),
 /// };
 /// history.record(&key, entry("a"), 2);
 /// history.record(&key, entry("b"), 2);
@@ -176,6 +181,7 @@ mod tests {
             sender_name: None,
             sender_label: "Unknown".into(),
             body: id.into(),
+            line: String::new(),
         }
     }
 

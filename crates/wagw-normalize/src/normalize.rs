@@ -1,5 +1,6 @@
 //! The [`Normalizer`]: one accepted message plus its context in, one [`InboundTurn`] out.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use wagw_core::{
@@ -225,14 +226,38 @@ impl Normalizer {
             return Err(empty(message));
         }
         let ids = SenderIds::of(message);
-        Ok(HistoryEntry {
+        let mut entry = HistoryEntry {
             message_id: message.id.clone(),
             timestamp_ms: message.timestamp_ms,
             sender: message.sender.clone(),
             sender_name: message.push_name.clone(),
             sender_label: sender_label(message.push_name.as_deref(), &ids),
             body: body.into_owned(),
-        })
+            line: String::new(),
+        };
+        let chat_id = jid_string(&message.chat);
+        let mut line =
+            String::with_capacity(64 + chat_id.len() + entry.sender_label.len() + entry.body.len());
+        self.write_history_line(&mut line, &chat_id, &entry);
+        entry.line = line;
+        Ok(entry)
+    }
+
+    /// `[WhatsApp <groupJid> <timestamp>] <label>: <body>\n[message_id: <id>]`.
+    fn write_history_line(&self, out: &mut String, chat_id: &str, entry: &HistoryEntry) {
+        write_header(
+            out,
+            &self.settings.envelope,
+            chat_id,
+            entry.timestamp_ms,
+            None,
+        );
+        push_one_line(out, &entry.sender_label);
+        out.push_str(": ");
+        out.push_str(&entry.body);
+        out.push_str("\n[message_id: ");
+        out.push_str(entry.message_id.as_str());
+        out.push(']');
     }
 
     /// Builds the turn for one message.
@@ -266,18 +291,17 @@ impl Normalizer {
                 + history.len() * 96
                 + reply.as_ref().map_or(0, |r| r.body.len() + 48),
         );
-        let chat_id = message.chat.without_device().to_string();
+        let chat_id = jid_string(&message.chat);
         if !history.is_empty() {
             body.push_str(HISTORY_HEADER);
             body.push('\n');
             for entry in history {
-                write_header(&mut body, settings, &chat_id, entry.timestamp_ms, None);
-                push_one_line(&mut body, &entry.sender_label);
-                body.push_str(": ");
-                body.push_str(&entry.body);
-                body.push_str("\n[message_id: ");
-                body.push_str(entry.message_id.as_str());
-                body.push_str("]\n");
+                if entry.line.is_empty() {
+                    self.write_history_line(&mut body, &chat_id, entry);
+                } else {
+                    body.push_str(&entry.line);
+                }
+                body.push('\n');
             }
             body.push('\n');
             body.push_str(CURRENT_HEADER);
@@ -328,7 +352,7 @@ impl Normalizer {
         let dm_history_limit = if is_group {
             None
         } else {
-            account.dm_history_limit_for(ids.phone.as_ref())
+            account.dm_history_limit_for(ids.phone.as_deref())
         };
         let (reply_to_id, reply_to_body, reply_to_sender) = match reply {
             Some(r) => (
@@ -348,7 +372,7 @@ impl Normalizer {
                 ChatType::Dm
             },
             chat_id,
-            sender_e164: ids.phone.as_ref().map(phone_string),
+            sender_e164: ids.phone.as_deref().map(phone_string),
             sender_lid: ids.lid.clone(),
             sender_jid: ids.jid.clone(),
             from: ids.from,
@@ -393,8 +417,8 @@ fn phone_string(phone: &Phone) -> String {
 }
 
 /// The sender's identities as strings, resolved once per message.
-struct SenderIds {
-    phone: Option<Phone>,
+struct SenderIds<'m> {
+    phone: Option<Cow<'m, Phone>>,
     lid: Option<String>,
     jid: Option<String>,
     /// E.164, else LID, else raw JID, else the chat.
@@ -403,15 +427,18 @@ struct SenderIds {
     known: bool,
 }
 
-impl SenderIds {
-    fn of(message: &InboundMessage) -> SenderIds {
+impl<'m> SenderIds<'m> {
+    fn of(message: &'m InboundMessage) -> SenderIds<'m> {
         let dm_peer = (!message.chat.is_group()).then_some(&message.chat);
-        let phone = message
-            .sender
-            .phone
-            .clone()
-            .or_else(|| message.sender_jid.as_ref().and_then(Jid::to_phone))
-            .or_else(|| dm_peer.filter(|_| !message.from_me).and_then(Jid::to_phone));
+        let phone = match &message.sender.phone {
+            Some(p) => Some(Cow::Borrowed(p)),
+            None => message
+                .sender_jid
+                .as_ref()
+                .and_then(Jid::to_phone)
+                .or_else(|| dm_peer.filter(|_| !message.from_me).and_then(Jid::to_phone))
+                .map(Cow::Owned),
+        };
         let lid = message
             .sender
             .lid
@@ -419,15 +446,12 @@ impl SenderIds {
             .map(ToString::to_string)
             .or_else(|| lid_of(message.sender_jid.as_ref()))
             .or_else(|| lid_of(dm_peer.filter(|_| !message.from_me)));
-        let jid = message
-            .sender_jid
-            .as_ref()
-            .map(|j| j.without_device().to_string());
+        let jid = message.sender_jid.as_ref().map(jid_string);
         let (from, known) = match (&phone, &lid, &jid) {
             (Some(p), _, _) => (phone_string(p), true),
             (None, Some(l), _) => (l.clone(), true),
             (None, None, Some(j)) => (j.clone(), true),
-            (None, None, None) => (message.chat.without_device().to_string(), false),
+            (None, None, None) => (jid_string(&message.chat), false),
         };
         SenderIds {
             phone,
@@ -440,8 +464,18 @@ impl SenderIds {
 }
 
 fn lid_of(jid: Option<&Jid>) -> Option<String> {
-    jid.filter(|j| j.kind() == JidKind::Lid)
-        .map(|j| j.without_device().to_string())
+    jid.filter(|j| j.kind() == JidKind::Lid).map(jid_string)
+}
+
+/// The JID without its device, built directly (no formatter, no intermediate JID).
+fn jid_string(jid: &Jid) -> String {
+    let user = jid.user_part();
+    let server = jid.server();
+    let mut s = String::with_capacity(user.len() + 1 + server.len());
+    s.push_str(user);
+    s.push('@');
+    s.push_str(server);
+    s
 }
 
 /// `Name (+E164)`, the name alone, the E.164 (or LID/JID) alone, or `Unknown`.
@@ -458,12 +492,41 @@ fn sender_label(name: Option<&str>, ids: &SenderIds) -> String {
 
 /// Labels come from push names: keep them on one line.
 fn push_one_line(out: &mut String, label: &str) {
-    if label.chars().any(char::is_control) {
+    // Control characters are ASCII below 0x20, DEL, or C1 (U+0080-U+009F, lead byte 0xC2):
+    // a byte scan rules them out cheaply before the char-level pass.
+    let suspicious = label.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2);
+    if suspicious && label.chars().any(char::is_control) {
         out.extend(label.chars().map(|c| if c.is_control() { ' ' } else { c }));
     } else {
         out.push_str(label);
     }
 }
+
+/// FNV-1a: the name maps are tiny, short-lived and keyed by digits from our own peers, so
+/// SipHash's flood resistance buys nothing here and costs most of the lookup.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
 
 fn group_members(
     group: &GroupMetadata,
@@ -472,8 +535,10 @@ fn group_members(
 ) -> Vec<GroupMember> {
     // Names are only known from messages at hand: the history and the current message (the
     // latest name wins).
-    let mut by_phone: HashMap<&Phone, &str> = HashMap::new();
-    let mut by_lid: HashMap<&Lid, &str> = HashMap::new();
+    let capacity = history.len() + 1;
+    let mut by_phone: FastMap<&str, &str> =
+        FastMap::with_capacity_and_hasher(capacity, Default::default());
+    let mut by_lid: FastMap<&str, &str> = FastMap::default();
     let senders = history
         .iter()
         .map(|e| (&e.sender, e.sender_name.as_deref()))
@@ -486,31 +551,44 @@ fn group_members(
             continue;
         };
         if let Some(p) = &sender.phone {
-            by_phone.insert(p, name);
+            by_phone.insert(p.digits(), name);
         }
         if let Some(l) = &sender.lid {
-            by_lid.insert(l, name);
+            by_lid.insert(l.digits(), name);
         }
     }
     group
         .participants
         .iter()
         .map(|p| {
-            let phone = p.sender.phone.clone().or_else(|| p.jid.to_phone());
-            let lid = p.sender.lid.clone().or_else(|| p.jid.to_lid());
-            let name = phone
+            // The participant's own JID is the fallback for what the transport did not resolve.
+            let phone_digits = p.sender.phone.as_ref().map(Phone::digits).or_else(|| {
+                (p.jid.kind() == JidKind::User && p.jid.to_phone().is_some())
+                    .then(|| p.jid.user_part())
+            });
+            let lid_digits = p
+                .sender
+                .lid
                 .as_ref()
-                .and_then(|ph| by_phone.get(ph))
-                .or_else(|| lid.as_ref().and_then(|l| by_lid.get(l)))
+                .map(Lid::digits)
+                .or_else(|| (p.jid.kind() == JidKind::Lid).then(|| p.jid.user_part()));
+            let name = phone_digits
+                .and_then(|d| by_phone.get(d))
+                .or_else(|| lid_digits.and_then(|d| by_lid.get(d)))
                 .map(|n| (*n).to_string());
-            let e164 = phone.as_ref().map(phone_string);
-            let lid = lid.map(|l| l.to_string());
-            let id = e164
-                .clone()
-                .or_else(|| lid.clone())
-                .unwrap_or_else(|| p.jid.without_device().to_string());
+            let e164 = phone_digits.map(|d| {
+                let mut s = String::with_capacity(d.len() + 1);
+                s.push('+');
+                s.push_str(d);
+                s
+            });
+            let lid = lid_digits.map(|d| {
+                let mut s = String::with_capacity(d.len() + 4);
+                s.push_str(d);
+                s.push_str("@lid");
+                s
+            });
             GroupMember {
-                id,
                 e164,
                 lid,
                 name,

@@ -49,7 +49,9 @@ pub fn session_key(
     match peer {
         Peer::Group(jid) => {
             key.push_str(":whatsapp:group:");
-            push_lower(&mut key, &jid.without_device().to_string());
+            push_lower(&mut key, jid.user_part());
+            key.push('@');
+            key.push_str(jid.server());
         }
         Peer::Dm(peer) => match scope {
             DmScope::Main => {

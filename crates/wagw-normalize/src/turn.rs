@@ -152,12 +152,10 @@ impl TurnLocation {
     }
 }
 
-/// One group member.
+/// One group member (at least one of `e164` and `lid` is set).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupMember {
-    /// E.164 when known, else the LID or JID.
-    pub id: String,
     /// The member's number, when known.
     pub e164: Option<String>,
     /// The member's LID, when known.
