@@ -213,6 +213,14 @@ pub fn merge(earlier: Vec<InboundMessage>, mut last: InboundMessage) -> InboundM
         }
     }
     let forwarded = all().any(|m| m.context.forwarded);
+    tracing::debug!(
+        target: "wagw::inbound",
+        account = %last.account,
+        chat = %last.chat,
+        message_id = %last.id,
+        merged = earlier.len() + 1,
+        "debounced burst merged"
+    );
     last.content = Content::text(text);
     last.context.mentioned = mentioned;
     last.context.forwarded = forwarded;

@@ -161,6 +161,9 @@ impl DedupeStore for MemoryDedupe {
             .get(key)
             .is_some_and(|at| now_ms.saturating_sub(*at) < self.ttl_ms);
         self.insert(key.clone(), now_ms);
+        if duplicate {
+            tracing::debug!(target: "wagw::inbound", key = %key, "duplicate delivery skipped");
+        }
         Ok(duplicate)
     }
 }

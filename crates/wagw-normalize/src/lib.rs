@@ -47,6 +47,7 @@ pub mod history;
 pub mod mention;
 pub mod normalize;
 pub mod quote;
+mod sender;
 pub mod session;
 pub mod settings;
 pub mod turn;

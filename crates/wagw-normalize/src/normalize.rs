@@ -1,11 +1,8 @@
 //! The [`Normalizer`]: one accepted message plus its context in, one [`InboundTurn`] out.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
-use wagw_core::{
-    AccountId, Content, GroupMetadata, InboundMessage, Jid, JidKind, Lid, OwnIdentity, Phone,
-};
+use wagw_core::{AccountId, Content, GroupMetadata, InboundMessage, OwnIdentity};
 
 use crate::envelope::write_header;
 use crate::error::NormalizeError;
@@ -13,9 +10,12 @@ use crate::extract::extract_body;
 use crate::history::{CURRENT_HEADER, GroupHistory, HISTORY_HEADER, HistoryEntry};
 use crate::mention::{MentionOutcome, MentionPatterns, detect_mention};
 use crate::quote::ReplyContext;
+use crate::sender::{
+    SenderIds, group_members, jid_string, phone_string, push_one_line, sender_label,
+};
 use crate::session::{Peer, session_key};
 use crate::settings::{AccountSettings, DEFAULT_MESSAGE_PREFIX, NormalizeSettings};
-use crate::turn::{ChatType, GroupMember, InboundTurn, TurnLocation, TurnMedia};
+use crate::turn::{ChatType, InboundTurn, TurnLocation, TurnMedia};
 
 /// What the caller knows around one message.
 #[derive(Debug, Clone, Copy)]
@@ -180,12 +180,22 @@ impl Normalizer {
         own: &OwnIdentity,
         agent_id: &str,
     ) -> MentionOutcome {
-        detect_mention(
+        let outcome = detect_mention(
             message,
             own,
             self.mention_patterns(agent_id),
             self.is_self_chat(&message.account, own),
-        )
+        );
+        tracing::debug!(
+            target: "wagw::inbound",
+            account = %message.account,
+            chat = %message.chat,
+            message_id = %message.id,
+            agent = agent_id,
+            mention = outcome.as_str(),
+            "mention detection"
+        );
+        outcome
     }
 
     /// The pending-history key of a group message (`whatsapp:<accountId>:group:<jid>`).
@@ -408,192 +418,102 @@ fn empty(message: &InboundMessage) -> NormalizeError {
     }
 }
 
-fn phone_string(phone: &Phone) -> String {
-    let digits = phone.digits();
-    let mut s = String::with_capacity(digits.len() + 1);
-    s.push('+');
-    s.push_str(digits);
-    s
-}
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::settings::AgentSettings;
+    use wagw_core::{ContextInfo, Jid, MessageId, Phone, Sender};
 
-/// The sender's identities as strings, resolved once per message.
-struct SenderIds<'m> {
-    phone: Option<Cow<'m, Phone>>,
-    lid: Option<String>,
-    jid: Option<String>,
-    /// E.164, else LID, else raw JID, else the chat.
-    from: String,
-    /// False when `from` fell back to the chat (the sender is unknown).
-    known: bool,
-}
-
-impl<'m> SenderIds<'m> {
-    fn of(message: &'m InboundMessage) -> SenderIds<'m> {
-        let dm_peer = (!message.chat.is_group()).then_some(&message.chat);
-        let phone = match &message.sender.phone {
-            Some(p) => Some(Cow::Borrowed(p)),
-            None => message
-                .sender_jid
-                .as_ref()
-                .and_then(Jid::to_phone)
-                .or_else(|| dm_peer.filter(|_| !message.from_me).and_then(Jid::to_phone))
-                .map(Cow::Owned),
-        };
-        let lid = message
-            .sender
-            .lid
-            .as_ref()
-            .map(ToString::to_string)
-            .or_else(|| lid_of(message.sender_jid.as_ref()))
-            .or_else(|| lid_of(dm_peer.filter(|_| !message.from_me)));
-        let jid = message.sender_jid.as_ref().map(jid_string);
-        let (from, known) = match (&phone, &lid, &jid) {
-            (Some(p), _, _) => (phone_string(p), true),
-            (None, Some(l), _) => (l.clone(), true),
-            (None, None, Some(j)) => (j.clone(), true),
-            (None, None, None) => (jid_string(&message.chat), false),
-        };
-        SenderIds {
-            phone,
-            lid,
-            jid,
-            from,
-            known,
+    fn own() -> OwnIdentity {
+        OwnIdentity {
+            phone: Phone::parse("+15550009999").unwrap(),
+            lid: None,
+            push_name: None,
         }
     }
-}
 
-fn lid_of(jid: Option<&Jid>) -> Option<String> {
-    jid.filter(|j| j.kind() == JidKind::Lid).map(jid_string)
-}
-
-/// The JID without its device, built directly (no formatter, no intermediate JID).
-fn jid_string(jid: &Jid) -> String {
-    let user = jid.user_part();
-    let server = jid.server();
-    let mut s = String::with_capacity(user.len() + 1 + server.len());
-    s.push_str(user);
-    s.push('@');
-    s.push_str(server);
-    s
-}
-
-/// `Name (+E164)`, the name alone, the E.164 (or LID/JID) alone, or `Unknown`.
-fn sender_label(name: Option<&str>, ids: &SenderIds) -> String {
-    let name = name.map(str::trim).filter(|n| !n.is_empty());
-    let id = Some(ids.from.as_str()).filter(|f| ids.known && !f.is_empty());
-    match (name, id) {
-        (Some(n), Some(i)) if n != i => format!("{n} ({i})"),
-        (Some(n), _) => n.to_string(),
-        (None, Some(i)) => i.to_string(),
-        (None, None) => "Unknown".to_string(),
-    }
-}
-
-/// Labels come from push names: keep them on one line.
-fn push_one_line(out: &mut String, label: &str) {
-    // Control characters are ASCII below 0x20, DEL, or C1 (U+0080-U+009F, lead byte 0xC2):
-    // a byte scan rules them out cheaply before the char-level pass.
-    let suspicious = label.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2);
-    if suspicious && label.chars().any(char::is_control) {
-        out.extend(label.chars().map(|c| if c.is_control() { ' ' } else { c }));
-    } else {
-        out.push_str(label);
-    }
-}
-
-/// FNV-1a: the name maps are tiny, short-lived and keyed by digits from our own peers, so
-/// SipHash's flood resistance buys nothing here and costs most of the lookup.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
-
-fn group_members(
-    group: &GroupMetadata,
-    message: &InboundMessage,
-    history: &[HistoryEntry],
-) -> Vec<GroupMember> {
-    // Names are only known from messages at hand: the history and the current message (the
-    // latest name wins).
-    let capacity = history.len() + 1;
-    let mut by_phone: FastMap<&str, &str> =
-        FastMap::with_capacity_and_hasher(capacity, Default::default());
-    let mut by_lid: FastMap<&str, &str> = FastMap::default();
-    let senders = history
-        .iter()
-        .map(|e| (&e.sender, e.sender_name.as_deref()))
-        .chain(std::iter::once((
-            &message.sender,
-            message.push_name.as_deref(),
-        )));
-    for (sender, name) in senders {
-        let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
-            continue;
-        };
-        if let Some(p) = &sender.phone {
-            by_phone.insert(p.digits(), name);
-        }
-        if let Some(l) = &sender.lid {
-            by_lid.insert(l.digits(), name);
+    fn group_msg(id: &str, text: &str, at: i64) -> InboundMessage {
+        InboundMessage {
+            id: MessageId::new(id),
+            account: AccountId::default_account(),
+            chat: Jid::parse("120363012345678901@g.us").unwrap(),
+            sender: Sender::phone(Phone::parse("+15550001111").unwrap()),
+            sender_jid: None,
+            push_name: Some("Bob".into()),
+            timestamp_ms: at,
+            from_me: false,
+            offline: false,
+            content: Content::text(text),
+            context: ContextInfo::default(),
         }
     }
-    group
-        .participants
-        .iter()
-        .map(|p| {
-            // The participant's own JID is the fallback for what the transport did not resolve.
-            let phone_digits = p.sender.phone.as_ref().map(Phone::digits).or_else(|| {
-                (p.jid.kind() == JidKind::User && p.jid.to_phone().is_some())
-                    .then(|| p.jid.user_part())
-            });
-            let lid_digits = p
-                .sender
-                .lid
-                .as_ref()
-                .map(Lid::digits)
-                .or_else(|| (p.jid.kind() == JidKind::Lid).then(|| p.jid.user_part()));
-            let name = phone_digits
-                .and_then(|d| by_phone.get(d))
-                .or_else(|| lid_digits.and_then(|d| by_lid.get(d)))
-                .map(|n| (*n).to_string());
-            let e164 = phone_digits.map(|d| {
-                let mut s = String::with_capacity(d.len() + 1);
-                s.push('+');
-                s.push_str(d);
-                s
-            });
-            let lid = lid_digits.map(|d| {
-                let mut s = String::with_capacity(d.len() + 4);
-                s.push_str(d);
-                s.push_str("@lid");
-                s
-            });
-            GroupMember {
-                e164,
-                lid,
-                name,
-                admin: p.admin,
-            }
-        })
-        .collect()
+
+    #[test]
+    fn hand_built_history_entries_render_like_recorded_ones() {
+        let n = Normalizer::new(NormalizeSettings::default()).unwrap();
+        let recorded = n.history_entry(&group_msg("H1", "earlier", 1_000)).unwrap();
+        let mut hand = recorded.clone();
+        hand.line.clear();
+        let current = group_msg("M1", "now", 2_000);
+        let own = own();
+        let a = n
+            .normalize(
+                &current,
+                &TurnContext::new(&own, "main").with_history(&[recorded]),
+            )
+            .unwrap();
+        let b = n
+            .normalize(
+                &current,
+                &TurnContext::new(&own, "main").with_history(&[hand]),
+            )
+            .unwrap();
+        assert_eq!(a.body, b.body);
+        assert!(
+            a.body
+                .contains("Bob (+15550001111): earlier\n[message_id: H1]\n\n")
+        );
+    }
+
+    #[test]
+    fn agent_lookup_is_case_insensitive_and_patterns_fall_back() {
+        let mut settings = NormalizeSettings::default();
+        settings.agents.insert(
+            "Ops".into(),
+            AgentSettings {
+                name: Some("Opsy".into()),
+                ..AgentSettings::default()
+            },
+        );
+        settings.group_mention_patterns = Some(MentionPatterns::compile(["hey all"]).unwrap());
+        let n = Normalizer::new(settings).unwrap();
+        let account = n.settings().account(&AccountId::default_account());
+        assert_eq!(n.message_prefix(account, "OPS"), "[Opsy]");
+        assert_eq!(n.message_prefix(account, "other"), DEFAULT_MESSAGE_PREFIX);
+        // The channel default wins over identity-derived patterns.
+        assert!(n.mention_patterns("ops").unwrap().is_match("hey all"));
+        assert!(!n.mention_patterns("ops").unwrap().is_match("opsy"));
+    }
+
+    #[test]
+    fn invalid_identity_never_fails_and_empty_text_is_an_error() {
+        let mut settings = NormalizeSettings::default();
+        settings.agents.insert(
+            "x".into(),
+            AgentSettings {
+                name: Some("a(b[c".into()),
+                emoji: Some("*+?".into()),
+                mention_patterns: None,
+            },
+        );
+        let n = Normalizer::new(settings).unwrap();
+        assert!(n.mention_patterns("x").unwrap().is_match("hi *+?"));
+        let own = own();
+        let err = n
+            .normalize(&group_msg("E", " \n ", 1), &TurnContext::new(&own, "x"))
+            .unwrap_err();
+        assert_eq!(err.kind(), "empty_message");
+        assert!(n.history_entry(&group_msg("E", "", 1)).is_err());
+    }
 }
