@@ -1,0 +1,65 @@
+//! One module per command group. Each exposes a clap `Subcommand`/`Args` type and a
+//! `run(args, &Context) -> Result<ExitCode, CliError>`; `main.rs` only dispatches.
+
+use std::path::PathBuf;
+
+use wagw_config::{Config, Env};
+
+use crate::error::CliError;
+
+pub mod config;
+
+/// What every command gets: the global flags and the environment, read once.
+#[derive(Debug)]
+pub struct Context {
+    /// `--config`, when given.
+    pub config_flag: Option<PathBuf>,
+    /// `--json`.
+    pub json: bool,
+    /// The process environment.
+    pub env: Env,
+}
+
+impl Context {
+    /// Captures the global flags and the process environment.
+    pub fn new(config_flag: Option<PathBuf>, json: bool) -> Context {
+        Context {
+            config_flag,
+            json,
+            env: Env::from_process(),
+        }
+    }
+
+    /// The config file: `--config`, else `WAGW_CONFIG`, else the XDG default. Made
+    /// absolute, so relative paths inside the file resolve the same from any folder.
+    pub fn config_path(&self) -> Result<PathBuf, CliError> {
+        let path = match &self.config_flag {
+            Some(p) => p.clone(),
+            None => self.env.config_path()?,
+        };
+        Ok(std::path::absolute(&path).unwrap_or(path))
+    }
+
+    /// Loads and checks the config file.
+    pub fn load_config(&self) -> Result<Config, CliError> {
+        let path = self.config_path()?;
+        Ok(Config::load(&path, &self.env)?)
+    }
+
+    /// Prints an error the way the output mode asks: JSON on stdout, or text on stderr.
+    pub fn report_error(&self, e: &CliError) {
+        if self.json {
+            let problems = match e {
+                CliError::Config(c) => c.problems().to_vec(),
+                _ => Vec::new(),
+            };
+            let out = serde_json::json!({
+                "error": e.to_string(),
+                "problems": problems,
+            });
+            println!("{out:#}");
+        } else {
+            eprintln!("error: {e}");
+        }
+    }
+}
