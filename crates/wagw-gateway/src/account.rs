@@ -18,8 +18,9 @@ use crate::metrics::AccountMetrics;
 use crate::registry::ListenerRegistry;
 use crate::settings::{AccountSettings, GatewaySettings, RuntimeOptions};
 use crate::sink::AgentSink;
-use crate::store::{DedupeKey, GatewayEvent, GatewayStore};
+use crate::store::{GatewayEvent, GatewayStore};
 use crate::supervisor::{self, Control, Phase};
+use wagw_normalize::{DedupeKey, GroupHistory, Normalizer, SessionClock};
 
 /// What every account shares: the store, the agent, the live-listener registry, the worker
 /// pool and the clock.
@@ -32,9 +33,18 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) options: RuntimeOptions,
     pub(crate) settings: RwLock<Arc<GatewaySettings>>,
+    pub(crate) normalizer: RwLock<Arc<Normalizer>>,
 }
 
 impl Shared {
+    /// The current normalizer.
+    pub(crate) fn normalizer(&self) -> Arc<Normalizer> {
+        self.normalizer
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// The current gateway settings.
     pub(crate) fn settings(&self) -> Arc<GatewaySettings> {
         self.settings
@@ -54,6 +64,9 @@ pub(crate) struct Pending {
 /// How many of its own sent message ids an account remembers for echo suppression.
 const SENT_IDS_REMEMBERED: usize = 1024;
 
+/// How many sessions' last message times an account remembers.
+const SESSIONS_REMEMBERED: usize = 10_000;
+
 /// One account's runtime.
 pub(crate) struct Account {
     id: AccountId,
@@ -72,6 +85,10 @@ pub(crate) struct Account {
     control: mpsc::Sender<Control>,
     sent: SentIds,
     pub(crate) groups: GroupCache,
+    /// Pending group history (messages the bot did not answer), per group.
+    pub(crate) history: Mutex<GroupHistory>,
+    /// Last message time per session, for the envelope's elapsed part.
+    pub(crate) sessions: Mutex<SessionClock>,
 }
 
 /// A running account: its runtime and its supervisor task.
@@ -107,6 +124,8 @@ impl Account {
             control,
             sent: SentIds::new(SENT_IDS_REMEMBERED),
             groups: GroupCache::default(),
+            history: Mutex::new(GroupHistory::new()),
+            sessions: Mutex::new(SessionClock::new(SESSIONS_REMEMBERED)),
         });
         // The handler holds a weak reference: the inbox lives inside the account.
         let weak = Arc::downgrade(&account);
@@ -262,7 +281,7 @@ impl Account {
             ack.commit();
             return;
         }
-        let key = DedupeKey::new(&self.id, &message.chat, &message.id);
+        let key = DedupeKey::of(&message);
         match self.shared.store.dedupe().contains(&key) {
             Ok(true) => {
                 self.drop_message(&message, "duplicate");

@@ -4,19 +4,19 @@
 
 use wagw_core::AckGroupMode;
 
-use crate::settings::AckReactionSettings;
+use wagw_config::AckReaction;
 
 /// The emoji to react with, or `None` when no reaction is due.
 ///
 /// `was_mentioned` includes replies to the bot and owner-command bypasses;
 /// `activation_always` is the group's activation resolving to `always`.
 pub fn ack_emoji(
-    settings: &AckReactionSettings,
+    settings: &AckReaction,
     is_group: bool,
     was_mentioned: bool,
     activation_always: bool,
 ) -> Option<&str> {
-    let emoji = settings.emoji.trim();
+    let emoji = settings.emoji.as_deref().unwrap_or_default().trim();
     if emoji.is_empty() {
         return None;
     }
@@ -38,8 +38,8 @@ mod tests {
 
     #[test]
     fn decision_table() {
-        let mut s = AckReactionSettings {
-            emoji: " 👀 ".into(),
+        let mut s = AckReaction {
+            emoji: Some(" 👀 ".into()),
             direct: true,
             group: AckGroupMode::Mentions,
         };
@@ -53,7 +53,7 @@ mod tests {
         assert_eq!(ack_emoji(&s, true, true, true), None);
         s.direct = false;
         assert_eq!(ack_emoji(&s, false, false, false), None);
-        s.emoji = "  ".into();
+        s.emoji = None;
         s.direct = true;
         assert_eq!(ack_emoji(&s, false, false, false), None, "off by default");
     }

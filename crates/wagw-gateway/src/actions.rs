@@ -8,7 +8,7 @@ use wagw_core::{
 
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
-use crate::settings::ActionGates;
+use wagw_config::Actions;
 
 /// A reaction to send (`actions.reactions`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,13 +48,13 @@ pub struct PollRequest {
 }
 
 impl Gateway {
-    fn gates(&self, account: &AccountId) -> Result<ActionGates, GatewayError> {
+    fn gates(&self, account: &AccountId) -> Result<Actions, GatewayError> {
         match self.account(account) {
-            Ok(a) => Ok(a.settings().actions),
+            Ok(a) => Ok(a.settings().resolved.actions),
             Err(_) => self
                 .settings()
                 .account(account)
-                .map(|a| a.actions)
+                .map(|a| a.resolved.actions)
                 .ok_or_else(|| GatewayError::UnknownAccount(account.clone())),
         }
     }

@@ -21,6 +21,7 @@ use crate::sink::AgentSink;
 use crate::store::{GatewayStore, StoreOptions};
 use crate::supervisor::Control;
 use crate::transport::TransportFactory;
+use wagw_normalize::Normalizer;
 
 /// Builds a [`Gateway`]. Required: settings, a transport factory and an agent sink.
 #[must_use]
@@ -108,6 +109,7 @@ impl GatewayBuilder {
             workers: Arc::new(Semaphore::new(self.options.max_concurrent_turns.max(1))),
             clock: self.clock.unwrap_or_else(|| Arc::new(RuntimeClock::new())),
             options: self.options,
+            normalizer: RwLock::new(Arc::new(new_normalizer(&settings)?)),
             settings: RwLock::new(Arc::new(settings.clone())),
         });
         let inner = Arc::new(Inner {
@@ -119,7 +121,7 @@ impl GatewayBuilder {
         });
         let gateway = Gateway { inner };
         if settings.enabled {
-            for account in settings.accounts.iter().filter(|a| a.enabled) {
+            for account in settings.accounts.iter().filter(|a| a.resolved.enabled) {
                 gateway.start_account(account.clone())?;
             }
         } else {
@@ -182,7 +184,7 @@ pub struct AccountStatus {
 /// # async fn demo(factory: impl wagw_gateway::TransportFactory) -> Result<(), wagw_gateway::GatewayError> {
 /// use wagw_gateway::{Gateway, GatewaySettings, NullSink};
 /// let gateway = Gateway::builder()
-///     .settings(GatewaySettings::single_account("/var/lib/wagw"))
+///     .settings(GatewaySettings::single_account("/var/lib/wagw")?)
 ///     .transport(factory)
 ///     .sink(NullSink)
 ///     .start()
@@ -370,6 +372,13 @@ impl Gateway {
     /// accounts start and removed or disabled ones stop. Nothing is re-paired.
     pub async fn reload(&self, settings: GatewaySettings) -> Result<(), GatewayError> {
         let old = self.settings();
+        let normalizer = new_normalizer(&settings)?;
+        *self
+            .inner
+            .shared
+            .normalizer
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Arc::new(normalizer);
         *self
             .inner
             .shared
@@ -380,7 +389,7 @@ impl Gateway {
             settings
                 .accounts
                 .iter()
-                .filter(|a| a.enabled)
+                .filter(|a| a.resolved.enabled)
                 .map(|a| (a.id.clone(), a.clone()))
                 .collect()
         } else {
@@ -437,6 +446,11 @@ impl Gateway {
         }
         self.inner.shared.store.flush().await
     }
+}
+
+fn new_normalizer(settings: &GatewaySettings) -> Result<Normalizer, GatewayError> {
+    Normalizer::new(settings.normalize.clone())
+        .map_err(|e| GatewayError::InvalidRequest(format!("normalization settings: {e}")))
 }
 
 /// Runs futures concurrently and waits for all (a tiny `join_all`, to avoid a dependency).

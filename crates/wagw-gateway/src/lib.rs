@@ -12,7 +12,7 @@
 //!
 //! async fn run(transport: impl TransportFactory) -> Result<(), wagw_gateway::GatewayError> {
 //!     let gateway = Gateway::builder()
-//!         .settings(GatewaySettings::single_account("/var/lib/wagw"))
+//!         .settings(GatewaySettings::single_account("/var/lib/wagw")?)
 //!         .transport(transport) // wagw-socket for WhatsApp, wagw-sim in tests
 //!         .sink_arc(sink_fn(|turn| async move {
 //!             Ok(vec![Reply::text(format!("you said: {}", turn.raw_body))])
@@ -44,6 +44,7 @@ pub mod metrics;
 mod outbound;
 mod pipeline;
 pub mod registry;
+pub mod routing;
 pub mod settings;
 pub mod sink;
 pub mod store;
@@ -57,10 +58,9 @@ pub use error::GatewayError;
 pub use gateway::{AccountStatus, Gateway, GatewayBuilder};
 pub use media::MediaOutcome;
 pub use metrics::{AccountMetrics, MetricsSnapshot};
-pub use settings::{
-    AccountSettings, AckReactionSettings, ActionGates, GatewaySettings, RuntimeOptions,
-};
+pub use settings::{AccountSettings, GatewaySettings, RuntimeOptions};
 pub use sink::{AgentSink, MediaSource, NullSink, Reply, SinkError, sink_fn};
-pub use store::{DedupeKey, GatewayEvent, GatewayStore, StoreOptions, StoredEvent};
+pub use store::{GatewayEvent, GatewayStore, StoreOptions, StoredEvent};
 pub use transport::{TransportFactory, TransportSettings};
-pub use turn::InboundTurn;
+pub use turn::{ChatType, InboundTurn, TurnMedia};
+pub use wagw_normalize::DedupeKey;

@@ -1,27 +1,57 @@
 //! The inbound pipeline's worker side, per message, in the reference's order (after the
 //! reader has dropped status/broadcast chats, own echoes and duplicates):
-//! access decision → ack reaction → read receipt → media → turn → agent → replies.
+//! route → access decision → ack reaction → read receipt → media → normalize → agent →
+//! replies.
 
 use std::sync::Arc;
 
-use wagw_core::{Content, InboundMessage, Jid, MessageId, OutboundContent, OutboundMessage};
+use wagw_core::{
+    Content, GroupMetadata, InboundMessage, Jid, MessageId, OutboundContent, OutboundMessage,
+    OwnIdentity,
+};
+use wagw_normalize::{HistoryEntry, Normalizer, TurnContext};
 
 use crate::account::Account;
 use crate::ack::ack_emoji;
 use crate::media::{self, MediaOutcome};
+use crate::routing;
 use crate::settings::AccountSettings;
 use crate::sink::Reply;
-use crate::turn::InboundTurn;
+use crate::store::GatewayEvent;
 
 impl Account {
     /// Runs the pipeline for one message. Never fails: every outcome is logged and counted.
     pub(crate) async fn process(&self, message: InboundMessage) {
+        let Some(own) = self.identity() else {
+            // Messages only flow on a linked connection; this is a transport bug.
+            self.drop_message(&message, "not_linked");
+            return;
+        };
         let settings = self.settings();
-        let self_chat = self.is_self_chat(&message.chat);
+        let shared_settings = self.shared.settings();
+        let normalizer = self.shared.normalizer();
         let is_group = message.chat.is_group();
 
-        self.send_ack_reaction(&settings, &message, is_group, false, false);
-        if settings.send_read_receipts && !self_chat {
+        let Some(agent_id) = routing::route(
+            shared_settings.config.bindings(),
+            self.id(),
+            Some(&own.phone),
+            &message,
+        )
+        .map(str::to_owned) else {
+            self.drop_message(&message, "no_binding");
+            return;
+        };
+
+        let was_mentioned = is_group
+            && normalizer
+                .detect_mention(&message, &own, &agent_id)
+                .was_mentioned();
+        let self_chat =
+            self.is_self_chat(&message.chat) || normalizer.is_self_chat(self.id(), &own);
+
+        self.send_ack_reaction(&settings, &message, is_group, was_mentioned, false);
+        if settings.resolved.send_read_receipts && !self_chat {
             self.send_read_receipt(&message);
         }
         let media_outcome = self.save_media(&settings, &message).await;
@@ -33,43 +63,115 @@ impl Account {
         } else {
             None
         };
-        if let Some(group) = &group {
-            tracing::trace!(target: "wagw::inbound", account = %self.id(), subject = %group.subject, "group");
-        }
 
-        let mut raw_body = message
-            .content
-            .text_or_caption()
-            .unwrap_or_default()
-            .to_owned();
-        if let Some(note) = media_outcome.as_ref().and_then(MediaOutcome::note) {
-            raw_body = if raw_body.is_empty() {
-                note
-            } else {
-                format!("{raw_body}\n{note}")
-            };
-        }
-        let turn = InboundTurn {
-            body: raw_body.clone(),
-            raw_body,
-            account_id: self.id().clone(),
-            agent_id: "main".to_owned(),
-            message,
+        let Some(turn) = self.build_turn(
+            &normalizer,
+            &message,
+            &own,
+            &agent_id,
+            group.as_deref(),
+            was_mentioned,
+            media_outcome.as_ref(),
+        ) else {
+            return;
         };
-        let chat = turn.message.chat.clone();
-        let message_id = turn.message.id.clone();
+        let chat = message.chat.clone();
         self.metrics().delivered();
+        self.record(GatewayEvent::TurnDelivered {
+            account: self.id().clone(),
+            chat: chat.to_string(),
+            message_id: message.id.to_string(),
+            agent: agent_id.clone(),
+        });
         let replies = match self.shared.sink.deliver(turn).await {
             Ok(replies) => replies,
             Err(e) => {
                 self.metrics().sink_failed();
                 tracing::warn!(target: "wagw::inbound", account = %self.id(), %chat,
-                    id = %message_id, error = %e, "agent sink failed");
+                    id = %message.id, error = %e, "agent sink failed");
                 return;
             }
         };
         for reply in replies {
             self.send_reply(&chat, reply).await;
+        }
+    }
+
+    /// Normalizes the message into a turn, injecting (and clearing) the group's pending
+    /// history and the session's previous message time. `None` when there is nothing to show.
+    #[allow(clippy::too_many_arguments)]
+    fn build_turn(
+        &self,
+        normalizer: &Normalizer,
+        message: &InboundMessage,
+        own: &OwnIdentity,
+        agent_id: &str,
+        group: Option<&GroupMetadata>,
+        was_mentioned: bool,
+        media_outcome: Option<&MediaOutcome>,
+    ) -> Option<wagw_normalize::InboundTurn> {
+        let session_key = normalizer.session_key(message, agent_id);
+        let previous = {
+            let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+            let previous = sessions.previous(&session_key);
+            sessions.record(&session_key, message.timestamp_ms);
+            previous
+        };
+        // Pending-only history: taken for this turn, so it is cleared even when the agent
+        // answers nothing.
+        let history: Vec<HistoryEntry> = if message.chat.is_group() {
+            self.history
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(&normalizer.history_key(message))
+        } else {
+            Vec::new()
+        };
+        let mut ctx = TurnContext::new(own, agent_id)
+            .with_history(&history)
+            .with_previous(previous)
+            .with_mentioned(was_mentioned);
+        if let Some(group) = group {
+            ctx = ctx.with_group(group);
+        }
+        let mut turn = match normalizer.normalize(message, &ctx) {
+            Ok(turn) => turn,
+            Err(e) => {
+                self.drop_message(message, "empty");
+                tracing::debug!(target: "wagw::inbound", account = %self.id(), error = %e, "nothing to deliver");
+                return None;
+            }
+        };
+        match media_outcome {
+            Some(MediaOutcome::Saved { path, size }) => {
+                if let Some(media) = turn.media.as_mut() {
+                    media.path = Some(path.to_string_lossy().into_owned());
+                    media.size = Some(*size);
+                }
+            }
+            Some(other) => {
+                if let Some(note) = other.note() {
+                    turn.body.push('\n');
+                    turn.body.push_str(&note);
+                }
+            }
+            None => {}
+        }
+        Some(turn)
+    }
+
+    /// Records a group message the bot will not answer into the group's pending history.
+    #[allow(dead_code)] // Called by the access step (mention gating) once wagw-access lands.
+    pub(crate) fn remember_for_history(&self, normalizer: &Normalizer, message: &InboundMessage) {
+        let limit = normalizer.history_limit(self.id());
+        if limit == 0 {
+            return;
+        }
+        if let Ok(entry) = normalizer.history_entry(message) {
+            self.history
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .record(&normalizer.history_key(message), entry, limit);
         }
     }
 
@@ -91,7 +193,7 @@ impl Account {
         activation_always: bool,
     ) {
         let Some(emoji) = ack_emoji(
-            &settings.ack_reaction,
+            &settings.resolved.ack_reaction,
             is_group,
             was_mentioned,
             activation_always,
@@ -147,7 +249,7 @@ impl Account {
             return None;
         };
         let dir = media::inbound_dir(&self.shared.settings().data_dir);
-        let cap = settings.media_max_mb.saturating_mul(1024 * 1024);
+        let cap = u64::from(settings.resolved.media_max_mb).saturating_mul(1024 * 1024);
         let outcome =
             media::fetch_and_save(self.socket().as_ref(), message, media, &dir, cap).await;
         if let MediaOutcome::TooLarge { .. } | MediaOutcome::Failed(_) = &outcome {

@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
-use wagw_core::{AccountId, Jid, MessageId};
+use wagw_core::AccountId;
+use wagw_normalize::DedupeKey;
 
 use crate::error::GatewayError;
 
@@ -181,29 +182,6 @@ impl GatewayStore {
     }
 }
 
-/// Identifies one inbound message for dedupe: account, chat and message id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DedupeKey(Box<[u8]>);
-
-impl DedupeKey {
-    /// The key of message `id` in `chat` received by `account`.
-    pub fn new(account: &AccountId, chat: &Jid, id: &MessageId) -> DedupeKey {
-        let chat = chat.to_string();
-        let mut key =
-            Vec::with_capacity(account.as_str().len() + chat.len() + id.as_str().len() + 2);
-        key.extend_from_slice(account.as_str().as_bytes());
-        key.push(0);
-        key.extend_from_slice(chat.as_bytes());
-        key.push(0);
-        key.extend_from_slice(id.as_str().as_bytes());
-        DedupeKey(key.into_boxed_slice())
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
 /// Handled inbound messages, persisted: `(account, chat, id) → when it was handled`.
 #[derive(Debug, Clone)]
 pub struct DedupeStore {
@@ -214,7 +192,7 @@ impl DedupeStore {
     /// True when the message was handled before.
     pub fn contains(&self, key: &DedupeKey) -> Result<bool, GatewayError> {
         self.tree
-            .contains_key(key.as_bytes())
+            .contains_key(key.to_string())
             .map_err(|e| GatewayError::store("state/dedupe", e))
     }
 
@@ -222,7 +200,7 @@ impl DedupeStore {
     /// group) before acknowledging the message to WhatsApp.
     pub fn insert(&self, key: &DedupeKey, now_ms: i64) -> Result<(), GatewayError> {
         self.tree
-            .insert(key.as_bytes(), &now_ms.to_be_bytes())
+            .insert(key.to_string(), &now_ms.to_be_bytes())
             .map(|_| ())
             .map_err(|e| GatewayError::store("state/dedupe", e))
     }
@@ -253,6 +231,19 @@ impl DedupeStore {
     /// True when nothing is recorded.
     pub fn is_empty(&self) -> bool {
         self.tree.is_empty()
+    }
+}
+
+/// The persisted store speaks `wagw-normalize`'s dedupe trait too (check and record in one
+/// step). The pipeline itself checks on arrival and records after handling, so a crash
+/// between the two replays the message rather than losing it.
+impl wagw_normalize::DedupeStore for DedupeStore {
+    type Error = GatewayError;
+
+    fn check_and_record(&mut self, key: &DedupeKey, now_ms: i64) -> Result<bool, GatewayError> {
+        let seen = self.contains(key)?;
+        self.insert(key, now_ms)?;
+        Ok(seen)
     }
 }
 
@@ -424,11 +415,11 @@ mod tests {
     use super::*;
 
     fn key(id: &str) -> DedupeKey {
-        DedupeKey::new(
-            &AccountId::default_account(),
-            &Jid::parse("15550001111@s.whatsapp.net").unwrap(),
-            &MessageId::new(id),
-        )
+        DedupeKey {
+            account: AccountId::default_account(),
+            chat: wagw_core::Jid::parse("15550001111@s.whatsapp.net").unwrap(),
+            id: wagw_core::MessageId::new(id),
+        }
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub struct TransportSettings {
     pub auth_dir: PathBuf,
     /// The account's display name, if configured.
     pub name: Option<String>,
+    /// Which network: WhatsApp or the simulator (`accounts.<id>.transport`).
+    pub kind: wagw_config::Transport,
 }
 
 /// Creates the transport of each account: the real WhatsApp socket, the simulator, or a

@@ -1,23 +1,5 @@
-//! The turn handed to the agent.
-//!
-//! Interim shape until `wagw-normalize`'s `InboundTurn` lands on main; the gateway then
-//! re-exports that type here, so embedders name it as `wagw_gateway::InboundTurn` either way.
+//! The turn handed to the agent: `wagw-normalize`'s [`InboundTurn`] (its JSON is a public
+//! contract, documented in `docs/inbound-turn.md`), re-exported so embedders name it as
+//! `wagw_gateway::InboundTurn`.
 
-use serde::{Deserialize, Serialize};
-use wagw_core::{AccountId, InboundMessage};
-
-/// One inbound turn: what the agent reads, and where it came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InboundTurn {
-    /// The text the agent reads.
-    pub body: String,
-    /// The message's own text (or caption), without envelope.
-    pub raw_body: String,
-    /// The account that received it.
-    pub account_id: AccountId,
-    /// The agent the bindings routed it to.
-    pub agent_id: String,
-    /// The message as the transport delivered it.
-    pub message: InboundMessage,
-}
+pub use wagw_normalize::{ChatType, GroupMember, InboundTurn, TurnLocation, TurnMedia};

@@ -5,5 +5,7 @@
 mod fake;
 #[path = "gateway/lifecycle.rs"]
 mod lifecycle;
+#[path = "gateway/pipeline.rs"]
+mod pipeline;
 #[path = "gateway/tools.rs"]
 mod tools;

@@ -17,7 +17,7 @@ fn factory(socket: FakeSocket) -> impl TransportFactory {
 
 async fn start(dir: &std::path::Path, socket: &FakeSocket, sink: Arc<dyn AgentSink>) -> Gateway {
     Gateway::builder()
-        .settings(GatewaySettings::single_account(dir))
+        .settings(GatewaySettings::single_account(dir).unwrap())
         .transport(factory(socket.clone()))
         .sink_arc(sink)
         .start()
@@ -41,11 +41,11 @@ async fn answers_and_acks_after_persisting() {
         .unwrap()
         .unwrap();
     assert_eq!(socket.sent_texts(), ["echo: hi"]);
-    let key = DedupeKey::new(
-        &AccountId::default_account(),
-        &Phone::parse("+15550001111").unwrap().to_jid(),
-        &MessageId::new("M1"),
-    );
+    let key = DedupeKey {
+        account: AccountId::default_account(),
+        chat: Phone::parse("+15550001111").unwrap().to_jid(),
+        id: MessageId::new("M1"),
+    };
     assert!(gw.store().dedupe().contains(&key).unwrap());
     let status = gw.status();
     assert_eq!(status[0].state, "connected");
@@ -114,7 +114,7 @@ async fn status_broadcast_and_own_echo_are_dropped() {
 #[tokio::test]
 async fn send_without_listener_fails_fast_with_the_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = GatewaySettings::single_account(dir.path());
+    let mut settings = GatewaySettings::single_account(dir.path()).unwrap();
     settings.enabled = false;
     let socket = FakeSocket::linked("+15550009999");
     let gw = Gateway::builder()
@@ -199,8 +199,8 @@ async fn reload_applies_policy_live_and_restarts_on_transport_change() {
     let gw = start(dir.path(), &socket, echo()).await;
     socket.wait_connects(1).await;
 
-    let mut settings = GatewaySettings::single_account(dir.path());
-    settings.accounts[0].send_read_receipts = false;
+    let mut settings = GatewaySettings::single_account(dir.path()).unwrap();
+    settings.accounts[0].resolved.send_read_receipts = false;
     gw.reload(settings.clone()).await.unwrap();
     socket
         .deliver(dm("+15550001111", "M1", "hi"))

@@ -32,7 +32,7 @@ async fn start_with(
     sink: Arc<dyn AgentSink>,
     edit: impl FnOnce(&mut AccountSettings),
 ) -> Gateway {
-    let mut settings = GatewaySettings::single_account(dir);
+    let mut settings = GatewaySettings::single_account(dir).unwrap();
     edit(&mut settings.accounts[0]);
     let socket2 = socket.clone();
     let gw = Gateway::builder()
@@ -89,7 +89,7 @@ async fn media_over_the_cap_is_noted_not_saved() {
     let socket = FakeSocket::linked("+15550009999");
     socket.state.lock().unwrap().media = Some(Bytes::from(vec![0u8; 10]));
     let (sink, seen) = capture();
-    let gw = start_with(dir.path(), &socket, sink, |a| a.media_max_mb = 1).await;
+    let gw = start_with(dir.path(), &socket, sink, |a| a.resolved.media_max_mb = 1).await;
     socket
         .deliver(image("+15550001111", "BIG", 3 * 1024 * 1024))
         .await
@@ -101,7 +101,7 @@ async fn media_over_the_cap_is_noted_not_saved() {
         0,
         "declared size over the cap: not fetched"
     );
-    let body = seen.0.lock().unwrap()[0].raw_body.clone();
+    let body = seen.0.lock().unwrap()[0].body.clone();
     assert!(body.contains("over the 1 MB limit"), "{body}");
     gw.shutdown().await.unwrap();
 }
@@ -112,7 +112,7 @@ async fn ack_reaction_fires_in_dms_when_configured() {
     let socket = FakeSocket::linked("+15550009999");
     let (sink, _seen) = capture();
     let gw = start_with(dir.path(), &socket, sink, |a| {
-        a.ack_reaction.emoji = "👀".into()
+        a.resolved.ack_reaction.emoji = Some("👀".into())
     })
     .await;
     socket
@@ -135,7 +135,10 @@ async fn tools_respect_their_gates_and_validate() {
     let dir = tempfile::tempdir().unwrap();
     let socket = FakeSocket::linked("+15550009999");
     let (sink, _seen) = capture();
-    let gw = start_with(dir.path(), &socket, sink, |a| a.actions.polls = false).await;
+    let gw = start_with(dir.path(), &socket, sink, |a| {
+        a.resolved.actions.polls = false
+    })
+    .await;
     let account = AccountId::default_account();
     let chat = Phone::parse("+15550001111").unwrap().to_jid();
     let receipt = gw
@@ -170,8 +173,8 @@ async fn tools_respect_their_gates_and_validate() {
         "{err}"
     );
 
-    let mut settings = GatewaySettings::single_account(dir.path());
-    settings.accounts[0].actions.reactions = false;
+    let mut settings = GatewaySettings::single_account(dir.path()).unwrap();
+    settings.accounts[0].resolved.actions.reactions = false;
     gw.reload(settings).await.unwrap();
     let poll = gw
         .send_poll(
