@@ -5,12 +5,13 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 use wagw_core::{AccountId, InboundAck, InboundMessage, Jid, OwnIdentity, WaSocket};
 
 use crate::clock::Clock;
 use crate::commit::Committer;
+use crate::debounce::{DebounceState, Parked};
 use crate::echo::SentIds;
 use crate::groups::GroupCache;
 use crate::inbox::{Handler, Inbox};
@@ -54,11 +55,19 @@ impl Shared {
     }
 }
 
-/// A message waiting in the inbox.
-pub(crate) struct Pending {
-    pub(crate) message: Box<InboundMessage>,
-    pub(crate) ack: InboundAck,
-    pub(crate) key: DedupeKey,
+/// Work waiting in a chat's inbox.
+pub(crate) enum Pending {
+    /// A message as it arrived (goes through debounce).
+    Arrived {
+        message: Box<InboundMessage>,
+        ack: InboundAck,
+        key: DedupeKey,
+    },
+    /// A turn the debouncer released (possibly several messages merged), with their acks.
+    Ready {
+        message: Box<InboundMessage>,
+        parked: Vec<Parked>,
+    },
 }
 
 /// How many of its own sent message ids an account remembers for echo suppression.
@@ -89,6 +98,9 @@ pub(crate) struct Account {
     pub(crate) history: Mutex<GroupHistory>,
     /// Last message time per session, for the envelope's elapsed part.
     pub(crate) sessions: Mutex<SessionClock>,
+    pub(crate) debounce: Mutex<Option<DebounceState>>,
+    pub(crate) debounce_wake: Arc<Notify>,
+    debounce_task: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// A running account: its runtime and its supervisor task.
@@ -126,6 +138,9 @@ impl Account {
             groups: GroupCache::default(),
             history: Mutex::new(GroupHistory::new()),
             sessions: Mutex::new(SessionClock::new(SESSIONS_REMEMBERED)),
+            debounce: Mutex::new(None),
+            debounce_wake: Arc::new(Notify::new()),
+            debounce_task: Mutex::new(None),
         });
         // The handler holds a weak reference: the inbox lives inside the account.
         let weak = Arc::downgrade(&account);
@@ -145,6 +160,11 @@ impl Account {
             cancel_rx,
         );
         let _ = account.inbox.set(inbox);
+        let timer = tokio::spawn(crate::debounce::run_timer(Arc::downgrade(&account)));
+        *account
+            .debounce_task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(timer);
         let task = tokio::spawn(supervisor::run(account.clone(), phase_rx, control_rx));
         AccountHandle { account, task }
     }
@@ -307,11 +327,20 @@ impl Account {
             self.drop_message(&message, "duplicate");
             return;
         }
+        self.enqueue(Pending::Arrived { message, ack, key }).await;
+    }
+
+    /// Queues work for its chat's worker.
+    pub(crate) async fn enqueue(&self, pending: Pending) {
         let Some(inbox) = self.inbox() else {
             return;
         };
-        let chat = message.chat.clone();
-        inbox.push(chat, Pending { message, ack, key }).await;
+        let chat = match &pending {
+            Pending::Arrived { message, .. } | Pending::Ready { message, .. } => {
+                message.chat.clone()
+            }
+        };
+        inbox.push(chat, pending).await;
     }
 
     /// Counts and logs a dropped message.
@@ -324,18 +353,30 @@ impl Account {
     /// Worker side: run the pipeline, then record the message handled and acknowledge it
     /// after the next group flush.
     async fn handle(&self, pending: Pending) {
-        let Pending { message, ack, key } = pending;
-        self.process(*message).await;
-        let now = self.shared.clock.now_ms();
-        match self.shared.store.dedupe().insert(&key, now) {
-            Ok(()) => self.shared.committer.commit_after_flush(ack),
-            Err(e) => tracing::error!(target: "wagw::store", account = %self.id, error = %e,
-                "cannot record message as handled; WhatsApp will redeliver it"),
+        let ready = match pending {
+            Pending::Arrived { message, ack, key } => self.debounce(*message, ack, key),
+            Pending::Ready { message, parked } => vec![(*message, parked)],
+        };
+        for (message, parked) in ready {
+            self.process(message).await;
+            self.finish(parked);
         }
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&key);
+    }
+
+    /// Records handled messages and acknowledges them after the next group flush.
+    fn finish(&self, parked: Vec<Parked>) {
+        let now = self.shared.clock.now_ms();
+        for Parked { ack, key, .. } in parked {
+            match self.shared.store.dedupe().insert(&key, now) {
+                Ok(()) => self.shared.committer.commit_after_flush(ack),
+                Err(e) => tracing::error!(target: "wagw::store", account = %self.id, error = %e,
+                    "cannot record message as handled; WhatsApp will redeliver it"),
+            }
+            self.in_flight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&key);
+        }
     }
 
     /// Moves the account to `phase`.
@@ -347,6 +388,17 @@ impl Account {
     /// redelivery), then disconnects. Returns false when turns had to be abandoned.
     pub(crate) async fn shutdown(&self, deadline: Duration) -> bool {
         self.set_phase(Phase::Drain);
+        // Release what the debouncer holds so it is answered before the socket closes.
+        if let Some(timer) = self
+            .debounce_task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            timer.abort();
+        }
+        let held = self.debounce_flush_all();
+        self.dispatch_ready(held).await;
         let finished = match self.inbox() {
             Some(inbox) => {
                 let finished = inbox.drain(deadline).await;

@@ -33,6 +33,7 @@ pub mod ack;
 pub mod actions;
 pub mod clock;
 mod commit;
+mod debounce;
 mod echo;
 pub mod error;
 mod gateway;

@@ -99,3 +99,35 @@ async fn bindings_pick_the_agent_and_unmatched_turns_are_dropped() {
     );
     gw.shutdown().await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn debounce_merges_a_burst_and_acks_every_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = FakeSocket::linked("+15550009999");
+    let (gw, seen) = start_cfg(
+        dir.path(),
+        &socket,
+        "{ channels: { whatsapp: { debounceMs: 500 } } }",
+    )
+    .await;
+    let a = socket.deliver(dm("+15550001111", "M1", "first")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let b = socket.deliver(dm("+15550001111", "M2", "second")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(seen.lock().unwrap().is_empty(), "held within the window");
+    a.await.unwrap();
+    b.await.unwrap();
+    let turns = seen.lock().unwrap().clone();
+    assert_eq!(turns.len(), 1);
+    assert_eq!(turns[0].raw_body, "first\nsecond");
+    assert_eq!(turns[0].message_id, "M2");
+    // A later message is its own turn.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    socket
+        .deliver(dm("+15550001111", "M3", "third"))
+        .await
+        .await
+        .unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    gw.shutdown().await.unwrap();
+}
