@@ -87,11 +87,11 @@ impl Account {
         }
         let mut ready = Vec::new();
         // The window changed on reload: release what is held, start over.
-        if guard.as_ref().is_some_and(|s| s.window_ms != window) {
-            if let Some(mut old) = guard.take() {
-                let held = old.debouncer.flush_all();
-                ready.extend(old.with_parked(held));
-            }
+        if guard.as_ref().is_some_and(|s| s.window_ms != window)
+            && let Some(mut old) = guard.take()
+        {
+            let held = old.debouncer.flush_all();
+            ready.extend(old.with_parked(held));
         }
         if window == 0 {
             ready.push((
