@@ -7,5 +7,7 @@ mod fake;
 mod lifecycle;
 #[path = "gateway/pipeline.rs"]
 mod pipeline;
+#[path = "gateway/soak.rs"]
+mod soak;
 #[path = "gateway/tools.rs"]
 mod tools;
