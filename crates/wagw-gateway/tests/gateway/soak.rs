@@ -15,6 +15,9 @@ const ACCOUNTS: usize = 10;
 const CHATS_PER_ACCOUNT: usize = 10;
 const MESSAGES_PER_CHAT: usize = 100;
 
+/// Sequence numbers seen per (account, chat).
+type Seen = Arc<Mutex<HashMap<(String, String), Vec<usize>>>>;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_messages_keep_order_and_are_all_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
@@ -29,7 +32,7 @@ async fn ten_thousand_messages_keep_order_and_are_all_acknowledged() {
         .map(|(i, id)| (id.clone(), FakeSocket::linked(&format!("+1555900{i:04}"))))
         .collect();
     let factory_sockets = sockets.clone();
-    let seen: Arc<Mutex<HashMap<(String, String), Vec<usize>>>> = Arc::default();
+    let seen: Seen = Arc::default();
     let s = seen.clone();
     let sink = sink_fn(move |turn: InboundTurn| {
         let s = s.clone();
