@@ -367,11 +367,8 @@ impl Account {
     fn finish(&self, parked: Vec<Parked>) {
         let now = self.shared.clock.now_ms();
         for Parked { ack, key, .. } in parked {
-            match self.shared.store.dedupe().insert(&key, now) {
-                Ok(()) => self.shared.committer.commit_after_flush(ack),
-                Err(e) => tracing::error!(target: "wagw::store", account = %self.id, error = %e,
-                    "cannot record message as handled; WhatsApp will redeliver it"),
-            }
+            let record = self.shared.store.dedupe().record(&key, now);
+            self.shared.committer.commit_after_flush(ack, Some(record));
             self.in_flight
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())

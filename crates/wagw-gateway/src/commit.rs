@@ -1,19 +1,19 @@
 //! Group commit: flush the store once for many handled messages, then acknowledge them.
 //!
-//! Each handled message's dedupe entry is written (unflushed) by the pipeline, then its
-//! [`InboundAck`] is handed here. The committer flushes once for everything that queued up
-//! while the previous flush ran and then commits those acks, so acknowledging is durable
-//! without one disk sync per message. If a flush fails, the acks are dropped uncommitted:
+//! Each handled message's dedupe record and its [`InboundAck`] are handed here. The
+//! committer writes the records of everything that queued up while the previous flush ran
+//! as one batch, flushes once, then commits those acks: acknowledging is durable without
+//! one disk sync (or one tree write) per message. If a flush fails, the acks are dropped uncommitted:
 //! WhatsApp redelivers those messages, and nothing is lost.
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use wagw_core::InboundAck;
 
-use crate::store::GatewayStore;
+use crate::store::{DedupeRecord, GatewayStore};
 
 enum Item {
-    Ack(InboundAck),
+    Ack(InboundAck, Option<DedupeRecord>),
     Barrier(oneshot::Sender<()>),
 }
 
@@ -36,19 +36,34 @@ impl Committer {
         let (tx, mut rx) = mpsc::unbounded_channel::<Item>();
         let task = tokio::spawn(async move {
             let mut batch = Vec::new();
+            let mut records = Vec::new();
             while rx.recv_many(&mut batch, 4096).await > 0 {
-                let flushed = match store.flush().await {
+                records.clear();
+                records.extend(batch.iter().filter_map(|item| match item {
+                    Item::Ack(_, record) => *record,
+                    Item::Barrier(_) => None,
+                }));
+                let written = match store.dedupe().persist(&records) {
                     Ok(()) => true,
                     Err(e) => {
-                        tracing::error!(target: "wagw::store", error = %e, count = batch.len(),
-                            "flush failed; leaving messages unacknowledged for redelivery");
+                        tracing::error!(target: "wagw::store", error = %e, count = records.len(),
+                            "cannot record messages as handled; leaving them for redelivery");
                         false
                     }
                 };
+                let flushed = written
+                    && match store.flush().await {
+                        Ok(()) => true,
+                        Err(e) => {
+                            tracing::error!(target: "wagw::store", error = %e, count = batch.len(),
+                            "flush failed; leaving messages unacknowledged for redelivery");
+                            false
+                        }
+                    };
                 for item in batch.drain(..) {
                     match item {
-                        Item::Ack(ack) if flushed => ack.commit(),
-                        Item::Ack(_) => {}
+                        Item::Ack(ack, _) if flushed => ack.commit(),
+                        Item::Ack(..) => {}
                         Item::Barrier(done) => {
                             let _ = done.send(());
                         }
@@ -59,11 +74,11 @@ impl Committer {
         (Committer { tx }, task)
     }
 
-    /// Commits `ack` after the next flush.
-    pub(crate) fn commit_after_flush(&self, ack: InboundAck) {
+    /// Persists `record` (if any) and commits `ack` after the next flush.
+    pub(crate) fn commit_after_flush(&self, ack: InboundAck, record: Option<DedupeRecord>) {
         // The task only ends when all senders are gone, so this cannot fail while `self`
         // lives; if it did, the ack drops uncommitted and WhatsApp redelivers.
-        let _ = self.tx.send(Item::Ack(ack));
+        let _ = self.tx.send(Item::Ack(ack, record));
     }
 
     /// Waits until everything handed over so far is flushed and committed.

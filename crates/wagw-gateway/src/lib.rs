@@ -61,7 +61,7 @@ pub use media::MediaOutcome;
 pub use metrics::{AccountMetrics, MetricsSnapshot};
 pub use settings::{AccountSettings, GatewaySettings, RuntimeOptions};
 pub use sink::{AgentSink, MediaSource, NullSink, Reply, SinkError, sink_fn};
-pub use store::{GatewayEvent, GatewayStore, StoreOptions, StoredEvent};
+pub use store::{DedupeRecord, DedupeStore, GatewayEvent, GatewayStore, StoreOptions, StoredEvent};
 pub use transport::{TransportFactory, TransportSettings};
 pub use turn::{ChatType, InboundTurn, TurnMedia};
 pub use wagw_normalize::DedupeKey;

@@ -17,7 +17,6 @@ use crate::media::{self, MediaOutcome};
 use crate::routing;
 use crate::settings::AccountSettings;
 use crate::sink::Reply;
-use crate::store::GatewayEvent;
 
 impl Account {
     /// Runs the pipeline for one message. Never fails: every outcome is logged and counted.
@@ -77,12 +76,8 @@ impl Account {
         };
         let chat = message.chat.clone();
         self.metrics().delivered();
-        self.record(GatewayEvent::TurnDelivered {
-            account: self.id().clone(),
-            chat: chat.to_string(),
-            message_id: message.id.to_string(),
-            agent: agent_id.clone(),
-        });
+        tracing::debug!(target: "wagw::inbound", account = %self.id(), %chat, id = %message.id,
+            agent = %agent_id, "turn delivered");
         let replies = match self.shared.sink.deliver(turn).await {
             Ok(replies) => replies,
             Err(e) => {

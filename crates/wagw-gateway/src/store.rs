@@ -128,9 +128,7 @@ impl GatewayStore {
             db.open_tree(name)
                 .map_err(|e| GatewayError::store(&path, format!("cannot open tree {name}: {e}")))
         };
-        let dedupe = DedupeStore {
-            tree: open_tree("dedupe")?,
-        };
+        let dedupe = DedupeStore::open(open_tree("dedupe")?)?;
         let events = EventLog::open(open_tree("events")?, options.event_log_capacity)?;
         Ok(GatewayStore {
             inner: Arc::new(StoreInner {
@@ -182,55 +180,125 @@ impl GatewayStore {
     }
 }
 
-/// Handled inbound messages, persisted: `(account, chat, id) → when it was handled`.
+/// The tree key of a dedupe key: a stable 128-bit FNV-1a hash of
+/// `<account>:<chat>:<id>`. Fixed-size keys keep sled's nodes small and its comparisons
+/// short (the readable keys share long prefixes); at 2^-128 a collision is not a concern.
+fn tree_key(key: &DedupeKey) -> [u8; 16] {
+    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+    let mut hash = OFFSET;
+    let mut feed = |bytes: &[u8]| {
+        for b in bytes {
+            hash ^= u128::from(*b);
+            hash = hash.wrapping_mul(PRIME);
+        }
+    };
+    feed(key.account.as_str().as_bytes());
+    feed(b":");
+    feed(key.chat.user_part().as_bytes());
+    feed(b"@");
+    feed(key.chat.server().as_bytes());
+    feed(b":");
+    feed(key.id.as_str().as_bytes());
+    hash.to_be_bytes()
+}
+
+/// Handled inbound messages, persisted: `hash(account, chat, id) → when it was handled`.
+///
+/// Lookups hit an in-memory index of the persisted keys (loaded at open), so the hot path
+/// never reads sled; writes are recorded in the index at once and persisted in groups by
+/// the committer with [`DedupeStore::persist`], right before the flush that precedes the
+/// acknowledgement.
 #[derive(Debug, Clone)]
 pub struct DedupeStore {
     tree: sled::Tree,
+    index: Arc<std::sync::Mutex<std::collections::HashSet<[u8; 16]>>>,
 }
 
+/// A dedupe record waiting to be persisted: the tree key and the time it was handled.
+pub type DedupeRecord = ([u8; 16], i64);
+
 impl DedupeStore {
+    fn open(tree: sled::Tree) -> Result<DedupeStore, GatewayError> {
+        let mut index = std::collections::HashSet::with_capacity(tree.len());
+        for key in tree.iter().keys() {
+            let key = key.map_err(|e| GatewayError::store("state/dedupe", e))?;
+            if let Ok(k) = <[u8; 16]>::try_from(key.as_ref()) {
+                index.insert(k);
+            }
+        }
+        Ok(DedupeStore {
+            tree,
+            index: Arc::new(std::sync::Mutex::new(index)),
+        })
+    }
+
+    fn index(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<[u8; 16]>> {
+        self.index.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// True when the message was handled before.
     pub fn contains(&self, key: &DedupeKey) -> Result<bool, GatewayError> {
+        Ok(self.index().contains(&tree_key(key)))
+    }
+
+    /// Records the message as handled at `now_ms` in the index and returns the record to
+    /// persist (with [`DedupeStore::persist`]) before acknowledging the message.
+    pub fn record(&self, key: &DedupeKey, now_ms: i64) -> DedupeRecord {
+        let k = tree_key(key);
+        self.index().insert(k);
+        (k, now_ms)
+    }
+
+    /// Writes records (unflushed; the caller flushes before acknowledging).
+    pub fn persist(&self, records: &[DedupeRecord]) -> Result<(), GatewayError> {
+        let mut batch = sled::Batch::default();
+        for (key, at) in records {
+            batch.insert(key.as_slice(), &at.to_be_bytes());
+        }
         self.tree
-            .contains_key(key.to_string())
+            .apply_batch(batch)
             .map_err(|e| GatewayError::store("state/dedupe", e))
     }
 
-    /// Records the message as handled at `now_ms`. Not flushed: the caller flushes (in a
-    /// group) before acknowledging the message to WhatsApp.
+    /// Records and writes one message as handled at `now_ms` (unflushed).
     pub fn insert(&self, key: &DedupeKey, now_ms: i64) -> Result<(), GatewayError> {
-        self.tree
-            .insert(key.to_string(), &now_ms.to_be_bytes())
-            .map(|_| ())
-            .map_err(|e| GatewayError::store("state/dedupe", e))
+        let record = self.record(key, now_ms);
+        self.persist(&[record])
     }
 
     /// Removes entries handled before `cutoff_ms`; returns how many were removed.
     pub fn prune_before(&self, cutoff_ms: i64) -> Result<usize, GatewayError> {
-        let mut removed = 0;
+        let mut stale = Vec::new();
         for item in self.tree.iter() {
             let (key, value) = item.map_err(|e| GatewayError::store("state/dedupe", e))?;
             let at = <[u8; 8]>::try_from(value.as_ref())
                 .map(i64::from_be_bytes)
                 .unwrap_or(i64::MIN);
             if at < cutoff_ms {
-                self.tree
-                    .remove(key)
-                    .map_err(|e| GatewayError::store("state/dedupe", e))?;
-                removed += 1;
+                stale.push(key);
             }
         }
-        Ok(removed)
+        let mut index = self.index();
+        for key in &stale {
+            self.tree
+                .remove(key)
+                .map_err(|e| GatewayError::store("state/dedupe", e))?;
+            if let Ok(k) = <[u8; 16]>::try_from(key.as_ref()) {
+                index.remove(&k);
+            }
+        }
+        Ok(stale.len())
     }
 
     /// How many messages are recorded.
     pub fn len(&self) -> usize {
-        self.tree.len()
+        self.index().len()
     }
 
     /// True when nothing is recorded.
     pub fn is_empty(&self) -> bool {
-        self.tree.is_empty()
+        self.index().is_empty()
     }
 }
 
@@ -291,17 +359,6 @@ pub enum GatewayEvent {
         sender: String,
         /// The code issued.
         code: String,
-    },
-    /// A message reached the agent.
-    TurnDelivered {
-        /// The account.
-        account: AccountId,
-        /// The chat.
-        chat: String,
-        /// The message id.
-        message_id: String,
-        /// The agent that received it.
-        agent: String,
     },
     /// A send failed for good.
     SendFailed {
