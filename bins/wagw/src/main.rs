@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod error;
+mod http;
+mod qr;
 
 use cmd::Context;
 
