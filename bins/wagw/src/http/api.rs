@@ -103,6 +103,10 @@ pub trait GatewayApi: Send + Sync + 'static {
     /// `GET /metrics`: Prometheus text exposition (format 0.0.4).
     fn metrics_text(&self) -> String;
 
+    /// Not a route: the daemon calls it once on SIGTERM/SIGINT after the HTTP server
+    /// stopped accepting. Finish in-flight turns within the deadline, flush, close.
+    async fn shutdown(&self) -> Result<(), ApiError>;
+
     /// `POST /v1/sim/inbound` (`--sim` only): a simulated person writes to an account.
     async fn sim_inbound(&self, message: SimMessage) -> Result<SimInjected, ApiError> {
         let _ = message;
@@ -136,6 +140,7 @@ pub struct LoginStart {
 }
 
 /// What a login start returns.
+#[allow(dead_code)] // built by GatewayApi implementations
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginChallenge {
     /// A QR payload to show.

@@ -12,6 +12,8 @@ use utoipa::ToSchema;
 /// [`crate::http::GatewayApi`] implementations return it; the handlers turn it into the JSON
 /// body above. Messages are written for a person: they name the field or the command that
 /// fixes the problem.
+// Some variants are built only by GatewayApi implementations (the runtime adapter).
+#[allow(dead_code)]
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ApiError {
     /// 401: no token, or the wrong one.
@@ -81,6 +83,7 @@ impl ApiError {
     }
 
     /// A 404 for an account id the gateway does not run.
+    #[allow(dead_code)] // used by GatewayApi implementations
     pub fn unknown_account(id: &str) -> ApiError {
         ApiError::NotFound {
             code: "unknown_account",

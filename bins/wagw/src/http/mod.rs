@@ -27,7 +27,6 @@ mod tests;
 
 pub use api::GatewayApi;
 pub use auth::ApiToken;
-pub use error::ApiError;
 
 /// What every handler gets.
 #[derive(Clone)]

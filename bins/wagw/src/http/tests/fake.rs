@@ -293,6 +293,11 @@ impl GatewayApi for Fake {
             .into()
     }
 
+    async fn shutdown(&self) -> Result<(), ApiError> {
+        self.record("shutdown".into());
+        Ok(())
+    }
+
     async fn sim_inbound(&self, m: SimMessage) -> Result<SimInjected, ApiError> {
         self.record(format!("sim_inbound {} {:?}", m.from, m.text));
         Ok(SimInjected {
