@@ -154,7 +154,10 @@ pub async fn login(
                 return Ok(ExitCode::SUCCESS);
             }
             LoginState::Pending => {
-                if let Some(q) = s.qr.filter(|q| shown.as_ref() != Some(q)) {
+                // A QR login shows each new QR; a code login keeps its code.
+                if let Some(q) =
+                    s.qr.filter(|q| shown.is_some() && shown.as_ref() != Some(q))
+                {
                     draw_qr(out, &q, interactive)?;
                     writeln!(
                         out,

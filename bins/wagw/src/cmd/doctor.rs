@@ -171,8 +171,14 @@ pub fn local_checks(config: &wagw_config::Config) -> Vec<Check> {
 pub async fn gateway_checks(client: &Client) -> Result<Vec<Check>, CliError> {
     let mut checks = Vec::new();
     if let Err(e) = client.healthy().await {
+        let what = match e {
+            CliError::Unreachable { url, reason } => {
+                format!("gateway not reachable at {url} ({reason})")
+            }
+            other => format!("gateway: {other}"),
+        };
         checks.push(fail(
-            format!("gateway: {e}"),
+            what,
             "start it with `wagw gateway` (or check gateway.listen / WAGW_URL)",
         ));
         return Ok(checks);

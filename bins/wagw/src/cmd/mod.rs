@@ -15,6 +15,9 @@ pub mod message;
 pub mod pairing;
 pub mod token;
 
+#[cfg(test)]
+mod tests;
+
 /// What every command gets: the global flags and the environment, read once.
 #[derive(Debug)]
 pub struct Context {

@@ -39,6 +39,22 @@ pub fn resolve(settings: &GatewaySettings) -> Result<(ApiToken, TokenSource), Cl
     Ok((token, TokenSource::File(path)))
 }
 
+/// The token a client presents: the configured one, else the file's, else None (a gateway
+/// never ran with this data dir; nothing is created).
+pub fn existing(settings: &GatewaySettings) -> Option<ApiToken> {
+    if let Some(t) = settings
+        .token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        return Some(ApiToken::new(t));
+    }
+    let text = std::fs::read_to_string(token_path(&settings.data_dir)).ok()?;
+    let t = text.trim();
+    (!t.is_empty()).then(|| ApiToken::new(t))
+}
+
 /// Reads `<dataDir>/token`, or creates it (and the 0700 data dir) with a fresh token.
 pub fn load_or_create(data_dir: &Path) -> Result<ApiToken, CliError> {
     let path = token_path(data_dir);

@@ -23,7 +23,7 @@ pub mod routes;
 pub mod validate;
 
 #[cfg(test)]
-mod tests;
+pub mod tests;
 
 pub use api::GatewayApi;
 pub use auth::ApiToken;

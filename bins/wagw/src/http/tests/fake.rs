@@ -19,6 +19,8 @@ pub struct Fake {
     pub log: Mutex<Vec<EventRecord>>,
     pub live: broadcast::Sender<EventRecord>,
     pub media_dir: PathBuf,
+    /// How many times the login status was polled (pending twice, then connected).
+    pub polls: Mutex<u32>,
 }
 
 impl Fake {
@@ -28,6 +30,7 @@ impl Fake {
             log: Mutex::new(Vec::new()),
             live: broadcast::channel(16).0,
             media_dir,
+            polls: Mutex::new(0),
         }
     }
 
@@ -135,10 +138,30 @@ impl GatewayApi for Fake {
     async fn login_status(&self, id: &AccountId) -> Result<LoginStatus, ApiError> {
         self.record(format!("login_status {id}"));
         self.known(id)?;
+        let mut polls = self.polls.lock().unwrap();
+        *polls += 1;
+        if *polls > 2 {
+            return Ok(LoginStatus {
+                status: LoginState::Connected,
+                phone: Some("+15550009999".into()),
+                qr: None,
+                qr_png: None,
+                code: None,
+                expires_in: None,
+                message: "Linked!".into(),
+            });
+        }
         Ok(LoginStatus {
             status: LoginState::Pending,
             phone: None,
-            qr: Some("2@rotated".into()),
+            qr: Some(
+                if *polls == 1 {
+                    "2@fake-ref,fake-key,fake-adv"
+                } else {
+                    "2@rotated"
+                }
+                .into(),
+            ),
             qr_png: None,
             code: None,
             expires_in: Some(20),

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod fake;
+pub mod fake;
 
 use std::sync::Arc;
 use std::time::Duration;
