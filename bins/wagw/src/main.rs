@@ -6,8 +6,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod client;
 mod cmd;
+mod daemon;
 mod error;
+mod http;
+mod qr;
+mod runtime;
 
 use cmd::Context;
 
@@ -24,7 +29,7 @@ use cmd::Context;
     version,
     propagate_version = true,
     max_term_width = 100,
-    after_help = "Examples:\n  wagw config init                      write a starter config\n  wagw config check                     validate it and show each account\n  wagw --json config check --config f   the same, as JSON, for another file\n  wagw config schema > wagw.schema.json JSON Schema for editors\n\nEnvironment: WAGW_CONFIG, WAGW_DATA_DIR, WAGW_TOKEN, WAGW_LOG. Docs: docs/configuration.md"
+    after_help = "Examples:\n  wagw config init                      write a starter config\n  wagw gateway                          run the gateway and its HTTP API\n  wagw channels login                   link WhatsApp (scan the QR)\n  wagw pairing approve K7PQ2MZX         let a new sender in\n  wagw channels status                  is everything linked and connected?\n  wagw config check                     validate it and show each account\n  wagw --json config check --config f   the same, as JSON, for another file\n  wagw config schema > wagw.schema.json JSON Schema for editors\n\nEnvironment: WAGW_CONFIG, WAGW_DATA_DIR, WAGW_TOKEN, WAGW_URL, WAGW_LOG. Docs: docs/configuration.md, docs/cli.md, docs/http-api.md"
 )]
 struct Cli {
     /// Config file (default: $WAGW_CONFIG, else $XDG_CONFIG_HOME/wagw/wagw.json5).
@@ -48,29 +53,59 @@ enum Command {
     /// Check, explain and create config files.
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),
+    /// Run the gateway: every enabled account plus the HTTP API on gateway.listen.
+    ///
+    /// SIGHUP reloads the config; SIGTERM/SIGINT shut down gracefully.
+    Gateway(cmd::gateway::GatewayArgs),
+    /// Print the HTTP API token (generated into the data dir on first use).
+    Token,
+    /// Link, unlink and inspect WhatsApp accounts (talks to the running gateway).
+    #[command(subcommand)]
+    Channels(cmd::channels::ChannelsCommand),
+    /// List, approve and reject pairing requests from unknown senders.
+    #[command(subcommand)]
+    Pairing(cmd::pairing::PairingCommand),
+    /// Send messages through the running gateway.
+    #[command(subcommand)]
+    Message(cmd::message::MessageCommand),
+    /// Check the config, data dir, token, gateway and each account, with the fix for each problem.
+    Doctor,
 }
 
-fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
+/// Logging: warnings by default for CLI commands, info for the daemon; -v/-vv raise it.
+fn init_logging(cli: &Cli) -> Result<(), error::CliError> {
+    let daemon = matches!(cli.command, Command::Gateway(_));
+    let level = match (cli.verbose, daemon) {
+        (0, false) => "warn",
+        (0, true) | (1, _) => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WAGW_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let (format, file) = match &cli.command {
+        Command::Gateway(g) => (g.log_format, g.log_file.as_deref()),
+        _ => (daemon::logging::LogFormat::Human, None),
+    };
+    daemon::logging::init(level, format, file).map_err(|source| error::CliError::Io {
+        what: "the log file",
+        path: file.map(std::path::Path::to_path_buf).unwrap_or_default(),
+        source,
+    })
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
-    let ctx = Context::new(cli.config, cli.json);
+    let ctx = Context::new(cli.config.clone(), cli.json);
+    if let Err(e) = init_logging(&cli) {
+        ctx.report_error(&e);
+        return e.exit_code();
+    }
     let result = match cli.command {
         Command::Config(c) => cmd::config::run(c, &ctx),
+        Command::Gateway(g) => cmd::gateway::run(g, &ctx),
+        Command::Token => cmd::token::run(&ctx),
+        Command::Channels(c) => cmd::channels::run(c, &ctx),
+        Command::Pairing(c) => cmd::pairing::run(c, &ctx),
+        Command::Message(c) => cmd::message::run(c, &ctx),
+        Command::Doctor => cmd::doctor::run(&ctx),
     };
     match result {
         Ok(code) => code,

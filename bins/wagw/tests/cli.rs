@@ -207,3 +207,136 @@ fn help_explains_the_commands() {
         stdout(&o)
     );
 }
+
+mod daemon {
+    //! `wagw token`, `wagw gateway`'s refusals and the operator commands without a gateway.
+
+    use super::*;
+
+    fn config_file(dir: &Path, text: &str) -> String {
+        let path = dir.join("wagw.json5");
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+
+    #[cfg(unix)]
+    fn mode(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn token_is_generated_once_private_and_overridable() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config_file(dir.path(), "{}");
+        let data = dir.path().join("data");
+        let env = [("WAGW_DATA_DIR", data.to_str().unwrap())];
+        let first = wagw(&["token", "--config", &cfg], &env);
+        assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+        let token = stdout(&first).trim().to_owned();
+        assert_eq!(token.len(), 64, "{token}");
+        assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
+        let again = wagw(&["token", "--config", &cfg], &env);
+        assert_eq!(stdout(&again).trim(), token);
+        assert_eq!(
+            std::fs::read_to_string(data.join("token")).unwrap().trim(),
+            token
+        );
+        #[cfg(unix)]
+        {
+            assert_eq!(mode(&data.join("token")), 0o600);
+            assert_eq!(mode(&data), 0o700);
+        }
+        let over = wagw(
+            &["token", "--config", &cfg, "--json"],
+            &[env[0], ("WAGW_TOKEN", "from-env")],
+        );
+        let v: Value = serde_json::from_str(&stdout(&over)).unwrap();
+        assert_eq!(v["token"], "from-env");
+        assert_eq!(v["source"], "configured");
+    }
+
+    #[test]
+    fn gateway_refuses_a_network_address_without_a_configured_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config_file(dir.path(), "{ gateway: { listen: \"0.0.0.0:7499\" } }");
+        let data = dir.path().join("data");
+        let o = wagw(
+            &["gateway", "--config", &cfg],
+            &[("WAGW_DATA_DIR", data.to_str().unwrap())],
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("refusing to listen on 0.0.0.0:7499"), "{err}");
+        assert!(err.contains("gateway.token"), "{err}");
+        assert!(err.contains("127.0.0.1:7499"), "{err}");
+        assert!(!data.exists(), "nothing is written before the check");
+    }
+
+    #[test]
+    fn status_and_doctor_without_a_gateway_say_how_to_start_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // A port nothing listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cfg = config_file(
+            dir.path(),
+            &format!(
+                "{{ gateway: {{ listen: \"127.0.0.1:{port}\" }}, channels: {{ whatsapp: {{ allowFrom: [\"+15551234567\"] }} }} }}"
+            ),
+        );
+        let data = dir.path().join("data");
+        let env = [("WAGW_DATA_DIR", data.to_str().unwrap())];
+        let o = wagw(&["channels", "status", "--config", &cfg], &env);
+        assert_eq!(o.status.code(), Some(1));
+        let out = stdout(&o);
+        assert!(
+            out.contains("Gateway not reachable at http://127.0.0.1:"),
+            "{out}"
+        );
+        assert!(
+            out.contains("- WhatsApp default: enabled, not linked, dm:pairing, allow:+15551234567"),
+            "{out}"
+        );
+
+        let o = wagw(&["doctor", "--config", &cfg], &env);
+        assert_eq!(o.status.code(), Some(1));
+        let out = stdout(&o);
+        assert!(out.contains("ok   config"), "{out}");
+        assert!(out.contains("FAIL data dir"), "{out}");
+        assert!(
+            out.contains("FAIL gateway not reachable at http://127.0.0.1:"),
+            "{out}"
+        );
+        assert!(out.contains("fix: start it with `wagw gateway`"), "{out}");
+
+        let o = wagw(
+            &[
+                "pairing", "approve", "whatsapp", "K7PQ2MZX", "--config", &cfg,
+            ],
+            &env,
+        );
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stderr(&o).contains("Start it with `wagw gateway`"),
+            "{}",
+            stderr(&o)
+        );
+        let o = wagw(
+            &[
+                "pairing", "approve", "telegram", "K7PQ2MZX", "--config", &cfg,
+            ],
+            &env,
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let o = wagw(
+            &["message", "send", "--to", "+15550001111", "--config", &cfg],
+            &env,
+        );
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("nothing to send"), "{}", stderr(&o));
+    }
+}

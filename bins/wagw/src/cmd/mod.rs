@@ -7,7 +7,16 @@ use wagw_config::{Config, Env};
 
 use crate::error::CliError;
 
+pub mod channels;
 pub mod config;
+pub mod doctor;
+pub mod gateway;
+pub mod message;
+pub mod pairing;
+pub mod token;
+
+#[cfg(test)]
+mod tests;
 
 /// What every command gets: the global flags and the environment, read once.
 #[derive(Debug)]
@@ -46,6 +55,11 @@ impl Context {
         Ok(Config::load(&path, &self.env)?)
     }
 
+    /// A client for the running gateway this config describes (`WAGW_URL` overrides).
+    pub fn client(&self, config: &Config) -> Result<crate::client::Client, CliError> {
+        crate::client::Client::for_config(config, self.env.get(crate::client::WAGW_URL))
+    }
+
     /// Prints an error the way the output mode asks: JSON on stdout, or text on stderr.
     pub fn report_error(&self, e: &CliError) {
         if self.json {
@@ -62,4 +76,13 @@ impl Context {
             eprintln!("error: {e}");
         }
     }
+}
+
+/// Runs `fut` to completion on a small runtime (the CLI's HTTP calls).
+pub fn block_on<F: std::future::Future>(fut: F) -> Result<F::Output, CliError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
+    Ok(rt.block_on(fut))
 }
