@@ -73,6 +73,26 @@ pub(crate) enum Pending {
 /// How many of its own sent message ids an account remembers for echo suppression.
 const SENT_IDS_REMEMBERED: usize = 1024;
 
+/// What to show an operator who is linking an account.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum LoginPrompt {
+    /// Scan this QR payload in WhatsApp → Linked devices.
+    Qr {
+        /// The payload to render as a QR code.
+        code: String,
+        /// When it stops being valid, Unix ms.
+        expires_at_ms: i64,
+    },
+    /// Type this code in WhatsApp → Linked devices → Link with phone number.
+    PairCode {
+        /// The code.
+        code: String,
+        /// When it stops being valid, Unix ms.
+        expires_at_ms: i64,
+    },
+}
+
 /// How many sessions' last message times an account remembers.
 const SESSIONS_REMEMBERED: usize = 10_000;
 
@@ -99,6 +119,8 @@ pub(crate) struct Account {
     /// Last message time per session, for the envelope's elapsed part.
     pub(crate) sessions: Mutex<SessionClock>,
     pub(crate) debounce: Mutex<Option<DebounceState>>,
+    /// The latest linking prompt (QR or pair code) while linking.
+    pub(crate) login: Mutex<Option<LoginPrompt>>,
     pub(crate) debounce_wake: Arc<Notify>,
     debounce_task: Mutex<Option<JoinHandle<()>>>,
 }
@@ -139,6 +161,7 @@ impl Account {
             history: Mutex::new(GroupHistory::new()),
             sessions: Mutex::new(SessionClock::new(SESSIONS_REMEMBERED)),
             debounce: Mutex::new(None),
+            login: Mutex::new(None),
             debounce_wake: Arc::new(Notify::new()),
             debounce_task: Mutex::new(None),
         });
@@ -259,8 +282,19 @@ impl Account {
         }
     }
 
+    /// Remembers (or clears) the linking prompt.
+    pub(crate) fn set_login(&self, prompt: Option<LoginPrompt>) {
+        *self.login.lock().unwrap_or_else(|p| p.into_inner()) = prompt;
+    }
+
+    /// The current linking prompt, if linking.
+    pub(crate) fn login_prompt(&self) -> Option<LoginPrompt> {
+        self.login.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// The connection is up: register the listener.
     pub(crate) fn connected(&self, identity: OwnIdentity) {
+        self.set_login(None);
         self.connected_at_ms
             .store(self.shared.clock.now_ms(), Ordering::Relaxed);
         tracing::info!(target: "wagw::reconnect", account = %self.id, phone = %identity.phone,

@@ -144,6 +144,54 @@ impl Gateway {
         self.send(account, message).await
     }
 
+    /// Shows "typing…" / "recording…" (or stops it) in a chat.
+    pub async fn presence(
+        &self,
+        account: &AccountId,
+        chat: &Jid,
+        state: wagw_core::ChatPresence,
+    ) -> Result<(), GatewayError> {
+        let socket = self.inner.shared.registry.get(account)?;
+        socket
+            .send_chat_presence(chat, state)
+            .await
+            .map_err(|source| GatewayError::Transport {
+                account: account.clone(),
+                source,
+            })
+    }
+
+    /// Unlinks `account` from its phone and deletes its protocol state; relink with
+    /// [`Gateway::login`].
+    pub async fn logout(&self, account: &AccountId) -> Result<(), GatewayError> {
+        let socket = self.account(account)?.socket().clone();
+        socket
+            .logout()
+            .await
+            .map_err(|source| GatewayError::Transport {
+                account: account.clone(),
+                source,
+            })
+    }
+
+    /// Requests a pair code for linking `account` by phone number (after
+    /// [`Gateway::login`] opened a linking connection). The code also appears in status
+    /// and in the event log.
+    pub async fn request_pair_code(
+        &self,
+        account: &AccountId,
+        phone: &wagw_core::Phone,
+    ) -> Result<String, GatewayError> {
+        let socket = self.account(account)?.socket().clone();
+        socket
+            .request_pair_code(phone)
+            .await
+            .map_err(|source| GatewayError::Transport {
+                account: account.clone(),
+                source,
+            })
+    }
+
     /// Marks messages read (blue ticks). `sender` is the participant in groups.
     pub async fn mark_read(
         &self,

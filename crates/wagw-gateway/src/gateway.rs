@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use wagw_core::{AccountId, OutboundMessage, SendReceipt};
 
-use crate::account::{Account, AccountHandle, Shared};
+use crate::account::{Account, AccountHandle, LoginPrompt, Shared};
 use crate::clock::{Clock, RuntimeClock};
 use crate::commit::Committer;
 use crate::error::GatewayError;
@@ -174,6 +174,9 @@ pub struct AccountStatus {
     /// The linked phone number, once known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// The QR or pair code to show while linking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<LoginPrompt>,
     /// Counters and gauges.
     pub metrics: MetricsSnapshot,
 }
@@ -291,6 +294,7 @@ impl Gateway {
                     detail,
                     connected: self.inner.shared.registry.is_live(account.id()),
                     phone: account.identity().map(|i| i.phone.to_string()),
+                    login: account.login_prompt(),
                     metrics: account.metrics().snapshot(),
                 }
             })

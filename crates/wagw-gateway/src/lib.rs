@@ -53,6 +53,7 @@ mod supervisor;
 pub mod transport;
 pub mod turn;
 
+pub use account::LoginPrompt;
 pub use actions::{PollRequest, ReactRequest};
 pub use clock::{Clock, RuntimeClock, SystemClock};
 pub use error::GatewayError;

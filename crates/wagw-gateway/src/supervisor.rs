@@ -14,7 +14,7 @@ use wagw_reconnect::{
     log_transition,
 };
 
-use crate::account::Account;
+use crate::account::{Account, LoginPrompt};
 use crate::store::GatewayEvent;
 
 /// Where an account's runtime is in its life: the supervisor reads while `Run`, stops
@@ -266,13 +266,24 @@ async fn handle_event(account: &Arc<Account>, event: SocketEvent) {
         SocketEvent::QrCode { code, expires_in } => {
             tracing::info!(target: "wagw::login", account = %id, expires_in_s = expires_in.as_secs(),
                 "scan the QR code in WhatsApp → Linked devices");
+            account.set_login(Some(LoginPrompt::Qr {
+                code: code.clone(),
+                expires_at_ms: account.shared.clock.now_ms()
+                    + i64::try_from(expires_in.as_millis()).unwrap_or(i64::MAX),
+            }));
             account.record(GatewayEvent::QrCode { account: id, code });
         }
         SocketEvent::QrCodesExhausted => {
+            account.set_login(None);
             tracing::warn!(target: "wagw::login", account = %id,
                 "no more QR codes; restart linking with: wagw channels login --account {id}");
         }
-        SocketEvent::PairCode { code, .. } => {
+        SocketEvent::PairCode { code, expires_in } => {
+            account.set_login(Some(LoginPrompt::PairCode {
+                code: code.clone(),
+                expires_at_ms: account.shared.clock.now_ms()
+                    + i64::try_from(expires_in.as_millis()).unwrap_or(i64::MAX),
+            }));
             tracing::info!(target: "wagw::login", account = %id,
                 "enter the pair code on the phone: WhatsApp → Linked devices → Link with phone number");
             account.record(GatewayEvent::PairCode { account: id, code });
@@ -287,6 +298,7 @@ async fn handle_event(account: &Arc<Account>, event: SocketEvent) {
             tracing::warn!(target: "wagw::login", account = %id, %detail, "passkey step failed");
         }
         SocketEvent::Paired { identity } => {
+            account.set_login(None);
             tracing::info!(target: "wagw::login", account = %id, phone = %identity.phone, "linked");
             account.record(GatewayEvent::Linked {
                 account: id,
