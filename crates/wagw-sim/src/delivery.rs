@@ -12,16 +12,13 @@ use wagw_core::{
     SocketEvent,
 };
 
-use crate::network::SimNetwork;
-use crate::state::{NetState, Pending, StoredMessage, Target};
+use crate::state::{AccountState, NetState, Pending, StoredMessage, Target};
 
 /// One delivered message whose ack the network waits for.
 #[derive(Debug)]
 pub(crate) struct AckWatch {
-    account: AccountId,
-    seq: u64,
-    conn: u64,
-    rx: oneshot::Receiver<()>,
+    pub seq: u64,
+    pub rx: oneshot::Receiver<()>,
 }
 
 /// A message to store and route.
@@ -41,7 +38,7 @@ pub(crate) struct Post {
 
 impl NetState {
     /// Stores a message and queues it for every account that takes part in its chat.
-    pub fn post(&mut self, post: Post) -> Vec<AckWatch> {
+    pub fn post(&mut self, post: Post) {
         self.messages.insert(
             post.id.clone(),
             StoredMessage {
@@ -51,16 +48,14 @@ impl NetState {
             },
         );
         let members = self.participants(post.from, post.to);
-        let mut watches = Vec::new();
         for account in self.accounts_of(&members) {
             if post.sent_by.as_ref() == Some(&account) {
                 continue;
             }
             if let Some(msg) = self.inbound_for(&account, &post) {
-                watches.extend(self.enqueue_inbound(&account, msg));
+                self.enqueue_inbound(&account, msg);
             }
         }
-        watches
     }
 
     /// The message as `account` receives it.
@@ -125,134 +120,85 @@ impl NetState {
     }
 
     /// Queues a message for an account and delivers it now if the account is live.
-    pub fn enqueue_inbound(
-        &mut self,
-        account: &AccountId,
-        message: InboundMessage,
-    ) -> Vec<AckWatch> {
+    pub fn enqueue_inbound(&mut self, account: &AccountId, message: InboundMessage) {
         let seq = self.next_seq();
         let Some(acct) = self.accounts.get_mut(account) else {
-            return Vec::new();
+            return;
         };
+        acct.settle_acks(false);
         acct.pending.push(Pending {
             seq,
             message,
             delivered_on: None,
         });
-        let Some(conn) = acct.up() else {
+        let Some(conn_id) = acct.up().map(|c| c.id) else {
             tracing::debug!(target: "wagw::sim", account = %account, seq, "queued for the next connection");
-            return Vec::new();
+            return;
         };
-        let conn_id = conn.id;
         let times = if std::mem::take(&mut acct.faults.duplicate_next) {
             2
         } else {
             1
         };
-        let mut watches = Vec::new();
         for _ in 0..times {
-            if let Some(w) = deliver(
-                acct_conn_events(acct),
-                account,
-                conn_id,
-                acct.pending.last_mut(),
-                false,
-            ) {
-                watches.push(w);
-            }
+            deliver(acct, acct_last(acct), conn_id, false);
         }
-        watches
     }
 
     /// Starts a live connection: `Connected`, then the backlog (offline), then
     /// `OfflineSyncCompleted`.
-    pub fn go_live(&mut self, account: &AccountId) -> Vec<AckWatch> {
-        let Some(acct) = self.accounts.get(account) else {
-            return Vec::new();
-        };
-        let identity = acct.owner.and_then(|o| self.identity_of(o));
+    pub fn go_live(&mut self, account: &AccountId) {
+        let identity = self
+            .accounts
+            .get(account)
+            .and_then(|a| a.owner)
+            .and_then(|o| self.identity_of(o));
         let Some(acct) = self.accounts.get_mut(account) else {
-            return Vec::new();
+            return;
         };
         let (Some(conn), Some(identity)) = (acct.up(), identity) else {
-            return Vec::new();
+            return;
         };
         let conn_id = conn.id;
         conn.emit(SocketEvent::Connected { identity });
-        let events = acct_conn_events(acct);
-        let mut watches = Vec::new();
-        for p in acct.pending.iter_mut() {
-            if let Some(w) = deliver(events.clone(), account, conn_id, Some(p), true) {
-                watches.push(w);
-            }
+        for i in 0..acct.pending.len() {
+            deliver(acct, i, conn_id, true);
         }
         let count = u32::try_from(acct.pending.len()).unwrap_or(u32::MAX);
         if let Some(conn) = acct.up() {
             conn.emit(SocketEvent::OfflineSyncCompleted { count });
         }
         tracing::debug!(target: "wagw::sim", account = %account, conn = conn_id, backlog = count, "connected");
-        watches
-    }
-
-    /// Records the gateway's answer for one delivered message.
-    fn on_ack(&mut self, account: &AccountId, seq: u64, conn: u64, committed: bool) {
-        let Some(acct) = self.accounts.get_mut(account) else {
-            return;
-        };
-        let live = acct.up().map(|c| c.id) == Some(conn);
-        if committed && live {
-            acct.pending.retain(|p| p.seq != seq);
-        } else {
-            tracing::debug!(target: "wagw::sim", account = %account, seq, committed, live,
-                "inbound not acknowledged; it will be redelivered on the next connection");
-        }
     }
 }
 
-/// The event sender of the account's live connection.
-fn acct_conn_events(
-    acct: &crate::state::AccountState,
-) -> Option<tokio::sync::mpsc::UnboundedSender<SocketEvent>> {
-    acct.up().map(|c| c.events.clone())
+fn acct_last(acct: &AccountState) -> usize {
+    acct.pending.len().saturating_sub(1)
 }
 
-/// Emits one `Message` event for a pending entry and returns the watch for its ack.
-fn deliver(
-    events: Option<tokio::sync::mpsc::UnboundedSender<SocketEvent>>,
-    account: &AccountId,
-    conn: u64,
-    pending: Option<&mut Pending>,
-    offline: bool,
-) -> Option<AckWatch> {
-    let events = events?;
-    let pending = pending?;
+/// Emits one `Message` event for the pending entry at `index` on the live connection and
+/// keeps the receiver of its ack.
+fn deliver(acct: &mut AccountState, index: usize, conn_id: u64, offline: bool) {
+    let AccountState {
+        conn,
+        pending,
+        acks,
+        ..
+    } = acct;
+    let Some(conn) = conn.as_ref().filter(|c| c.is_up()) else {
+        return;
+    };
+    let Some(pending) = pending.get_mut(index) else {
+        return;
+    };
     let (ack, rx) = InboundAck::pair();
     let mut message = pending.message.clone();
     message.offline = offline;
-    pending.delivered_on = Some(conn);
-    events
-        .send(SocketEvent::Message {
-            message: Box::new(message),
-            ack,
-        })
-        .ok()?;
-    Some(AckWatch {
-        account: account.clone(),
-        seq: pending.seq,
-        conn,
-        rx,
-    })
-}
-
-impl SimNetwork {
-    /// Waits (in background tasks) for the gateway to commit or drop each ack.
-    pub(crate) fn watch_acks(&self, watches: Vec<AckWatch>) {
-        for w in watches {
-            let net = self.clone();
-            tokio::spawn(async move {
-                let committed = w.rx.await.is_ok();
-                net.lock().on_ack(&w.account, w.seq, w.conn, committed);
-            });
-        }
-    }
+    pending.delivered_on = Some(conn_id);
+    let seq = pending.seq;
+    conn.emit(SocketEvent::Message {
+        message: Box::new(message),
+        ack,
+    });
+    acks.push(AckWatch { seq, rx });
 }

@@ -122,7 +122,7 @@ pub(crate) fn submit_passkey(
     account: &AccountId,
     assertion_json: &str,
 ) -> Result<(), SocketError> {
-    let watches = {
+    {
         let mut st = net.lock();
         let acct = st
             .accounts
@@ -161,24 +161,19 @@ pub(crate) fn submit_passkey(
                 });
             }
         }
-    };
-    net.watch_acks(watches);
+    }
     Ok(())
 }
 
 /// Links the account to `peer` on its linking connection: `Paired`, then `Connected`, the
 /// backlog and `OfflineSyncCompleted`.
-fn complete_link(
-    st: &mut NetState,
-    account: &AccountId,
-    peer: usize,
-) -> Vec<crate::delivery::AckWatch> {
+fn complete_link(st: &mut NetState, account: &AccountId, peer: usize) {
     let identity = st.identity_of(peer);
     let Some(acct) = st.accounts.get_mut(account) else {
-        return Vec::new();
+        return;
     };
     let (Some(conn), Some(identity)) = (acct.conn.as_mut(), identity) else {
-        return Vec::new();
+        return;
     };
     for t in conn.tasks.drain(..) {
         t.abort();
@@ -187,27 +182,23 @@ fn complete_link(
     conn.emit(SocketEvent::Paired { identity });
     acct.owner = Some(peer);
     tracing::info!(target: "wagw::sim", account = %account, "linked");
-    st.go_live(account)
+    st.go_live(account);
 }
 
 /// After a scan or a typed pair code: the passkey step if required, else link.
-fn scanned(
-    net: &SimNetwork,
-    st: &mut NetState,
-    account: &AccountId,
-    peer: usize,
-) -> Vec<crate::delivery::AckWatch> {
+fn scanned(net: &SimNetwork, st: &mut NetState, account: &AccountId, peer: usize) {
     let require = st
         .accounts
         .get(account)
         .is_some_and(|a| a.faults.require_passkey);
     if !require {
-        return complete_link(st, account, peer);
+        complete_link(st, account, peer);
+        return;
     }
     let challenge = ids::hex(&ids::bytes(&mut st.rng, 16));
     let timeout = st.config.passkey_timeout;
     let Some(conn) = linking_conn(st, account, None) else {
-        return Vec::new();
+        return;
     };
     for t in conn.tasks.drain(..) {
         t.abort();
@@ -244,7 +235,6 @@ fn scanned(
     })
     .abort_handle();
     conn.tasks.push(task);
-    Vec::new()
 }
 
 impl SimNetwork {
@@ -257,16 +247,16 @@ impl SimNetwork {
         phone: &SimPhone,
     ) -> Result<(), SimError> {
         let id = account.account_id();
-        let watches = {
+        if phone.phone().is_none() {
+            return Err(SimError::Invalid(
+                "a LID-only contact cannot link an account".into(),
+            ));
+        }
+        {
             let mut st = self.lock();
             let acct = st.account(id)?;
             if acct.owner.is_some() {
                 return Err(SimError::AlreadyLinked(id.clone()));
-            }
-            if phone.phone().is_none() {
-                return Err(SimError::Invalid(
-                    "a LID-only contact cannot link an account".into(),
-                ));
             }
             let shown = linking_conn(&mut st, id, None)
                 .and_then(linking_state)
@@ -274,9 +264,8 @@ impl SimNetwork {
             if !shown {
                 return Err(SimError::NotLinking(id.clone()));
             }
-            scanned(self, &mut st, id, phone.index())
-        };
-        self.watch_acks(watches);
+            scanned(self, &mut st, id, phone.index());
+        }
         tokio::task::yield_now().await;
         Ok(())
     }
@@ -290,10 +279,10 @@ impl SimNetwork {
     ) -> Result<(), SimError> {
         let id = account.account_id();
         let now = self.now_ms();
-        let watches = {
+        let number = phone.phone();
+        {
             let mut st = self.lock();
             st.account(id)?;
-            let number = phone.phone();
             let pair = linking_conn(&mut st, id, None)
                 .and_then(linking_state)
                 .and_then(|l| l.pair.clone())
@@ -313,9 +302,8 @@ impl SimNetwork {
                     code: code.to_string(),
                 });
             }
-            scanned(self, &mut st, id, phone.index())
-        };
-        self.watch_acks(watches);
+            scanned(self, &mut st, id, phone.index());
+        }
         tokio::task::yield_now().await;
         Ok(())
     }

@@ -250,8 +250,11 @@ impl SimNetwork {
     pub fn pending_inbound(&self, account: &(impl AsAccountId + ?Sized)) -> usize {
         self.lock()
             .accounts
-            .get(account.account_id())
-            .map_or(0, |a| a.pending.len())
+            .get_mut(account.account_id())
+            .map_or(0, |a| {
+                a.settle_acks(false);
+                a.pending.len()
+            })
     }
 
     // ----- groups -------------------------------------------------------------------------

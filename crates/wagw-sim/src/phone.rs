@@ -504,7 +504,7 @@ impl SimMessageBuilder {
     /// Sends it, or says why it cannot be sent.
     pub async fn try_send(self) -> Result<MessageKey, SimError> {
         let now = self.net.now_ms();
-        let (key, watches) = {
+        let key = {
             let mut st = self.net.lock();
             let to = match &self.to {
                 To::Account(a) => Target::Peer(
@@ -553,7 +553,7 @@ impl SimMessageBuilder {
                 .filter_map(|m| mention_jid(&st, m, to))
                 .collect();
             let id = MessageId::new(crate::ids::phone_message_id(&mut st.rng));
-            let watches = st.post(crate::delivery::Post {
+            st.post(crate::delivery::Post {
                 id: id.clone(),
                 from: self.from,
                 to,
@@ -569,9 +569,8 @@ impl SimMessageBuilder {
                 Target::Peer(p) => p,
                 Target::Group(_) => usize::MAX,
             };
-            (st.key_for(viewer, &id), watches)
+            st.key_for(viewer, &id)
         };
-        self.net.watch_acks(watches);
         tokio::task::yield_now().await;
         key.ok_or_else(|| SimError::Invalid("message vanished".into()))
     }

@@ -45,7 +45,7 @@ pub(crate) async fn send(
         tokio::time::sleep(wait).await;
     }
     let now = net.now_ms();
-    let (receipt, watches) = {
+    let receipt = {
         let mut st = net.lock();
         if check_up(&st, account).ok() != Some(conn) {
             return Err(SocketError::Interrupted(
@@ -54,7 +54,6 @@ pub(crate) async fn send(
         }
         accept(&mut st, account, conn, message, now, !delivered_anyway)?
     };
-    net.watch_acks(watches);
     match failure {
         Some(f) => Err(f.to_error()),
         None => Ok(receipt),
@@ -178,7 +177,7 @@ fn accept(
     message: OutboundMessage,
     now: i64,
     confirmed: bool,
-) -> Result<(SendReceipt, Vec<crate::delivery::AckWatch>), SocketError> {
+) -> Result<SendReceipt, SocketError> {
     let owner = st
         .accounts
         .get(account)
@@ -233,7 +232,7 @@ fn accept(
             message.content,
             OutboundContent::Text { .. } | OutboundContent::Media(_) | OutboundContent::Poll { .. }
         );
-    let watches = st.post(Post {
+    st.post(Post {
         id: id.clone(),
         from: owner,
         to,
@@ -273,11 +272,8 @@ fn accept(
             }));
         }
     }
-    Ok((
-        SendReceipt {
-            id,
-            timestamp_ms: now,
-        },
-        watches,
-    ))
+    Ok(SendReceipt {
+        id,
+        timestamp_ms: now,
+    })
 }

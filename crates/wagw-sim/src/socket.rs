@@ -100,7 +100,7 @@ fn account_mut<'a>(
 impl WaSocket for SimSocket {
     async fn connect(&self) -> Result<SocketEvents, SocketError> {
         let now = self.net.now_ms();
-        let (rx, watches) = {
+        let rx = {
             let mut st = self.net.lock();
             let conn_id = st.next_conn_id();
             let buffer = st.config.event_buffer;
@@ -120,7 +120,8 @@ impl WaSocket for SimSocket {
                     phase: Phase::Up,
                     tasks: Vec::new(),
                 });
-                (rx, st.go_live(&self.id))
+                st.go_live(&self.id);
+                rx
             } else {
                 let task = crate::login::spawn_qr_loop(&self.net, self.id.clone(), conn_id);
                 acct.conn = Some(Conn {
@@ -130,10 +131,9 @@ impl WaSocket for SimSocket {
                     tasks: vec![task],
                 });
                 tracing::debug!(target: "wagw::sim", account = %self.id, conn = conn_id, "linking");
-                (rx, Vec::new())
+                rx
             }
         };
-        self.net.watch_acks(watches);
         Ok(rx)
     }
 

@@ -182,6 +182,8 @@ pub(crate) struct AccountState {
     pub reads: Vec<SimReadMark>,
     pub presences: Vec<SimPresence>,
     pub faults: Faults,
+    /// Acks of delivered messages the gateway has not answered yet.
+    pub acks: Vec<crate::delivery::AckWatch>,
     /// How many connections were opened (for logs).
     pub connections: u64,
 }
@@ -197,6 +199,7 @@ impl AccountState {
             reads: Vec::new(),
             presences: Vec::new(),
             faults: Faults::default(),
+            acks: Vec::new(),
             connections: 0,
         }
     }
@@ -206,8 +209,10 @@ impl AccountState {
         self.conn.as_ref().filter(|c| c.is_up())
     }
 
-    /// Ends the current connection with `reason`, the last event it ever sends.
+    /// Ends the current connection with `reason`, the last event it ever sends. Acks
+    /// committed before this point count; later ones are lost (redelivery follows).
     pub fn close(&mut self, reason: CloseReason) {
+        self.settle_acks(true);
         if let Some(conn) = self.conn.take() {
             tracing::debug!(target: "wagw::sim", account = %self.id, conn = conn.id,
                 reason = reason.label(), "connection closed");
@@ -413,5 +418,29 @@ impl NetState {
         let s = self.next_seq;
         self.next_seq += 1;
         s
+    }
+}
+
+impl AccountState {
+    /// Applies the gateway's answers to delivered messages: a committed ack removes the
+    /// message from the queue; a dropped one leaves it for the next connection. When the
+    /// connection is `closing`, unanswered acks are abandoned too.
+    pub fn settle_acks(&mut self, closing: bool) {
+        use tokio::sync::oneshot::error::TryRecvError;
+        let AccountState {
+            acks, pending, id, ..
+        } = self;
+        acks.retain_mut(|w| match w.rx.try_recv() {
+            Ok(()) => {
+                pending.retain(|p| p.seq != w.seq);
+                false
+            }
+            Err(TryRecvError::Empty) => !closing,
+            Err(TryRecvError::Closed) => {
+                tracing::debug!(target: "wagw::sim", account = %id, seq = w.seq,
+                    "ack dropped uncommitted; redelivered on the next connection");
+                false
+            }
+        });
     }
 }
