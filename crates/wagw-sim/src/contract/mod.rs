@@ -30,16 +30,27 @@
 //! # }
 //! ```
 
-mod checks;
+mod lifecycle;
+mod messaging;
 mod sim;
+mod support;
 
 use std::fmt;
 
 use async_trait::async_trait;
 use wagw_core::{Jid, WaSocket};
 
-pub use checks::*;
+pub use lifecycle::{
+    connect_again_closes_previous_stream, connect_emits_connected_then_sync,
+    disconnect_closes_with_requested, ops_fail_before_connect, pair_code_refused_when_linked,
+    qr_login_cadence, server_disconnect_ends_stream,
+};
+pub use messaging::{
+    committed_not_redelivered, inbound_order_preserved, inbound_text_delivered, media_roundtrip,
+    send_acked_with_unique_ids, send_recorded_by_server, uncommitted_redelivered_next_connection,
+};
 pub use sim::SimHarness;
+pub use support::{EVENT_WAIT, QUIET_WINDOW};
 
 /// What a harness can do beyond creating linked sockets. Each field gates some checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -158,7 +169,7 @@ pub enum Outcome {
 /// One check's result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckResult {
-    /// The check's name (the function name in [`checks`](self)).
+    /// The check's name (the name of its function in this module).
     pub name: &'static str,
     /// How it ended.
     pub outcome: Outcome,
@@ -209,4 +220,156 @@ impl fmt::Display for ContractReport {
         }
         Ok(())
     }
+}
+
+async fn run_one<H, F>(
+    report: &mut ContractReport,
+    h: &mut H,
+    name: &'static str,
+    needs: Capabilities,
+    f: F,
+) where
+    H: ContractHarness,
+    F: AsyncFnOnce(&mut H) -> support::Check,
+{
+    let missing = h.capabilities().missing(&needs);
+    let outcome = if !missing.is_empty() {
+        Outcome::Skipped { missing }
+    } else {
+        match f(h).await {
+            Ok(()) => Outcome::Passed,
+            Err(why) => Outcome::Failed(why),
+        }
+    };
+    tracing::debug!(target: "wagw::contract", check = name, outcome = ?outcome, "contract check");
+    report.results.push(CheckResult { name, outcome });
+}
+
+/// Runs every check against the harness, in a fixed order.
+pub async fn run_all<H: ContractHarness>(h: &mut H) -> ContractReport {
+    let none = Capabilities::default();
+    let inject = Capabilities {
+        inject_inbound: true,
+        ..none
+    };
+    let mut r = ContractReport::default();
+    run_one(
+        &mut r,
+        h,
+        "ops_fail_before_connect",
+        none,
+        ops_fail_before_connect,
+    )
+    .await;
+    run_one(
+        &mut r,
+        h,
+        "connect_emits_connected_then_sync",
+        none,
+        connect_emits_connected_then_sync,
+    )
+    .await;
+    run_one(
+        &mut r,
+        h,
+        "disconnect_closes_with_requested",
+        none,
+        disconnect_closes_with_requested,
+    )
+    .await;
+    run_one(
+        &mut r,
+        h,
+        "connect_again_closes_previous_stream",
+        none,
+        connect_again_closes_previous_stream,
+    )
+    .await;
+    run_one(
+        &mut r,
+        h,
+        "pair_code_refused_when_linked",
+        none,
+        pair_code_refused_when_linked,
+    )
+    .await;
+    run_one(
+        &mut r,
+        h,
+        "send_acked_with_unique_ids",
+        none,
+        send_acked_with_unique_ids,
+    )
+    .await;
+    let outbox = Capabilities {
+        read_outbox: true,
+        ..none
+    };
+    run_one(
+        &mut r,
+        h,
+        "send_recorded_by_server",
+        outbox,
+        send_recorded_by_server,
+    )
+    .await;
+    run_one(
+        &mut r,
+        h,
+        "inbound_text_delivered",
+        inject,
+        inbound_text_delivered,
+    )
+    .await;
+    run_one(
+        &mut r,
+        h,
+        "inbound_order_preserved",
+        inject,
+        inbound_order_preserved,
+    )
+    .await;
+    run_one(
+        &mut r,
+        h,
+        "committed_not_redelivered",
+        inject,
+        committed_not_redelivered,
+    )
+    .await;
+    let redelivery = Capabilities {
+        redelivery: true,
+        ..inject
+    };
+    run_one(
+        &mut r,
+        h,
+        "uncommitted_redelivered_next_connection",
+        redelivery,
+        uncommitted_redelivered_next_connection,
+    )
+    .await;
+    let drop = Capabilities {
+        server_disconnect: true,
+        ..none
+    };
+    run_one(
+        &mut r,
+        h,
+        "server_disconnect_ends_stream",
+        drop,
+        server_disconnect_ends_stream,
+    )
+    .await;
+    let media = Capabilities {
+        media: true,
+        ..none
+    };
+    run_one(&mut r, h, "media_roundtrip", media, media_roundtrip).await;
+    let qr = Capabilities {
+        qr_login: true,
+        ..none
+    };
+    run_one(&mut r, h, "qr_login_cadence", qr, qr_login_cadence).await;
+    r
 }
