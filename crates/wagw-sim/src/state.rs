@@ -444,3 +444,80 @@ impl AccountState {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use rand::SeedableRng;
+
+    use super::*;
+    use wagw_core::InboundAck;
+
+    fn state() -> NetState {
+        NetState::new(SimConfig::default(), StdRng::seed_from_u64(3))
+    }
+
+    #[test]
+    fn peers_address_by_phone_or_lid() {
+        let mut st = state();
+        let a = st.add_peer(Some(Phone::parse("+15550001111").unwrap()));
+        assert_eq!(st.add_peer(Some(Phone::parse("+15550001111").unwrap())), a);
+        let c = st.add_peer(None);
+        let pa = &st.peers[a];
+        assert_eq!(pa.dm_jid().kind(), JidKind::User);
+        assert_eq!(pa.group_jid(AddressingMode::Lid).kind(), JidKind::Lid);
+        assert_eq!(st.peers[c].dm_jid().kind(), JidKind::Lid);
+        assert_eq!(
+            st.peers[c].group_jid(AddressingMode::Phone).kind(),
+            JidKind::Lid
+        );
+        assert_eq!(st.peer_by_jid(&st.peers[c].lid.to_jid()), Some(c));
+        assert_eq!(st.participants(a, Target::Peer(a)), vec![a]);
+        assert_eq!(st.participants(a, Target::Peer(c)), vec![a, c]);
+        assert_eq!(
+            st.identity_of(c),
+            None,
+            "LID-only phones cannot own accounts"
+        );
+    }
+
+    #[test]
+    fn settle_acks_commits_drops_and_abandons() {
+        let mut acct = AccountState::new(AccountId::default_account());
+        let msg = |seq| Pending {
+            seq,
+            message: wagw_core::InboundMessage {
+                id: MessageId::new(format!("M{seq}")),
+                account: AccountId::default_account(),
+                chat: Jid::user("15550001111"),
+                sender: Sender::phone(Phone::parse("+15550001111").unwrap()),
+                sender_jid: None,
+                push_name: None,
+                timestamp_ms: 0,
+                from_me: false,
+                offline: false,
+                content: Content::text("x"),
+                context: Default::default(),
+            },
+            delivered_on: Some(1),
+        };
+        acct.pending = vec![msg(1), msg(2), msg(3)];
+        let (commit, rx1) = InboundAck::pair();
+        let (dropped, rx2) = InboundAck::pair();
+        let (_open, rx3) = InboundAck::pair();
+        acct.acks = vec![
+            crate::delivery::AckWatch { seq: 1, rx: rx1 },
+            crate::delivery::AckWatch { seq: 2, rx: rx2 },
+            crate::delivery::AckWatch { seq: 3, rx: rx3 },
+        ];
+        commit.commit();
+        drop(dropped);
+        acct.settle_acks(false);
+        let seqs: Vec<u64> = acct.pending.iter().map(|p| p.seq).collect();
+        assert_eq!(seqs, [2, 3]);
+        assert_eq!(acct.acks.len(), 1, "the open ack is still awaited");
+        acct.settle_acks(true);
+        assert!(acct.acks.is_empty(), "closing abandons open acks");
+        assert_eq!(acct.pending.len(), 2);
+    }
+}
