@@ -65,6 +65,7 @@ impl SimNetwork {
             SimFault::DuplicateNextInbound => acct.faults.duplicate_next = true,
             SimFault::FailPairCode { detail } => acct.faults.fail_pair_code = Some(detail),
             SimFault::RequirePasskey { required } => acct.faults.require_passkey = required,
+            SimFault::DeadLink => acct.faults.dead_link = acct.conn.is_some(),
             SimFault::Clear => acct.faults = Default::default(),
         }
         Ok(())
@@ -154,6 +155,12 @@ impl SimNetwork {
     /// Linking asks for a passkey after the scan.
     pub fn require_passkey(&self, account: &(impl AsAccountId + ?Sized), required: bool) {
         self.fault(account, SimFault::RequirePasskey { required });
+    }
+
+    /// Makes the current connection silently dead: pings and sends time out, inbound
+    /// queues for the next connection, and no `Closed` comes until the gateway reconnects.
+    pub fn dead_link(&self, account: &(impl AsAccountId + ?Sized)) {
+        self.fault(account, SimFault::DeadLink);
     }
 
     /// Clears every pending fault (bans and outdated client included).

@@ -131,7 +131,8 @@ impl NetState {
             message,
             delivered_on: None,
         });
-        let Some(conn_id) = acct.up().map(|c| c.id) else {
+        let live = acct.up().map(|c| c.id).filter(|_| !acct.faults.dead_link);
+        let Some(conn_id) = live else {
             tracing::debug!(target: "wagw::sim", account = %account, seq, "queued for the next connection");
             return;
         };

@@ -141,6 +141,10 @@ pub enum SimFault {
         /// Whether a passkey is required.
         required: bool,
     },
+    /// The link goes silently dead (half-open TCP): pings and sends time out after
+    /// `SimConfig::ack_timeout`, inbound stops arriving (it queues for the next connection).
+    /// No `Closed` comes until the gateway gives up and reconnects.
+    DeadLink,
     /// Clear every pending fault of the account (bans and outdated client included).
     Clear,
 }
@@ -156,6 +160,8 @@ pub(crate) struct Faults {
     pub require_passkey: bool,
     pub banned_until_ms: Option<i64>,
     pub outdated: bool,
+    /// The current connection is half-open (reset when it closes).
+    pub dead_link: bool,
 }
 
 impl Faults {

@@ -25,11 +25,16 @@ pub(crate) async fn send(
         let mut st = net.lock();
         let conn = check_up(&st, account)?;
         validate(&st, account, &message)?;
+        let timeout_ms = u64::try_from(st.config.ack_timeout.as_millis()).unwrap_or(u64::MAX);
         let Some(acct) = st.accounts.get_mut(account) else {
             return Err(SocketError::NotConnected);
         };
-        let failure =
-            (!acct.faults.fail_sends.is_empty()).then(|| acct.faults.fail_sends.remove(0));
+        let failure = if acct.faults.dead_link {
+            // A half-open link: the send goes nowhere and no ack ever comes.
+            Some(SendFailure::Timeout { ms: timeout_ms })
+        } else {
+            (!acct.faults.fail_sends.is_empty()).then(|| acct.faults.fail_sends.remove(0))
+        };
         (conn, failure, acct.faults.send_delay)
     };
     let delivered_anyway = matches!(failure, Some(SendFailure::TimeoutDelivered { .. }));

@@ -167,6 +167,24 @@ impl WaSocket for SimSocket {
         crate::login::submit_passkey(&self.net, &self.id, assertion_json)
     }
 
+    async fn ping(&self) -> Result<(), SocketError> {
+        let dead = {
+            let st = self.net.lock();
+            let acct = st.accounts.get(&self.id).ok_or(SocketError::NotConnected)?;
+            if acct.conn.is_none() {
+                return Err(SocketError::NotConnected);
+            }
+            acct.faults.dead_link.then_some(st.config.ack_timeout)
+        };
+        match dead {
+            Some(wait) => {
+                tokio::time::sleep(wait).await;
+                Err(SocketError::Timeout(wait))
+            }
+            None => Ok(()),
+        }
+    }
+
     fn own_identity(&self) -> Option<OwnIdentity> {
         let st = self.net.lock();
         st.accounts

@@ -40,6 +40,8 @@ pub struct SimConfig {
     pub event_buffer: usize,
     /// Emit a `Delivered` receipt for every accepted send (per recipient).
     pub delivery_receipts: bool,
+    /// How long a ping or send waits on a dead link before failing with `Timeout`.
+    pub ack_timeout: Duration,
 }
 
 impl Default for SimConfig {
@@ -54,6 +56,7 @@ impl Default for SimConfig {
             passkey_timeout: Duration::from_secs(120),
             event_buffer: 256,
             delivery_receipts: true,
+            ack_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -213,6 +216,7 @@ impl AccountState {
     /// committed before this point count; later ones are lost (redelivery follows).
     pub fn close(&mut self, reason: CloseReason) {
         self.settle_acks(true);
+        self.faults.dead_link = false;
         if let Some(conn) = self.conn.take() {
             tracing::debug!(target: "wagw::sim", account = %self.id, conn = conn.id,
                 reason = reason.label(), "connection closed");

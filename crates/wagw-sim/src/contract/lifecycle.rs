@@ -170,3 +170,22 @@ pub async fn qr_login_cadence<H: ContractHarness>(h: &mut H) -> Check {
         )),
     }
 }
+
+/// `ping` fails with `NotConnected` without a connection and succeeds on a live one
+/// (transports that cannot ping answer `Unsupported` both times).
+pub async fn ping_follows_connection<H: ContractHarness>(h: &mut H) -> Check {
+    let s = h.linked_socket().await;
+    let before = s.ping().await;
+    let mut rx = connect_live(&s).await?;
+    let during = s.ping().await;
+    s.disconnect().await;
+    closed_then_end(&mut rx).await?;
+    let after = s.ping().await;
+    match (&before, &during, &after) {
+        (Err(SocketError::NotConnected), Ok(()), Err(SocketError::NotConnected)) => Ok(()),
+        (Err(SocketError::Unsupported(_)), Err(SocketError::Unsupported(_)), _) => Ok(()),
+        _ => Err(format!(
+            "ping before/during/after a connection gave {before:?} / {during:?} / {after:?}"
+        )),
+    }
+}

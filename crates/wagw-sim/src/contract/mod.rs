@@ -12,6 +12,7 @@
 //! | `disconnect_closes_with_requested` | — |
 //! | `connect_again_closes_previous_stream` | — |
 //! | `pair_code_refused_when_linked` | — |
+//! | `ping_follows_connection` | — |
 //! | `send_acked_with_unique_ids` | — |
 //! | `send_recorded_by_server` | `read_outbox` |
 //! | `inbound_text_delivered` | `inject_inbound` |
@@ -43,7 +44,7 @@ use wagw_core::{Jid, WaSocket};
 pub use lifecycle::{
     connect_again_closes_previous_stream, connect_emits_connected_then_sync,
     disconnect_closes_with_requested, ops_fail_before_connect, pair_code_refused_when_linked,
-    qr_login_cadence, server_disconnect_ends_stream,
+    ping_follows_connection, qr_login_cadence, server_disconnect_ends_stream,
 };
 pub use messaging::{
     committed_not_redelivered, inbound_order_preserved, inbound_text_delivered, media_roundtrip,
@@ -291,6 +292,14 @@ pub async fn run_all<H: ContractHarness>(h: &mut H) -> ContractReport {
         "pair_code_refused_when_linked",
         none,
         pair_code_refused_when_linked,
+    )
+    .await;
+    run_one(
+        &mut r,
+        h,
+        "ping_follows_connection",
+        none,
+        ping_follows_connection,
     )
     .await;
     run_one(

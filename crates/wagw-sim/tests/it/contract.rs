@@ -9,7 +9,7 @@ async fn simulator_meets_the_contract() {
     let report = contract::run_all(&mut harness).await;
     report.assert_passed();
     assert_eq!(report.passed(), report.results.len(), "{report}");
-    assert!(report.results.len() >= 14);
+    assert_eq!(report.results.len(), 15);
 }
 
 /// A harness that declares fewer capabilities gets those checks skipped, not failed.

@@ -289,3 +289,43 @@ async fn logout_and_reconnect_semantics() {
     // Disconnect without a connection is a no-op.
     account.disconnect().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn dead_link_times_out_until_the_gateway_reconnects() {
+    let net = SimNetwork::new();
+    let account = net.linked_account("default", "+15550009999");
+    let alice = net.phone("+15550001111");
+    assert_eq!(account.ping().await, Err(SocketError::NotConnected));
+    let mut rx = live(&account).await;
+    assert_eq!(account.ping().await, Ok(()));
+
+    net.dead_link(&account);
+    let start = Instant::now();
+    assert_eq!(
+        account.ping().await,
+        Err(SocketError::Timeout(Duration::from_secs(20)))
+    );
+    assert_eq!(start.elapsed(), Duration::from_secs(20));
+    assert!(matches!(
+        account
+            .send(OutboundMessage::text(alice.jid(), "void"))
+            .await,
+        Err(SocketError::Timeout(_))
+    ));
+    assert!(net.sent_by(&account).is_empty());
+    alice.send_text(&account, "into the void").await;
+    assert!(
+        drain(&mut rx).await.is_empty(),
+        "nothing arrives on a dead link"
+    );
+
+    let mut fresh = account.connect().await.unwrap();
+    assert_eq!(closed(&mut rx).await, CloseReason::Requested);
+    assert!(matches!(
+        next(&mut fresh).await,
+        SocketEvent::Connected { .. }
+    ));
+    let (m, _ack) = next_message(&mut fresh).await;
+    assert!(m.offline);
+    assert_eq!(account.ping().await, Ok(()));
+}
