@@ -180,9 +180,9 @@ impl GatewayStore {
     }
 }
 
-/// The tree key of a dedupe key: a stable 128-bit FNV-1a hash of
-/// `<account>:<chat>:<id>`. Fixed-size keys keep sled's nodes small and its comparisons
-/// short (the readable keys share long prefixes); at 2^-128 a collision is not a concern.
+/// The stored form of a dedupe key: a stable 128-bit FNV-1a hash of
+/// `<account>:<chat>:<id>` (fixed size, so records pack densely; at 2^-128 a collision is
+/// not a concern). Stable across versions: the store persists it.
 fn tree_key(key: &DedupeKey) -> [u8; 16] {
     const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
     const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
@@ -203,33 +203,53 @@ fn tree_key(key: &DedupeKey) -> [u8; 16] {
     hash.to_be_bytes()
 }
 
-/// Handled inbound messages, persisted: `hash(account, chat, id) → when it was handled`.
+/// Handled inbound messages, persisted.
 ///
-/// Lookups hit an in-memory index of the persisted keys (loaded at open), so the hot path
-/// never reads sled; writes are recorded in the index at once and persisted in groups by
-/// the committer with [`DedupeStore::persist`], right before the flush that precedes the
-/// acknowledgement.
+/// Lookups hit an in-memory index of the handled keys (rebuilt at open), so the hot path
+/// never reads sled. Records are written by the committer, one sled entry per group commit
+/// (key: a sequence number; value: the group's `[hash: 16 bytes][handled at: 8 bytes]`
+/// records), right before the flush that precedes the acknowledgements: one tree write per
+/// group instead of one per message. Pruning drops whole groups older than the retention.
 #[derive(Debug, Clone)]
 pub struct DedupeStore {
     tree: sled::Tree,
     index: Arc<std::sync::Mutex<std::collections::HashSet<[u8; 16]>>>,
+    next_seq: Arc<AtomicU64>,
 }
 
-/// A dedupe record waiting to be persisted: the tree key and the time it was handled.
+/// A dedupe record waiting to be persisted: the key's hash and the time it was handled.
 pub type DedupeRecord = ([u8; 16], i64);
+
+const RECORD_LEN: usize = 24;
+
+fn records_of(blob: &[u8]) -> impl Iterator<Item = DedupeRecord> + '_ {
+    blob.chunks_exact(RECORD_LEN).filter_map(|chunk| {
+        let key = <[u8; 16]>::try_from(&chunk[..16]).ok()?;
+        let at = <[u8; 8]>::try_from(&chunk[16..])
+            .ok()
+            .map(i64::from_be_bytes)?;
+        Some((key, at))
+    })
+}
 
 impl DedupeStore {
     fn open(tree: sled::Tree) -> Result<DedupeStore, GatewayError> {
-        let mut index = std::collections::HashSet::with_capacity(tree.len());
-        for key in tree.iter().keys() {
-            let key = key.map_err(|e| GatewayError::store("state/dedupe", e))?;
-            if let Ok(k) = <[u8; 16]>::try_from(key.as_ref()) {
-                index.insert(k);
-            }
+        let mut index = std::collections::HashSet::new();
+        for item in tree.iter().values() {
+            let blob = item.map_err(|e| GatewayError::store("state/dedupe", e))?;
+            index.extend(records_of(&blob).map(|(key, _)| key));
         }
+        let next_seq = match tree
+            .last()
+            .map_err(|e| GatewayError::store("state/dedupe", e))?
+        {
+            Some((key, _)) => seq_of(&key) + 1,
+            None => 1,
+        };
         Ok(DedupeStore {
             tree,
             index: Arc::new(std::sync::Mutex::new(index)),
+            next_seq: Arc::new(AtomicU64::new(next_seq)),
         })
     }
 
@@ -250,14 +270,20 @@ impl DedupeStore {
         (k, now_ms)
     }
 
-    /// Writes records (unflushed; the caller flushes before acknowledging).
+    /// Writes records as one entry (unflushed; the caller flushes before acknowledging).
     pub fn persist(&self, records: &[DedupeRecord]) -> Result<(), GatewayError> {
-        let mut batch = sled::Batch::default();
-        for (key, at) in records {
-            batch.insert(key.as_slice(), &at.to_be_bytes());
+        if records.is_empty() {
+            return Ok(());
         }
+        let mut blob = Vec::with_capacity(records.len() * RECORD_LEN);
+        for (key, at) in records {
+            blob.extend_from_slice(key);
+            blob.extend_from_slice(&at.to_be_bytes());
+        }
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         self.tree
-            .apply_batch(batch)
+            .insert(seq.to_be_bytes(), blob)
+            .map(|_| ())
             .map_err(|e| GatewayError::store("state/dedupe", e))
     }
 
@@ -267,28 +293,29 @@ impl DedupeStore {
         self.persist(&[record])
     }
 
-    /// Removes entries handled before `cutoff_ms`; returns how many were removed.
+    /// Removes the groups whose every record was handled before `cutoff_ms`; returns how
+    /// many records were removed.
     pub fn prune_before(&self, cutoff_ms: i64) -> Result<usize, GatewayError> {
-        let mut stale = Vec::new();
+        let mut removed = 0;
         for item in self.tree.iter() {
-            let (key, value) = item.map_err(|e| GatewayError::store("state/dedupe", e))?;
-            let at = <[u8; 8]>::try_from(value.as_ref())
-                .map(i64::from_be_bytes)
+            let (key, blob) = item.map_err(|e| GatewayError::store("state/dedupe", e))?;
+            let newest = records_of(&blob)
+                .map(|(_, at)| at)
+                .max()
                 .unwrap_or(i64::MIN);
-            if at < cutoff_ms {
-                stale.push(key);
+            if newest >= cutoff_ms {
+                continue;
             }
-        }
-        let mut index = self.index();
-        for key in &stale {
             self.tree
-                .remove(key)
+                .remove(&key)
                 .map_err(|e| GatewayError::store("state/dedupe", e))?;
-            if let Ok(k) = <[u8; 16]>::try_from(key.as_ref()) {
+            let mut index = self.index();
+            for (k, _) in records_of(&blob) {
                 index.remove(&k);
+                removed += 1;
             }
         }
-        Ok(stale.len())
+        Ok(removed)
     }
 
     /// How many messages are recorded.
@@ -494,6 +521,30 @@ mod tests {
         assert_eq!(store.dedupe().prune_before(2_000).unwrap(), 1);
         assert!(!store.dedupe().contains(&key("a")).unwrap());
         assert!(store.dedupe().contains(&key("b")).unwrap());
+    }
+
+    #[test]
+    fn grouped_records_reload_and_the_hash_is_stable() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = GatewayStore::open(dir.path()).unwrap();
+            let records: Vec<DedupeRecord> = ["x", "y", "z"]
+                .iter()
+                .map(|id| store.dedupe().record(&key(id), 7))
+                .collect();
+            store.dedupe().persist(&records).unwrap();
+            store.dedupe().persist(&[]).unwrap();
+            store.flush_blocking().unwrap();
+        }
+        let store = GatewayStore::open(dir.path()).unwrap();
+        assert_eq!(store.dedupe().len(), 3);
+        assert!(store.dedupe().contains(&key("y")).unwrap());
+        // The stored form must never change between versions.
+        let hex: String = tree_key(&key("a"))
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(hex, "4b5af0627a8c8772d06894dc8d53cdf7");
     }
 
     #[test]
