@@ -762,6 +762,34 @@ mod tests {
         assert_eq!(o.counts().unwrap().dead, 0);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn waiter_deadline_and_late_outcome_on_paused_time() {
+        let o = outbox(10);
+        let e = o.enqueue("w", &turn("a"), 0).await.unwrap();
+        let rec = o.get(&e.id).unwrap().unwrap();
+        let started = tokio::time::Instant::now();
+        let o2 = o.clone();
+        // The outcome lands 10 virtual seconds in, inside a 30 s deadline.
+        let finisher = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            o2.hand_off(rec, DeliveryOutcome::Duplicate)
+        });
+        assert_eq!(
+            e.waiter.wait(Duration::from_secs(30)).await,
+            Waited::Done(DeliveryOutcome::Duplicate)
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
+        assert!(finisher.await.unwrap().is_none(), "the waiter took it");
+        // Past the deadline the waiter reports Pending and the outcome becomes a completion.
+        let e = o.enqueue("w", &turn("b"), 0).await.unwrap();
+        assert_eq!(
+            e.waiter.wait(Duration::from_secs(30)).await,
+            Waited::Pending
+        );
+        let rec = o.get(&DeliveryId::new("b").unwrap()).unwrap().unwrap();
+        assert!(o.hand_off(rec, DeliveryOutcome::Duplicate).is_some());
+    }
+
     #[tokio::test]
     async fn hand_off_goes_to_exactly_one_place() {
         let o = outbox(10);
