@@ -5,9 +5,10 @@
 //!
 //! - [`config`]: `gateway.agents[]` entries ([`AgentConfig`]) validated into [`AgentSpec`]s,
 //!   with errors naming the field (`gateway.agents[1].url: ...`).
-//! - [`webhook`] + [`outbox`]: signed POSTs (`X-Wagw-Signature`, `X-Wagw-Delivery`) through
+//! - [`webhook`] + [`outbox`] + [`handoff`]: signed POSTs (`X-Wagw-Signature`, `X-Wagw-Delivery`) through
 //!   a durable sled outbox: at-least-once across crashes, exponential backoff with jitter,
-//!   4xx not retried except 408/429 (`Retry-After` honoured), dead letters, list and replay.
+//!   4xx not retried except 408/429 (`Retry-After` honoured), dead letters, list and replay;
+//!   each outcome handed over once, to the waiting caller or the completion channel.
 //! - [`signature`]: [`sign`] and [`verify_signature`] (what an agent runs on receipt).
 //! - [`exec`]: one process per turn, turn JSON on stdin, stdout is the reply.
 //! - [`echo`]: the built-in echo agent.
@@ -57,6 +58,7 @@ pub mod echo;
 pub mod error;
 pub mod events;
 pub mod exec;
+pub mod handoff;
 pub mod outbox;
 pub mod reply;
 pub mod signature;
@@ -77,9 +79,9 @@ pub use echo::echo_replies;
 pub use error::AgentsError;
 pub use events::{CursorItem, DEFAULT_EVENT_CAPACITY, Event, EventCursor, EventLog, EventPage};
 pub use exec::ExecAgent;
+pub use handoff::{Completion, DeliveryOutcome, DeliveryWaiter, Waited};
 pub use outbox::{
-    Completion, DEFAULT_KEEP_DELIVERED, DeliveryOutcome, DeliveryRecord, DeliveryState,
-    DeliveryWaiter, Enqueued, Outbox, OutboxCounts, Waited,
+    DEFAULT_KEEP_DELIVERED, DeliveryRecord, DeliveryState, Enqueued, Outbox, OutboxCounts,
 };
 pub use reply::{AgentMedia, AgentReply, MediaSource, parse_replies};
 pub use signature::{

@@ -13,14 +13,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use tokio::sync::{Notify, oneshot};
 
 use crate::error::AgentsError;
-use crate::reply::AgentReply;
+use crate::handoff::{Completion, DeliveryOutcome, DeliveryWaiter};
 use crate::turn::{DeliveryId, TurnPayload};
 
 /// How many delivered records are kept for `wagw deliveries list --state delivered`.
@@ -188,77 +187,6 @@ fn tx_error(e: TransactionError<AgentsError>) -> AgentsError {
     }
 }
 
-/// How a delivery ended, as handed to whoever waits for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeliveryOutcome {
-    /// The agent answered 2xx; `replies` (possibly none) go to the turn's chat.
-    Delivered {
-        /// The HTTP status.
-        status: u16,
-        /// The parsed replies.
-        replies: Vec<AgentReply>,
-    },
-    /// Dead-lettered; `wagw deliveries replay <id>` tries again.
-    Dead {
-        /// Why.
-        error: String,
-    },
-    /// The id was enqueued before and already finished; nothing was sent again.
-    Duplicate,
-}
-
-/// A finished delivery nobody was waiting for (it finished after the waiter's deadline,
-/// after a restart, or after a replay). The daemon sends its replies through the gateway's
-/// send API to the record's turn chat.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Completion {
-    /// The delivery as stored after it finished (its `body` is the turn).
-    pub record: DeliveryRecord,
-    /// How it ended.
-    pub outcome: DeliveryOutcome,
-}
-
-/// What [`DeliveryWaiter::wait`] saw.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Waited {
-    /// Finished within the deadline; the waiter owns the outcome (it will not also appear
-    /// as a [`Completion`]).
-    Done(DeliveryOutcome),
-    /// Still pending (retrying); its outcome will arrive as a [`Completion`].
-    Pending,
-}
-
-/// A handle on one enqueued delivery's outcome. Exactly one of the waiter and the worker's
-/// completion channel receives each outcome, so replies are never sent twice.
-#[derive(Debug)]
-pub struct DeliveryWaiter {
-    rx: oneshot::Receiver<DeliveryOutcome>,
-}
-
-impl DeliveryWaiter {
-    /// Waits up to `within` for the delivery to finish. A typical adapter waits a little
-    /// longer than the webhook timeout: a healthy agent's replies come back in-line, and a
-    /// retrying delivery does not hold up the chat.
-    pub async fn wait(mut self, within: Duration) -> Waited {
-        tokio::select! {
-            res = &mut self.rx => match res {
-                Ok(outcome) => Waited::Done(outcome),
-                // The sender was replaced or dropped: the outcome goes to the channel.
-                Err(_) => Waited::Pending,
-            },
-            () = tokio::time::sleep(within) => {
-                // Close first so a send racing with the deadline is either seen here or
-                // refused (and then routed to the completion channel), never lost.
-                self.rx.close();
-                match self.rx.try_recv() {
-                    Ok(outcome) => Waited::Done(outcome),
-                    Err(_) => Waited::Pending,
-                }
-            }
-        }
-    }
-}
-
 /// The result of [`Outbox::enqueue`].
 #[derive(Debug)]
 pub struct Enqueued {
@@ -397,7 +325,7 @@ impl Outbox {
                 return Err(e);
             }
         };
-        let waiter = DeliveryWaiter { rx };
+        let waiter = DeliveryWaiter::new(rx);
         match existing {
             None => {
                 self.inner.tree.flush_async().await?;
@@ -645,6 +573,8 @@ impl Outbox {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::handoff::Waited;
+    use std::time::Duration;
 
     fn outbox(keep: usize) -> Outbox {
         let db = sled::Config::new().temporary(true).open().unwrap();
