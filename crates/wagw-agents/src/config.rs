@@ -163,13 +163,13 @@ impl AgentSpec {
     }
 }
 
-/// Validates an agent id: 1-64 characters from `A-Z a-z 0-9 _ -`.
+/// Validates an agent id: 1-64 characters from `A-Z a-z 0-9 _ - .` (as wagw-config).
 fn valid_agent_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 impl AgentConfig {
@@ -181,7 +181,7 @@ impl AgentConfig {
             return Err(AgentsError::config(
                 field("id"),
                 format!(
-                    "{:?} is not a valid agent id: use 1-64 characters from A-Z a-z 0-9 _ -",
+                    "{:?} is not a valid agent id: use 1-64 characters from A-Z a-z 0-9 _ - .",
                     self.id
                 ),
             ));
@@ -207,10 +207,14 @@ impl AgentConfig {
                 )),
             }
         };
+        // An empty list or map is the same as leaving the field out (converted configs
+        // often carry empty defaults).
+        let has_command = self.command.as_ref().is_some_and(|c| !c.is_empty());
+        let has_env = self.env.as_ref().is_some_and(|e| !e.is_empty());
         match self.kind {
             AgentKind::Webhook => {
-                only("command", self.command.is_some(), "exec")?;
-                only("env", self.env.is_some(), "exec")?;
+                only("command", has_command, "exec")?;
+                only("env", has_env, "exec")?;
                 only("cwd", self.cwd.is_some(), "exec")?;
                 let raw = self.url.as_deref().ok_or_else(|| {
                     AgentsError::config(field("url"), "required for webhook agents")
@@ -313,8 +317,8 @@ impl AgentConfig {
                 only("secret", self.secret.is_some(), "webhook")?;
                 only("maxAttempts", self.max_attempts.is_some(), "webhook")?;
                 only("timeoutMs", self.timeout_ms.is_some(), "webhook and exec")?;
-                only("command", self.command.is_some(), "exec")?;
-                only("env", self.env.is_some(), "exec")?;
+                only("command", has_command, "exec")?;
+                only("env", has_env, "exec")?;
                 only("cwd", self.cwd.is_some(), "exec")?;
                 let agent_id = self.id.clone();
                 Ok(if self.kind == AgentKind::Events {
@@ -452,6 +456,7 @@ mod tests {
                 "gateway.agents[0].timeoutMs:",
             ),
             (r#"{"id":"bad id","type":"echo"}"#, "gateway.agents[0].id:"),
+            (r#"{"id":"a/b","type":"echo"}"#, "gateway.agents[0].id:"),
             (r#"{"id":"","type":"events"}"#, "gateway.agents[0].id:"),
             (
                 r#"{"id":"x","type":"echo","urll":"typo"}"#,
@@ -469,6 +474,17 @@ mod tests {
                 "input {input}: got {got:?}, want it to contain {want:?}"
             );
         }
+    }
+
+    #[test]
+    fn empty_exec_fields_on_other_kinds_are_ignored() {
+        let spec = parse(r#"{"id":"bot.v2","type":"echo","command":[],"env":{}}"#).unwrap();
+        assert_eq!(
+            spec,
+            AgentSpec::Echo {
+                agent_id: "bot.v2".into()
+            }
+        );
     }
 
     #[test]
