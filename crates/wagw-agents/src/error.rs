@@ -90,7 +90,7 @@ pub enum AgentsError {
     ExecSpawn {
         /// The agent id.
         agent: String,
-        /// The program (argv[0]).
+        /// The program (`argv[0]`).
         program: String,
         /// The OS error.
         source: std::io::Error,
