@@ -7,6 +7,8 @@ mod fake;
 mod lifecycle;
 #[path = "gateway/pipeline.rs"]
 mod pipeline;
+#[path = "gateway/sim.rs"]
+mod sim;
 #[path = "gateway/soak.rs"]
 mod soak;
 #[path = "gateway/tools.rs"]
