@@ -64,12 +64,10 @@ fn strip_bot_mention<'a>(text: &'a str, own: &SelfIdentity, bot_names: &[&str]) 
         {
             continue;
         }
-        if after_at[..name.len()].eq_ignore_ascii_case(name)
-            || after_at[..name.len()].to_lowercase() == name.to_lowercase()
+        if after_at[..name.len()].to_lowercase() == name.to_lowercase()
+            && let Some(rest) = boundary(&after_at[name.len()..])
         {
-            if let Some(rest) = boundary(&after_at[name.len()..]) {
-                return Some(rest);
-            }
+            return Some(rest);
         }
     }
     None

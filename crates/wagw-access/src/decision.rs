@@ -418,10 +418,11 @@ fn decide_group(req: &AccessRequest, policy: &AccessPolicy, snap: &AllowSnapshot
     let Some(group_match) = policy.groups.lookup(&req.chat) else {
         return drop(DropReason::GroupNotAllowed, RuleKey::Groups);
     };
-    if policy.group_policy == GroupPolicy::Allowlist && !own_command {
-        if let Some(d) = check_group_sender(req, policy, snap) {
-            return d;
-        }
+    if policy.group_policy == GroupPolicy::Allowlist
+        && !own_command
+        && let Some(d) = check_group_sender(req, policy, snap)
+    {
+        return d;
     }
     let is_owner = own_command || is_owner(policy, &req.own, &req.sender, map);
     let (activation, activation_rule) = match snap.activation(&req.chat) {

@@ -145,6 +145,13 @@ pub enum FollowUp {
     },
 }
 
+/// Live requests with their keys, and a batch that removes the expired ones.
+struct Pruned {
+    live: Vec<(sled::IVec, PairingRequest)>,
+    batch: sled::Batch,
+    pruned: bool,
+}
+
 fn normalize_code(code: &str) -> String {
     code.trim().to_ascii_uppercase()
 }
@@ -176,13 +183,9 @@ impl AccessStore {
             .collect()
     }
 
-    /// Removes expired requests; returns the live ones. The caller holds the lock.
-    fn prune(
-        &self,
-        account: &AccountId,
-        ttl_ms: i64,
-        now_ms: i64,
-    ) -> Result<(Vec<(sled::IVec, PairingRequest)>, sled::Batch, bool), AccessError> {
+    /// Collects the live requests and a batch removing the expired ones (not yet applied).
+    /// The caller holds the lock.
+    fn prune(&self, account: &AccountId, ttl_ms: i64, now_ms: i64) -> Result<Pruned, AccessError> {
         let mut batch = sled::Batch::default();
         let mut pruned = false;
         let mut live = Vec::new();
@@ -194,7 +197,11 @@ impl AccessStore {
                 pruned = true;
             }
         }
-        Ok((live, batch, pruned))
+        Ok(Pruned {
+            live,
+            batch,
+            pruned,
+        })
     }
 
     /// Issues (or finds) the pairing code of `sender` with a CSPRNG. See
@@ -234,7 +241,9 @@ impl AccessStore {
             .filter(|n| !n.is_empty())
             .map(str::to_string);
         let _g = self.guard();
-        let (live, mut batch, _) = self.prune(account, settings.ttl_ms(), now_ms)?;
+        let Pruned {
+            live, mut batch, ..
+        } = self.prune(account, settings.ttl_ms(), now_ms)?;
         if let Some((k, existing)) = live.iter().find(|(_, r)| r.is_from(sender)) {
             let mut request = existing.clone();
             request.last_seen_at_ms = now_ms;
@@ -370,7 +379,11 @@ impl AccessStore {
         now_ms: i64,
     ) -> Result<Vec<PairingRequest>, AccessError> {
         let _g = self.guard();
-        let (live, batch, pruned) = self.prune(account, settings.ttl_ms(), now_ms)?;
+        let Pruned {
+            live,
+            batch,
+            pruned,
+        } = self.prune(account, settings.ttl_ms(), now_ms)?;
         if pruned {
             self.pairing.apply_batch(batch)?;
             self.flush()?;
