@@ -3,8 +3,9 @@
 //! Entries are parsed once, when the policy is built, into hash sets, so that a decision is
 //! O(1) however long the list is.
 
-use std::collections::{HashMap, HashSet};
 use std::fmt;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use wagw_core::{Jid, JidKind, Lid, Phone, Sender, strip_whatsapp_prefix};

@@ -312,10 +312,11 @@ fn decide_dm(
         return drop(DropReason::OwnOutboundDm, RuleKey::BuiltinFromMe);
     }
     let self_mode = self_chat_mode(policy, &req.own);
-    let allow = |reason, rule| Decision::Allow {
+    // `owner` is passed where the caller already knows it (one lookup less on hot paths).
+    let allow = |reason, rule, owner: Option<bool>| Decision::Allow {
         mark_read: policy.send_read_receipts && !self_mode,
         is_self_chat: false,
-        is_owner: is_owner(policy, &req.own, &sender, map),
+        is_owner: owner.unwrap_or_else(|| is_owner(policy, &req.own, &sender, map)),
         activation: None,
         reason,
         rule,
@@ -335,13 +336,15 @@ fn decide_dm(
     }
     match policy.dm_policy {
         DmPolicy::Disabled => drop(DropReason::DmDisabled, RuleKey::DmPolicy),
-        DmPolicy::Open => allow(AllowReason::DmOpen, RuleKey::DmPolicy),
+        DmPolicy::Open => allow(AllowReason::DmOpen, RuleKey::DmPolicy, None),
         DmPolicy::Allowlist | DmPolicy::Pairing => {
             if policy.allow_from.has_wildcard() {
-                return allow(AllowReason::Wildcard, RuleKey::AllowFrom);
+                return allow(AllowReason::Wildcard, RuleKey::AllowFrom, None);
             }
-            if policy.allow_from.names(&sender, map) {
-                return allow(AllowReason::Allowlisted, RuleKey::AllowFrom);
+            let listed = policy.allow_from.names(&sender, map);
+            if listed {
+                // Listed in `allowFrom`, which therefore names identities: an owner.
+                return allow(AllowReason::Allowlisted, RuleKey::AllowFrom, Some(true));
             }
             // Under `allowlist` only configuration counts (as upstream later decided).
             if policy.dm_policy == DmPolicy::Allowlist {
@@ -352,7 +355,10 @@ fn decide_dm(
                 };
             }
             if snap.allowed.names(&sender, map) {
-                return allow(AllowReason::Paired, RuleKey::AllowStore);
+                // Not in `allowFrom`: an owner only when `allowFrom` names nobody and this
+                // is the own number (which took the self-chat path above), so never.
+                let owner = !policy.allow_from.has_identities() && is_self(&req.own, &sender, map);
+                return allow(AllowReason::Paired, RuleKey::AllowStore, Some(owner));
             }
             challenge_or_drop(req, policy, snap, &sender, now_ms)
         }

@@ -7,7 +7,7 @@ use crate::AccessError;
 /// The pairing reply template (`channels.whatsapp.pairing.replyTemplate`).
 ///
 /// Placeholders: `{code}` (required), `{sender}` (`+E164`, or the LID when no phone is
-/// known), `{sender_label}` (`phone number` or `ID`), `{command}` (the approve command,
+/// known; `{phone}` is an alias, the name wagw-config documents), `{sender_label}` (`phone number` or `ID`), `{command}` (the approve command,
 /// with `--account <id>` for non-default accounts) and `{account}`. `{{` and `}}` are
 /// literal braces.
 ///
@@ -26,7 +26,14 @@ pub struct PairingTemplate {
 /// The default reply, the reference's text naming this product and its command.
 pub const DEFAULT_PAIRING_TEMPLATE: &str = "wagw: access not configured.\n\nYour WhatsApp {sender_label}: {sender}\n\nPairing code: {code}\n\nAsk the bot owner to approve with:\n{command}";
 
-const PLACEHOLDERS: [&str; 5] = ["code", "sender", "sender_label", "command", "account"];
+const PLACEHOLDERS: [&str; 6] = [
+    "code",
+    "sender",
+    "phone",
+    "sender_label",
+    "command",
+    "account",
+];
 
 impl PairingTemplate {
     /// Validates a template: braces balanced, only known placeholders, `{code}` present
@@ -54,7 +61,7 @@ impl PairingTemplate {
             if !PLACEHOLDERS.contains(&name) {
                 return Err(AccessError::InvalidTemplate {
                     reason: format!(
-                        "unknown placeholder {{{name}}}; known: {{code}}, {{sender}}, {{sender_label}}, {{command}}, {{account}}"
+                        "unknown placeholder {{{name}}}; known: {{code}}, {{sender}}, {{phone}}, {{sender_label}}, {{command}}, {{account}}"
                     ),
                 });
             }
@@ -106,7 +113,7 @@ impl PairingTemplate {
             let end = tail.find('}').unwrap_or(tail.len() - 1);
             match &tail[1..end] {
                 "code" => out.push_str(code),
-                "sender" => out.push_str(&sender.to_string()),
+                "sender" | "phone" => out.push_str(&sender.to_string()),
                 "sender_label" => out.push_str(label),
                 "command" => out.push_str(&Self::approve_command(code, account)),
                 "account" => out.push_str(account.as_str()),
@@ -159,6 +166,12 @@ mod tests {
     #[test]
     fn custom_templates() {
         let t = PairingTemplate::parse("{{code}} is {code} for {account}").unwrap();
+        let p = PairingTemplate::parse("Code {code} for {phone}").unwrap();
+        let bob = Sender::phone(Phone::parse("+15551234567").unwrap());
+        assert_eq!(
+            p.render("AAAA2222", &bob, &AccountId::default()),
+            "Code AAAA2222 for +15551234567"
+        );
         let s = Sender::phone(Phone::parse("+15551234567").unwrap());
         assert_eq!(
             t.render("AAAA2222", &s, &AccountId::default()),
