@@ -69,7 +69,9 @@ pub enum IdentityError {
         reason: &'static str,
     },
     /// An account id outside `[a-z0-9_-]{1,64}`.
-    #[error("{input:?} is not a valid account id: use 1-64 lowercase letters, digits, '_' or '-'")]
+    #[error(
+        "{input:?} is not a valid account id: use 1-64 lowercase letters, digits, '_' or '-', starting with a letter or digit"
+    )]
     InvalidAccountId {
         /// The input as given.
         input: String,
@@ -339,6 +341,10 @@ impl Jid {
         let server = server.to_ascii_lowercase();
         let (user, device) = match left.split_once(':') {
             Some((u, d)) => {
+                // `u16::from_str` accepts a leading '+', which no JID has.
+                if d.is_empty() || !d.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(invalid("the device suffix must be a number"));
+                }
                 let d: u16 = d
                     .parse()
                     .map_err(|_| invalid("the device suffix must be a number"))?;
@@ -618,7 +624,7 @@ impl<'de> Deserialize<'de> for Lid {
 // AccountId
 // ---------------------------------------------------------------------------------------------
 
-/// A configured account's id: 1–64 of `[a-z0-9_-]`.
+/// A configured account's id: 1–64 of `[a-z0-9_-]`, starting with a letter or digit.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AccountId(Box<str>);
 
@@ -634,7 +640,12 @@ impl AccountId {
     /// Parses an account id. Uppercase is rejected rather than folded, so that the id in the
     /// config, on disk and in URLs is one string.
     pub fn parse(input: &str) -> Result<AccountId, IdentityError> {
-        let ok = !input.is_empty()
+        // The first character must be a letter or digit (as in the reference's
+        // `^[a-z0-9][a-z0-9_-]{0,63}$`), so an id never reads as a CLI flag like `-x`.
+        let ok = input
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
             && input.len() <= 64
             && input
                 .bytes()

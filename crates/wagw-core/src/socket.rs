@@ -376,6 +376,14 @@ pub trait WaSocket: Send + Sync + 'static {
     /// Completes a passkey step with an authenticator's assertion (WebAuthn JSON).
     async fn submit_passkey_assertion(&self, assertion_json: &str) -> Result<(), SocketError>;
 
+    /// A liveness round-trip the server must answer (an IQ ping on the real transport).
+    /// The supervisor probes an idle link with it before deciding the link is dead.
+    /// Transports that cannot ping report [`SocketError::Unsupported`], and the gateway
+    /// then treats idleness as alive.
+    async fn ping(&self) -> Result<(), SocketError> {
+        Err(SocketError::Unsupported("ping"))
+    }
+
     /// Who this account is linked as, if linked.
     fn own_identity(&self) -> Option<OwnIdentity>;
 

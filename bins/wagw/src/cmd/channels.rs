@@ -1,0 +1,388 @@
+//! `wagw channels login | logout | status`, over the running gateway's HTTP API.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Subcommand};
+use wagw_config::{AllowEntry, Config};
+
+use super::{Context, block_on};
+use crate::client::{Client, segment};
+use crate::error::CliError;
+use crate::http::model::{
+    AccountList, AccountView, LoginMethod, LoginRequest, LoginResponse, LoginState, LoginStatus,
+    LogoutResponse,
+};
+use crate::qr;
+
+/// `wagw channels ...`
+#[derive(Debug, Subcommand)]
+pub enum ChannelsCommand {
+    /// Link a WhatsApp account: shows a QR to scan (redrawn when it rotates), or with
+    /// --code a pair code to type on the phone; waits until linked.
+    Login(LoginArgs),
+    /// Unlink an account and delete its WhatsApp Web session.
+    Logout(AccountArg),
+    /// Per account: linked, running, connected, with what to do when something is off.
+    Status,
+}
+
+/// Options of `channels login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The account (default: the config's default account).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Link with a pair code for this phone number instead of a QR.
+    #[arg(long, value_name = "PHONE")]
+    pub code: Option<String>,
+    /// Link again even if the account is linked.
+    #[arg(long)]
+    pub force: bool,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 180, value_name = "SECS")]
+    pub timeout: u64,
+}
+
+/// `--account`.
+#[derive(Debug, Args)]
+pub struct AccountArg {
+    /// The account (default: the config's default account).
+    #[arg(long)]
+    pub account: Option<String>,
+}
+
+/// Runs a `channels` subcommand.
+pub fn run(cmd: ChannelsCommand, ctx: &Context) -> Result<ExitCode, CliError> {
+    let config = ctx.load_config()?;
+    let client = ctx.client(&config)?;
+    let mut out = std::io::stdout();
+    match cmd {
+        ChannelsCommand::Login(args) => {
+            let account = account_or_default(&config, args.account.as_deref());
+            let interactive = std::io::IsTerminal::is_terminal(&std::io::stdout());
+            block_on(login(
+                &client,
+                &account,
+                &args,
+                interactive,
+                Duration::from_secs(1),
+                &mut out,
+            ))?
+        }
+        ChannelsCommand::Logout(args) => {
+            let account = account_or_default(&config, args.account.as_deref());
+            let r: LogoutResponse = block_on(client.post(
+                &format!("/v1/accounts/{}/logout", segment(&account)),
+                &serde_json::json!({}),
+            ))??;
+            if ctx.json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&r)?).ok();
+            } else {
+                writeln!(out, "{}", r.message).ok();
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ChannelsCommand::Status => {
+            let now = now_ms();
+            block_on(status(&client, &config, ctx.json, now, &mut out))?
+        }
+    }
+}
+
+/// The account named, or the config's default.
+pub fn account_or_default(config: &Config, account: Option<&str>) -> String {
+    account
+        .map(str::to_owned)
+        .unwrap_or_else(|| config.default_account_id().to_string())
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Starts a login and follows it until linked, expired, failed or timed out.
+pub async fn login(
+    client: &Client,
+    account: &str,
+    args: &LoginArgs,
+    interactive: bool,
+    poll: Duration,
+    out: &mut dyn Write,
+) -> Result<ExitCode, CliError> {
+    let path = format!("/v1/accounts/{}/login", segment(account));
+    let request = LoginRequest {
+        method: if args.code.is_some() {
+            LoginMethod::Code
+        } else {
+            LoginMethod::Qr
+        },
+        phone: args.code.clone(),
+        force: args.force,
+    };
+    let started: LoginResponse = client.post(&path, &request).await?;
+    let mut shown = None;
+    match (&started.qr, &started.code) {
+        (Some(q), _) => {
+            draw_qr(out, q, interactive)?;
+            shown = Some(q.clone());
+        }
+        (None, Some(code)) => {
+            writeln!(out, "Pair code for account {account}: {code}").ok();
+            writeln!(out, "{}", started.message).ok();
+        }
+        (None, None) => {}
+    }
+    writeln!(out, "Waiting for WhatsApp to link account {account}...").ok();
+    let deadline = Instant::now() + Duration::from_secs(args.timeout);
+    loop {
+        tokio::time::sleep(poll).await;
+        let s: LoginStatus = client.get(&path).await?;
+        match s.status {
+            LoginState::Connected => {
+                let phone = s.phone.map(|p| format!(" as {p}")).unwrap_or_default();
+                writeln!(
+                    out,
+                    "✅ Linked{phone}! WhatsApp account {account} is ready."
+                )
+                .ok();
+                return Ok(ExitCode::SUCCESS);
+            }
+            LoginState::Pending => {
+                // A QR login shows each new QR; a code login keeps its code.
+                if let Some(q) =
+                    s.qr.filter(|q| shown.is_some() && shown.as_ref() != Some(q))
+                {
+                    draw_qr(out, &q, interactive)?;
+                    writeln!(
+                        out,
+                        "(QR refreshed) Waiting for WhatsApp to link account {account}..."
+                    )
+                    .ok();
+                    shown = Some(q);
+                }
+            }
+            LoginState::Expired => {
+                return Err(CliError::Failed(format!(
+                    "the login {} expired before it was used. Run `wagw channels login --account {account}` again",
+                    if args.code.is_some() { "code" } else { "QR" }
+                )));
+            }
+            LoginState::Failed | LoginState::Idle => {
+                return Err(CliError::Failed(format!(
+                    "WhatsApp login failed: {}",
+                    s.message
+                )));
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(CliError::Failed(format!(
+                "not linked after {}s. Run `wagw channels login --account {account}` to try again (--timeout to wait longer)",
+                args.timeout
+            )));
+        }
+    }
+}
+
+fn draw_qr(out: &mut dyn Write, payload: &str, interactive: bool) -> Result<(), CliError> {
+    let art = qr::terminal(payload).map_err(|e| CliError::Failed(e.to_string()))?;
+    if interactive {
+        // Clear the screen so the refreshed QR replaces the old one.
+        write!(out, "\x1b[2J\x1b[H").ok();
+    }
+    writeln!(
+        out,
+        "Scan this QR in WhatsApp → Settings → Linked devices → Link a device:\n\n{art}"
+    )
+    .ok();
+    Ok(())
+}
+
+/// `channels status`: the gateway's view, or the config's when no gateway answers.
+pub async fn status(
+    client: &Client,
+    config: &Config,
+    json: bool,
+    now_ms: i64,
+    out: &mut dyn Write,
+) -> Result<ExitCode, CliError> {
+    match client.get::<AccountList>("/v1/accounts").await {
+        Ok(list) => {
+            if json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"gateway": "reachable", "accounts": list.accounts})
+                    )?
+                )
+                .ok();
+            } else {
+                write!(
+                    out,
+                    "{}",
+                    render_status(client.base(), &list.accounts, now_ms)
+                )
+                .ok();
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(CliError::Unreachable { url, reason }) => {
+            if json {
+                let accounts: Vec<_> = config.accounts().iter().map(|a| serde_json::json!({
+                    "id": a.account_id, "enabled": a.enabled, "authDirPresent": auth_dir_present(&a.auth_dir),
+                })).collect();
+                writeln!(out, "{}", serde_json::to_string_pretty(&serde_json::json!({"gateway": "unreachable", "error": reason, "accounts": accounts}))?).ok();
+            } else {
+                writeln!(
+                    out,
+                    "Gateway not reachable at {url} ({reason}); showing config-only status."
+                )
+                .ok();
+                for a in config.accounts() {
+                    let name = a
+                        .name
+                        .as_ref()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default();
+                    let auth = if auth_dir_present(&a.auth_dir) {
+                        "auth dir present"
+                    } else {
+                        "not linked"
+                    };
+                    writeln!(
+                        out,
+                        "- WhatsApp {}{name}: {}, {auth}, dm:{}{}",
+                        a.account_id,
+                        if a.enabled { "enabled" } else { "disabled" },
+                        serde_json::to_value(a.dm_policy)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default(),
+                        allow_bit(
+                            &a.allow_from
+                                .iter()
+                                .map(|e| match e {
+                                    AllowEntry::Any => "*".to_owned(),
+                                    AllowEntry::Phone(p) => p.to_string(),
+                                })
+                                .collect::<Vec<_>>()
+                        )
+                    )
+                    .ok();
+                }
+                writeln!(out, "Start it with `wagw gateway`.").ok();
+            }
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn auth_dir_present(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false)
+}
+
+fn allow_bit(allow: &[String]) -> String {
+    if allow.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", allow:{}",
+            allow.iter().take(2).cloned().collect::<Vec<_>>().join(",")
+        )
+    }
+}
+
+/// `just now`, `<m>m ago`, `<h>h ago` (under 48 h), `<d>d ago`.
+pub fn age(now_ms: i64, at_ms: i64) -> String {
+    let secs = (now_ms - at_ms).max(0) / 1000;
+    match secs {
+        s if s < 60 => "just now".to_owned(),
+        s if s < 3600 => format!("{}m ago", s / 60),
+        s if s < 48 * 3600 => format!("{}h ago", s / 3600),
+        s => format!("{}d ago", s / 86400),
+    }
+}
+
+/// The text of `channels status` for a reachable gateway: one line per account, then the
+/// warnings with the command that fixes each.
+pub fn render_status(base: &str, accounts: &[AccountView], now_ms: i64) -> String {
+    let mut s = format!("Gateway reachable ({base}).\n");
+    for a in accounts {
+        let name = a
+            .name
+            .as_ref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        let mut bits = vec![
+            if a.enabled { "enabled" } else { "disabled" }.to_owned(),
+            if a.linked { "linked" } else { "not linked" }.to_owned(),
+            if a.running { "running" } else { "stopped" }.to_owned(),
+            if a.connected {
+                "connected"
+            } else {
+                "disconnected"
+            }
+            .to_owned(),
+        ];
+        if let Some(t) = a.last_inbound_at_ms {
+            bits.push(format!("in:{}", age(now_ms, t)));
+        }
+        if let Some(t) = a.last_outbound_at_ms {
+            bits.push(format!("out:{}", age(now_ms, t)));
+        }
+        bits.push(format!("dm:{}", a.dm_policy));
+        if !a.allow_from.is_empty() {
+            bits.push(format!(
+                "allow:{}",
+                a.allow_from
+                    .iter()
+                    .take(2)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ));
+        }
+        if let Some(e) = &a.last_error {
+            bits.push(format!("error:{e}"));
+        }
+        s.push_str(&format!("- WhatsApp {}{name}: {}\n", a.id, bits.join(", ")));
+    }
+    let mut warnings = Vec::new();
+    for a in accounts.iter().filter(|a| a.enabled) {
+        if !a.linked {
+            warnings.push(format!(
+                "- whatsapp {id}: Not linked (no WhatsApp Web session). (Run: wagw channels login --account {id} (scan the QR on the gateway host).)",
+                id = a.id
+            ));
+        } else if a.running && !a.connected {
+            let err = a
+                .last_error
+                .as_ref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_else(|| ".".to_owned());
+            warnings.push(format!(
+                "- whatsapp {id}: Linked but disconnected (reconnectAttempts={n}){err} (Run: wagw doctor (or restart the gateway). If it persists, relink via wagw channels login --account {id} and check the logs.)",
+                id = a.id,
+                n = a.reconnect_attempts
+            ));
+        }
+    }
+    if !warnings.is_empty() {
+        s.push_str("\nWarnings:\n");
+        for w in warnings {
+            s.push_str(&w);
+            s.push('\n');
+        }
+        s.push_str("- Run: wagw doctor\n");
+    }
+    s
+}

@@ -1,0 +1,224 @@
+//! `wagw doctor`: checks the setup from the config file to each account's connection and
+//! prints, for everything that is off, the command or setting that fixes it.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use super::{Context, block_on};
+use crate::client::Client;
+use crate::daemon::token;
+use crate::error::CliError;
+use crate::http::model::{AccountList, Readiness};
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// Passed.
+    pub ok: bool,
+    /// What was checked and what was found.
+    pub what: String,
+    /// What to do, when it failed.
+    pub fix: Option<String>,
+}
+
+fn ok(what: impl Into<String>) -> Check {
+    Check {
+        ok: true,
+        what: what.into(),
+        fix: None,
+    }
+}
+
+fn fail(what: impl Into<String>, fix: impl Into<String>) -> Check {
+    Check {
+        ok: false,
+        what: what.into(),
+        fix: Some(fix.into()),
+    }
+}
+
+/// Runs every check and prints the report; exit 1 when any failed.
+pub fn run(ctx: &Context) -> Result<ExitCode, CliError> {
+    let mut checks = Vec::new();
+    let config = match ctx.load_config() {
+        Ok(c) => {
+            checks.push(ok(format!(
+                "config {} is valid ({} warning(s))",
+                c.source()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                c.warnings().len()
+            )));
+            Some(c)
+        }
+        Err(e) => {
+            checks.push(fail(format!("config: {e}"), "fix the problems listed (`wagw config check` shows each with its line), or create one with `wagw config init`"));
+            None
+        }
+    };
+    if let Some(config) = &config {
+        checks.extend(local_checks(config));
+        let client = ctx.client(config)?;
+        checks.extend(block_on(gateway_checks(&client))??);
+    }
+    let mut out = std::io::stdout();
+    print(&checks, ctx.json, &mut out)?;
+    Ok(if checks.iter().all(|c| c.ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn print(checks: &[Check], json: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    if json {
+        let v: Vec<_> = checks
+            .iter()
+            .map(|c| serde_json::json!({"ok": c.ok, "check": c.what, "fix": c.fix}))
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?).ok();
+        return Ok(());
+    }
+    for c in checks {
+        writeln!(out, "{} {}", if c.ok { "ok  " } else { "FAIL" }, c.what).ok();
+        if let Some(fix) = &c.fix {
+            writeln!(out, "     fix: {fix}").ok();
+        }
+    }
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    writeln!(
+        out,
+        "\n{}",
+        if failed == 0 {
+            "All checks passed.".to_owned()
+        } else {
+            format!("{failed} check(s) failed.")
+        }
+    )
+    .ok();
+    Ok(())
+}
+
+/// Data dir and token file permissions, without a gateway.
+pub fn local_checks(config: &wagw_config::Config) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let dir = &config.gateway().data_dir;
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = m.permissions().mode() & 0o777;
+                if mode & 0o077 == 0 {
+                    checks.push(ok(format!("data dir {} is private ({mode:o})", dir.display())));
+                } else {
+                    checks.push(fail(format!("data dir {} is readable by others ({mode:o})", dir.display()),
+                        format!("chmod 700 {}", dir.display())));
+                }
+            }
+            #[cfg(not(unix))]
+            checks.push(ok(format!("data dir {} exists", dir.display())));
+        }
+        Ok(_) => checks.push(fail(format!("data dir {} is not a folder", dir.display()),
+            "point gateway.dataDir (or WAGW_DATA_DIR) at a folder")),
+        Err(_) => checks.push(fail(format!("data dir {} does not exist yet", dir.display()),
+            "start the gateway once (`wagw gateway`) or run `wagw token`; both create it with mode 700")),
+    }
+    let configured = config
+        .gateway()
+        .token
+        .as_deref()
+        .is_some_and(|t| !t.trim().is_empty());
+    if configured {
+        checks.push(ok("API token: configured (WAGW_TOKEN or gateway.token)"));
+    } else {
+        let path = token::token_path(dir);
+        #[cfg(unix)]
+        match crate::daemon::files::mode(&path) {
+            Ok(mode) if mode & 0o077 == 0 => checks.push(ok(format!(
+                "API token file {} is private ({mode:o})",
+                path.display()
+            ))),
+            Ok(mode) => checks.push(fail(
+                format!(
+                    "API token file {} is readable by others ({mode:o})",
+                    path.display()
+                ),
+                format!(
+                    "chmod 600 {} (and consider rotating it: delete it and restart the gateway)",
+                    path.display()
+                ),
+            )),
+            Err(_) => checks.push(fail(
+                format!("no API token yet ({} missing)", path.display()),
+                "run `wagw token` or start the gateway; it is generated on first start",
+            )),
+        }
+    }
+    if !config.gateway().listen.ip().is_loopback() && !configured {
+        checks.push(fail(
+            format!(
+                "gateway.listen {} is not loopback and no token is configured",
+                config.gateway().listen
+            ),
+            "set gateway.token (or WAGW_TOKEN), or listen on 127.0.0.1",
+        ));
+    }
+    checks
+}
+
+/// Reachability, token, readiness (store open, accounts started), each account's state.
+pub async fn gateway_checks(client: &Client) -> Result<Vec<Check>, CliError> {
+    let mut checks = Vec::new();
+    if let Err(e) = client.healthy().await {
+        let what = match e {
+            CliError::Unreachable { url, reason } => {
+                format!("gateway not reachable at {url} ({reason})")
+            }
+            other => format!("gateway: {other}"),
+        };
+        checks.push(fail(
+            what,
+            "start it with `wagw gateway` (or check gateway.listen / WAGW_URL)",
+        ));
+        return Ok(checks);
+    }
+    checks.push(ok(format!("gateway reachable at {}", client.base())));
+    match client.get::<Readiness>("/readyz").await {
+        Ok(r) if r.ready => checks.push(ok("gateway ready (store open, accounts started)")),
+        Ok(r) => checks.push(fail(
+            format!("gateway not ready: {}", r.message.unwrap_or_default()),
+            "see the gateway's log",
+        )),
+        Err(CliError::Api { status: 401, .. }) => {
+            checks.push(fail("the gateway rejected this CLI's token",
+                "the CLI and the gateway must see the same WAGW_TOKEN / gateway.token / data dir; `wagw token` prints the one the CLI uses"));
+            return Ok(checks);
+        }
+        // 503 carries a Readiness body too, but as an error here.
+        Err(CliError::Api { message, .. }) => checks.push(fail(
+            format!("gateway not ready: {message}"),
+            "see the gateway's log",
+        )),
+        Err(e) => return Err(e),
+    }
+    let list: AccountList = client.get("/v1/accounts").await?;
+    for a in &list.accounts {
+        let id = &a.id;
+        checks.push(if !a.enabled {
+            ok(format!("account {id}: disabled"))
+        } else if !a.linked {
+            fail(format!("account {id}: not linked"), format!("wagw channels login --account {id} (scan the QR on the gateway host)"))
+        } else if a.connected {
+            ok(format!("account {id}: linked and connected{}", a.self_phone.as_ref().map(|p| format!(" as {p}")).unwrap_or_default()))
+        } else if !a.running {
+            fail(format!("account {id}: linked but stopped ({})", a.detail.clone().or(a.last_error.clone()).unwrap_or_else(|| a.state.clone())),
+                "restart the gateway; if WhatsApp logged the device out, relink with `wagw channels login --account <id>`".replace("<id>", id))
+        } else {
+            fail(format!("account {id}: linked but disconnected (state {}, reconnectAttempts={}){}", a.state, a.reconnect_attempts,
+                a.last_error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()),
+                format!("check the host's network and the gateway log; if it persists, relink with `wagw channels login --account {id} --force`"))
+        });
+    }
+    Ok(checks)
+}

@@ -1,0 +1,174 @@
+//! `wagw gateway`: run the gateway and its HTTP API until SIGTERM/SIGINT; SIGHUP reloads.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::Context;
+use crate::daemon::logging::LogFormat;
+use crate::daemon::{files, token};
+use crate::error::CliError;
+use crate::http::{self, GatewayApi, RouterOptions};
+use crate::runtime::{self, RuntimeOptions};
+
+/// `wagw gateway` options.
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    /// Run every account on the built-in WhatsApp simulator (no phone, no network) and
+    /// serve /v1/sim/*.
+    #[arg(long)]
+    pub sim: bool,
+    /// Log line format on stderr (and in --log-file).
+    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    /// Also append logs to this file (created 0600).
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+}
+
+/// The checks that run before anything is written: a network-facing API needs a token
+/// the operator chose, not one generated into a file on the host.
+pub fn check_listen(listen: SocketAddr, configured_token: bool) -> Result<(), CliError> {
+    if listen.ip().is_loopback() || configured_token {
+        Ok(())
+    } else {
+        Err(CliError::NonLoopbackWithoutToken {
+            addr: listen,
+            port: listen.port(),
+        })
+    }
+}
+
+/// Runs the gateway.
+pub fn run(args: GatewayArgs, ctx: &Context) -> Result<ExitCode, CliError> {
+    let config = ctx.load_config()?;
+    for w in config.warnings() {
+        tracing::warn!(target: "wagw::config", "{w}");
+    }
+    let settings = config.gateway().clone();
+    let configured = settings
+        .token
+        .as_deref()
+        .is_some_and(|t| !t.trim().is_empty());
+    check_listen(settings.listen, configured)?;
+    files::ensure_private_dir(&settings.data_dir).map_err(|source| CliError::Io {
+        what: "the data directory",
+        path: settings.data_dir.clone(),
+        source,
+    })?;
+    let (token, source) = token::resolve(&settings)?;
+    match &source {
+        token::TokenSource::Configured => {
+            tracing::info!(target: "wagw::daemon", "API token: configured (WAGW_TOKEN or gateway.token)")
+        }
+        token::TokenSource::File(p) => {
+            tracing::info!(target: "wagw::daemon", path = %p.display(), "API token: generated file (print it with `wagw token`)")
+        }
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
+    rt.block_on(async move {
+        let api = runtime::start(&config, RuntimeOptions { sim: args.sim }).await?;
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .map_err(|source| CliError::Bind {
+                addr: settings.listen,
+                source,
+            })?;
+        let app = http::router(api.clone(), token, RouterOptions { sim: args.sim });
+        tracing::info!(target: "wagw::daemon", listen = %settings.listen, sim = args.sim,
+            data_dir = %settings.data_dir.display(), "gateway listening");
+        spawn_reload_on_sighup(api.clone());
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| CliError::Runtime(format!("HTTP server failed: {e}")))?;
+        tracing::info!(target: "wagw::daemon", "shutting down: finishing in-flight turns");
+        api.shutdown()
+            .await
+            .map_err(|e| CliError::Runtime(format!("shutdown: {e}")))?;
+        tracing::info!(target: "wagw::daemon", "stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!(target: "wagw::daemon", "SIGTERM received"),
+                    _ = tokio::signal::ctrl_c() => tracing::info!(target: "wagw::daemon", "SIGINT received"),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(target: "wagw::daemon", error = %e, "cannot watch SIGTERM; only Ctrl-C stops the gateway");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// SIGHUP → `GatewayApi::reload`, logged either way.
+fn spawn_reload_on_sighup(api: Arc<dyn GatewayApi>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            tracing::warn!(target: "wagw::daemon", "cannot watch SIGHUP; reload with POST /v1/reload");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match api.reload().await {
+                Ok(r) => {
+                    tracing::info!(target: "wagw::daemon", accounts = ?r.accounts, warnings = r.warnings.len(), "SIGHUP: config reloaded")
+                }
+                Err(e) => {
+                    tracing::error!(target: "wagw::daemon", error = %e, "SIGHUP: reload refused; the running config stays in effect")
+                }
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = api;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_needs_no_configured_token_other_addresses_do() {
+        let ok = ["127.0.0.1:7420", "[::1]:7420", "127.0.0.2:1"];
+        for a in ok {
+            assert!(
+                check_listen(a.parse().unwrap_or_else(|_| unreachable!()), false).is_ok(),
+                "{a}"
+            );
+        }
+        for a in ["0.0.0.0:7420", "[::]:7420", "192.0.2.10:7420"] {
+            let addr: SocketAddr = a.parse().unwrap_or_else(|_| unreachable!());
+            let e = check_listen(addr, false)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                e.contains("gateway.token") && e.contains("127.0.0.1:7420"),
+                "{a}: {e}"
+            );
+            assert!(check_listen(addr, true).is_ok(), "{a} with a token");
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The daemon's HTTP API (axum): routes, authentication, body limits, validation, the
+//! event stream and the OpenAPI document, all over one seam, [`GatewayApi`].
+//!
+//! `docs/http-api.md` describes every route with a curl example.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod model;
+pub mod openapi;
+pub mod routes;
+pub mod validate;
+
+#[cfg(test)]
+pub mod tests;
+
+pub use api::GatewayApi;
+pub use auth::ApiToken;
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct AppState {
+    /// The gateway.
+    pub api: Arc<dyn GatewayApi>,
+    /// The bearer token.
+    pub token: Arc<ApiToken>,
+}
+
+/// Options of the router.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RouterOptions {
+    /// Mount `/v1/sim/*` (the gateway runs on the simulator).
+    pub sim: bool,
+}
+
+/// The full API: `/healthz` open, everything else behind the bearer token.
+pub fn router(api: Arc<dyn GatewayApi>, token: ApiToken, options: RouterOptions) -> Router {
+    let state = AppState {
+        api,
+        token: Arc::new(token),
+    };
+    let mut protected = Router::new()
+        .route("/readyz", get(routes::readyz))
+        .route("/v1/accounts", get(routes::accounts))
+        .route("/v1/accounts/{id}", get(routes::account))
+        .route(
+            "/v1/accounts/{id}/login",
+            post(routes::login_start).get(routes::login_status),
+        )
+        .route("/v1/accounts/{id}/logout", post(routes::logout))
+        .route("/v1/accounts/{id}/messages", post(routes::send))
+        .route("/v1/accounts/{id}/reactions", post(routes::react))
+        .route("/v1/accounts/{id}/polls", post(routes::poll))
+        .route("/v1/accounts/{id}/read", post(routes::read))
+        .route("/v1/accounts/{id}/presence", post(routes::presence))
+        .route("/v1/pairing/whatsapp", get(routes::pairing_list))
+        .route(
+            "/v1/pairing/whatsapp/approve",
+            post(routes::pairing_approve),
+        )
+        .route("/v1/pairing/whatsapp/reject", post(routes::pairing_reject))
+        .route("/v1/media/{id}", get(routes::media))
+        .route("/v1/events", get(events::events))
+        .route("/v1/reload", post(routes::reload))
+        .route("/metrics", get(routes::metrics))
+        .route("/v1/openapi.json", get(routes::openapi));
+    if options.sim {
+        protected = protected
+            .route("/v1/sim/inbound", post(routes::sim_inbound))
+            .route("/v1/sim/outbox/{account}", get(routes::sim_outbox));
+    }
+    let protected = protected
+        .fallback(routes::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
+    Router::new()
+        .route("/healthz", get(routes::healthz))
+        .merge(protected)
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// Logs each request at debug (method, path, status, duration); never bodies or tokens.
+async fn log_request(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let response = next.run(req).await;
+    tracing::debug!(target: "wagw::http", %method, %path, status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64, "request");
+    response
+}

@@ -1,0 +1,51 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and the model types.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::error::{ErrorBody, ErrorDetail};
+use super::model::*;
+use super::{events, routes};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "wagw", description = "WhatsApp Web gateway for AI agents: HTTP API. \
+        Every route but /healthz needs `Authorization: Bearer <token>` (`wagw token` prints it)."),
+    paths(
+        routes::healthz, routes::readyz, routes::accounts, routes::account,
+        routes::login_start, routes::login_status, routes::logout, routes::send, routes::react,
+        routes::poll, routes::read, routes::presence, routes::pairing_list,
+        routes::pairing_approve, routes::pairing_reject, routes::media, events::events,
+        routes::reload, routes::metrics, routes::openapi, routes::sim_inbound, routes::sim_outbox,
+    ),
+    components(schemas(
+        ErrorBody, ErrorDetail, AccountView, AccountList, LoginMethod, LoginRequest,
+        LoginResponse, LoginState, LoginStatus, LogoutResponse, MediaItem, SendMessageRequest,
+        SendResponse, ReactionRequest, PollRequest, ReadRequest, PresenceState, PresenceRequest,
+        SentId, OkResponse, PairingRequestView, PairingList, PairingDecisionRequest,
+        PairingDecision, EventRecord, Readiness, ReloadResponse, SimInboundRequest, SimInjected,
+        SimOutbox,
+    )),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The document served at `GET /v1/openapi.json`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc
+}

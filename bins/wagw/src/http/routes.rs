@@ -1,0 +1,376 @@
+//! The handlers: parse, validate, call one [`super::GatewayApi`] method, render. Nothing
+//! else happens here; logic lives in the gateway.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::api::LoginChallenge;
+use super::error::{ApiError, ErrorBody};
+use super::extract::{JsonBody, SEND_LIMIT, ValidJson};
+use super::model::{
+    AccountList, AccountView, LoginMethod, LoginRequest, LoginResponse, LoginStatus,
+    LogoutResponse, OkResponse, PairingDecision, PairingDecisionRequest, PairingList, PollRequest,
+    PresenceRequest, ReactionRequest, ReadRequest, Readiness, ReloadResponse, SendMessageRequest,
+    SendResponse, SentId, SimInboundRequest, SimInjected, SimOutbox,
+};
+use super::validate;
+use crate::qr;
+
+impl JsonBody for LoginRequest {
+    const EMPTY_IS_OBJECT: bool = true;
+}
+impl JsonBody for SendMessageRequest {
+    const LIMIT: usize = SEND_LIMIT;
+    const TOO_LARGE_HINT: &'static str =
+        "; send large media by `path` (a file on the gateway host) or `url` instead of base64";
+}
+impl JsonBody for ReactionRequest {}
+impl JsonBody for PollRequest {}
+impl JsonBody for ReadRequest {}
+impl JsonBody for PresenceRequest {}
+impl JsonBody for PairingDecisionRequest {}
+impl JsonBody for SimInboundRequest {}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+fn qr_png(qr: &str) -> Result<String, ApiError> {
+    qr::png_data_url(qr).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Liveness: the process answers. No token needed.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "The process is up", body = OkResponse)))]
+pub async fn healthz() -> Json<OkResponse> {
+    Json(OkResponse { ok: true })
+}
+
+/// Readiness: the store is open and the accounts have started.
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+pub async fn readyz(State(s): State<AppState>) -> Response {
+    let r = s.api.readiness().await;
+    let status = if r.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(r)).into_response()
+}
+
+/// Every configured account.
+#[utoipa::path(get, path = "/v1/accounts", tag = "accounts",
+    responses((status = 200, body = AccountList), (status = 401, body = ErrorBody)))]
+pub async fn accounts(State(s): State<AppState>) -> ApiResult<AccountList> {
+    Ok(Json(AccountList {
+        accounts: s.api.accounts().await?,
+    }))
+}
+
+/// One account: linked, state, self phone and LID, last error, reconnects, last inbound.
+#[utoipa::path(get, path = "/v1/accounts/{id}", tag = "accounts",
+    params(("id" = String, Path, description = "Account id")),
+    responses((status = 200, body = AccountView), (status = 404, body = ErrorBody)))]
+pub async fn account(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<AccountView> {
+    let id = validate::account_id("id", &id)?;
+    Ok(Json(s.api.account(&id).await?))
+}
+
+/// Starts linking: a QR (with a PNG data URL) or a pair code.
+#[utoipa::path(post, path = "/v1/accounts/{id}/login", tag = "accounts",
+    params(("id" = String, Path, description = "Account id")),
+    request_body(content = LoginRequest, description = "Empty body = QR"),
+    responses((status = 200, body = LoginResponse), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn login_start(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ValidJson(req): ValidJson<LoginRequest>,
+) -> ApiResult<LoginResponse> {
+    let id = validate::account_id("id", &id)?;
+    let login = validate::login(req)?;
+    let response = match s.api.login_start(&id, login).await? {
+        LoginChallenge::Qr { qr, expires_in } => LoginResponse {
+            method: LoginMethod::Qr,
+            qr_png: Some(qr_png(&qr)?),
+            qr: Some(qr),
+            code: None,
+            expires_in,
+            message: "Scan this QR in WhatsApp → Settings → Linked devices → Link a device."
+                .to_owned(),
+        },
+        LoginChallenge::Code { code, expires_in } => LoginResponse {
+            method: LoginMethod::Code,
+            message: format!(
+                "On the phone: WhatsApp → Settings → Linked devices → Link a device → \
+                 Link with phone number instead, then type {code}."
+            ),
+            qr: None,
+            qr_png: None,
+            code: Some(code),
+            expires_in,
+        },
+    };
+    Ok(Json(response))
+}
+
+/// The login's progress: `pending` (with the current QR), `connected`, `expired`, ...
+#[utoipa::path(get, path = "/v1/accounts/{id}/login", tag = "accounts",
+    params(("id" = String, Path, description = "Account id")),
+    responses((status = 200, body = LoginStatus), (status = 404, body = ErrorBody)))]
+pub async fn login_status(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<LoginStatus> {
+    let id = validate::account_id("id", &id)?;
+    let mut status = s.api.login_status(&id).await?;
+    if let Some(qr) = &status.qr {
+        status.qr_png = Some(qr_png(qr)?);
+    }
+    Ok(Json(status))
+}
+
+/// Unlinks the account and deletes its WhatsApp Web session.
+#[utoipa::path(post, path = "/v1/accounts/{id}/logout", tag = "accounts",
+    params(("id" = String, Path, description = "Account id")),
+    responses((status = 200, body = LogoutResponse), (status = 404, body = ErrorBody)))]
+pub async fn logout(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<LogoutResponse> {
+    let id = validate::account_id("id", &id)?;
+    Ok(Json(s.api.logout(&id).await?))
+}
+
+/// Sends text and/or media; answers with the server-confirmed message ids.
+#[utoipa::path(post, path = "/v1/accounts/{id}/messages", tag = "messages",
+    params(("id" = String, Path, description = "Account id")),
+    request_body = SendMessageRequest,
+    responses((status = 200, body = SendResponse), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn send(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ValidJson(req): ValidJson<SendMessageRequest>,
+) -> ApiResult<SendResponse> {
+    let id = validate::account_id("id", &id)?;
+    let message = validate::send(req)?;
+    Ok(Json(s.api.send(&id, message).await?))
+}
+
+/// Reacts to a message (or removes this account's reaction).
+#[utoipa::path(post, path = "/v1/accounts/{id}/reactions", tag = "messages",
+    params(("id" = String, Path, description = "Account id")),
+    request_body = ReactionRequest,
+    responses((status = 200, body = SentId), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn react(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ValidJson(req): ValidJson<ReactionRequest>,
+) -> ApiResult<SentId> {
+    let id = validate::account_id("id", &id)?;
+    let reaction = validate::reaction(req)?;
+    Ok(Json(s.api.react(&id, reaction).await?))
+}
+
+/// Sends a poll.
+#[utoipa::path(post, path = "/v1/accounts/{id}/polls", tag = "messages",
+    params(("id" = String, Path, description = "Account id")),
+    request_body = PollRequest,
+    responses((status = 200, body = SentId), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn poll(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ValidJson(req): ValidJson<PollRequest>,
+) -> ApiResult<SentId> {
+    let id = validate::account_id("id", &id)?;
+    let poll = validate::poll(req)?;
+    Ok(Json(s.api.poll(&id, poll).await?))
+}
+
+/// Marks messages read (blue ticks).
+#[utoipa::path(post, path = "/v1/accounts/{id}/read", tag = "messages",
+    params(("id" = String, Path, description = "Account id")),
+    request_body = ReadRequest,
+    responses((status = 200, body = OkResponse), (status = 422, body = ErrorBody)))]
+pub async fn read(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ValidJson(req): ValidJson<ReadRequest>,
+) -> ApiResult<OkResponse> {
+    let id = validate::account_id("id", &id)?;
+    let read = validate::read(req)?;
+    s.api.mark_read(&id, read).await?;
+    Ok(Json(OkResponse { ok: true }))
+}
+
+/// Shows "typing…" or "recording…" in a chat, or stops it.
+#[utoipa::path(post, path = "/v1/accounts/{id}/presence", tag = "messages",
+    params(("id" = String, Path, description = "Account id")),
+    request_body = PresenceRequest,
+    responses((status = 200, body = OkResponse), (status = 422, body = ErrorBody)))]
+pub async fn presence(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ValidJson(req): ValidJson<PresenceRequest>,
+) -> ApiResult<OkResponse> {
+    let id = validate::account_id("id", &id)?;
+    let chat = validate::target("chat", &req.chat)?;
+    s.api
+        .presence(&id, chat, validate::presence(req.state))
+        .await?;
+    Ok(Json(OkResponse { ok: true }))
+}
+
+/// Pending pairing requests.
+#[utoipa::path(get, path = "/v1/pairing/whatsapp", tag = "pairing",
+    responses((status = 200, body = PairingList)))]
+pub async fn pairing_list(State(s): State<AppState>) -> ApiResult<PairingList> {
+    Ok(Json(PairingList {
+        requests: s.api.pairing_list().await?,
+    }))
+}
+
+async fn decide(
+    s: &AppState,
+    req: PairingDecisionRequest,
+    approve: bool,
+) -> ApiResult<PairingDecision> {
+    let code = validate::pairing_code(&req.code)?;
+    let account = req
+        .account
+        .as_deref()
+        .map(|a| validate::account_id("account", a))
+        .transpose()?;
+    let decision = if approve {
+        s.api.pairing_approve(&code, account.as_ref()).await?
+    } else {
+        s.api.pairing_reject(&code, account.as_ref()).await?
+    };
+    Ok(Json(decision))
+}
+
+/// Approves a pairing request: the sender may talk to the agent from now on.
+#[utoipa::path(post, path = "/v1/pairing/whatsapp/approve", tag = "pairing",
+    request_body = PairingDecisionRequest,
+    responses((status = 200, body = PairingDecision), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn pairing_approve(
+    State(s): State<AppState>,
+    ValidJson(req): ValidJson<PairingDecisionRequest>,
+) -> ApiResult<PairingDecision> {
+    decide(&s, req, true).await
+}
+
+/// Rejects a pairing request.
+#[utoipa::path(post, path = "/v1/pairing/whatsapp/reject", tag = "pairing",
+    request_body = PairingDecisionRequest,
+    responses((status = 200, body = PairingDecision), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn pairing_reject(
+    State(s): State<AppState>,
+    ValidJson(req): ValidJson<PairingDecisionRequest>,
+) -> ApiResult<PairingDecision> {
+    decide(&s, req, false).await
+}
+
+/// A saved inbound media file (what a turn's `media[].url` points to).
+#[utoipa::path(get, path = "/v1/media/{id}", tag = "media",
+    params(("id" = String, Path, description = "Media id (file name)")),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"),
+        (status = 404, body = ErrorBody)))]
+pub async fn media(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = validate::media_id(&id)?;
+    let file = s.api.media_file(id).await?;
+    let gone = || ApiError::NotFound {
+        code: "unknown_media",
+        message: format!(
+            "media {id:?} is not (or no longer) on disk: saved media is deleted after \
+             media.retentionHours"
+        ),
+    };
+    let handle = tokio::fs::File::open(&file.path)
+        .await
+        .map_err(|_| gone())?;
+    let len = handle.metadata().await.map_err(|_| gone())?.len();
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(handle));
+    Ok((
+        [
+            (header::CONTENT_TYPE, file.mime),
+            (header::CONTENT_LENGTH, len.to_string()),
+            (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// Re-reads the config file and applies it without dropping connections.
+#[utoipa::path(post, path = "/v1/reload", tag = "gateway",
+    responses((status = 200, body = ReloadResponse), (status = 422, body = ErrorBody)))]
+pub async fn reload(State(s): State<AppState>) -> ApiResult<ReloadResponse> {
+    Ok(Json(s.api.reload().await?))
+}
+
+/// Prometheus metrics (text format 0.0.4).
+#[utoipa::path(get, path = "/metrics", tag = "gateway",
+    responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
+pub async fn metrics(State(s): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        s.api.metrics_text(),
+    )
+        .into_response()
+}
+
+/// This document.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "gateway",
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(super::openapi::document())
+}
+
+/// Simulator only: a simulated person writes to an account.
+#[utoipa::path(post, path = "/v1/sim/inbound", tag = "sim",
+    request_body = SimInboundRequest,
+    responses((status = 200, body = SimInjected), (status = 422, body = ErrorBody)))]
+pub async fn sim_inbound(
+    State(s): State<AppState>,
+    ValidJson(req): ValidJson<SimInboundRequest>,
+) -> ApiResult<SimInjected> {
+    let message = validate::sim(req)?;
+    Ok(Json(s.api.sim_inbound(message).await?))
+}
+
+/// Simulator only: what an account sent.
+#[utoipa::path(get, path = "/v1/sim/outbox/{account}", tag = "sim",
+    params(("account" = String, Path, description = "Account id")),
+    responses((status = 200, body = SimOutbox), (status = 404, body = ErrorBody)))]
+pub async fn sim_outbox(
+    State(s): State<AppState>,
+    Path(account): Path<String>,
+) -> ApiResult<SimOutbox> {
+    let account = validate::account_id("account", &account)?;
+    Ok(Json(SimOutbox {
+        messages: s.api.sim_outbox(&account).await?,
+    }))
+}
+
+/// Any other path.
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound {
+        code: "no_route",
+        message: "no such route: the routes are listed in GET /v1/openapi.json".to_owned(),
+    }
+}

@@ -1,0 +1,380 @@
+//! Wire requests → the validated inputs of [`super::GatewayApi`]. Each failure is a 422
+//! naming its field. Parsing itself is wagw-core's (`Jid::from_target`, `Phone::parse`);
+//! this module only says which field was wrong.
+
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use wagw_core::{AccountId, ChatPresence, Jid, MessageId, Phone};
+
+use super::api::{
+    LoginStart, MarkRead, MediaInput, Poll, Reaction, SendMedia, SendMessage, SimMessage,
+};
+use super::error::ApiError;
+use super::model::{
+    LoginMethod, LoginRequest, PollRequest, PresenceState, ReactionRequest, ReadRequest,
+    SendMessageRequest, SimInboundRequest,
+};
+
+/// Most media items one send may carry.
+pub const MAX_MEDIA_ITEMS: usize = 32;
+
+/// A chat or recipient: a phone number in any written form, or a JID.
+pub fn target(field: &str, raw: &str) -> Result<Jid, ApiError> {
+    Jid::from_target(raw).map_err(|e| {
+        ApiError::invalid(
+            field,
+            format!("{field}: {e} (expected +E.164 like +15551234567, or a JID like 120363012345678901@g.us)"),
+        )
+    })
+}
+
+/// A phone number.
+pub fn phone(field: &str, raw: &str) -> Result<Phone, ApiError> {
+    Phone::parse(raw).map_err(|e| {
+        ApiError::invalid(
+            field,
+            format!("{field}: {e} (expected +E.164 like +15551234567)"),
+        )
+    })
+}
+
+/// An account id from the path or a body field.
+pub fn account_id(field: &str, raw: &str) -> Result<AccountId, ApiError> {
+    AccountId::parse(raw).map_err(|e| ApiError::invalid(field, format!("{field}: {e}")))
+}
+
+fn message_id(field: &str, raw: &str) -> Result<MessageId, ApiError> {
+    let id = raw.trim();
+    if id.is_empty() || id.len() > 128 || id.chars().any(char::is_whitespace) {
+        return Err(ApiError::invalid(
+            field,
+            format!("{field}: {raw:?} is not a message id (the `messageId` of a turn or send)"),
+        ));
+    }
+    Ok(MessageId::new(id))
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|t| !t.trim().is_empty())
+}
+
+/// `POST …/login`.
+pub fn login(req: LoginRequest) -> Result<LoginStart, ApiError> {
+    let phone = match (req.method, req.phone.as_deref()) {
+        (LoginMethod::Code, None) => {
+            return Err(ApiError::invalid(
+                "phone",
+                "phone: a pair-code login needs the account's phone number, e.g. {\"method\": \"code\", \"phone\": \"+15551234567\"}",
+            ));
+        }
+        (_, Some(raw)) => Some(phone("phone", raw)?),
+        (LoginMethod::Qr, None) => None,
+    };
+    Ok(LoginStart {
+        method: req.method,
+        phone,
+        force: req.force,
+    })
+}
+
+/// `POST …/messages`.
+pub fn send(req: SendMessageRequest) -> Result<SendMessage, ApiError> {
+    let to = target("to", &req.to)?;
+    let text = non_empty(req.text);
+    if text.is_none() && req.media.is_empty() {
+        return Err(ApiError::invalid(
+            "text",
+            "text: nothing to send: give `text`, `media`, or both",
+        ));
+    }
+    if req.media.len() > MAX_MEDIA_ITEMS {
+        return Err(ApiError::invalid(
+            "media",
+            format!(
+                "media: at most {MAX_MEDIA_ITEMS} items per send, got {}",
+                req.media.len()
+            ),
+        ));
+    }
+    let mut media = Vec::with_capacity(req.media.len());
+    for (i, item) in req.media.into_iter().enumerate() {
+        let at = |name: &str| format!("media[{i}].{name}");
+        let source = match (item.url, item.path, item.base64) {
+            (Some(url), None, None) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(ApiError::invalid(
+                        at("url"),
+                        format!("{}: {url:?} is not an http(s) URL", at("url")),
+                    ));
+                }
+                MediaInput::Url(url)
+            }
+            (None, Some(path), None) => {
+                let path = PathBuf::from(path);
+                if !path.is_absolute() {
+                    return Err(ApiError::invalid(
+                        at("path"),
+                        format!(
+                            "{}: {} is relative; give an absolute path on the gateway host",
+                            at("path"),
+                            path.display()
+                        ),
+                    ));
+                }
+                MediaInput::Path(path)
+            }
+            (None, None, Some(b64)) => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(b64.trim())
+                    .map_err(|e| {
+                        ApiError::invalid(
+                            at("base64"),
+                            format!("{}: not valid base64: {e}", at("base64")),
+                        )
+                    })?;
+                if bytes.is_empty() {
+                    return Err(ApiError::invalid(
+                        at("base64"),
+                        format!("{}: empty file", at("base64")),
+                    ));
+                }
+                MediaInput::Bytes(bytes)
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    format!("media[{i}]"),
+                    format!("media[{i}]: give exactly one of `url`, `path`, `base64`"),
+                ));
+            }
+        };
+        if let Some(mime) = &item.mime
+            && !mime.contains('/')
+        {
+            return Err(ApiError::invalid(
+                at("mime"),
+                format!(
+                    "{}: {mime:?} is not a MIME type like image/jpeg",
+                    at("mime")
+                ),
+            ));
+        }
+        media.push(SendMedia {
+            source,
+            mime: item.mime,
+            file_name: non_empty(item.file_name),
+            caption: non_empty(item.caption),
+        });
+    }
+    let reply_to = req
+        .reply_to
+        .as_deref()
+        .map(|r| message_id("replyTo", r))
+        .transpose()?;
+    let mentions = req
+        .mentions
+        .iter()
+        .enumerate()
+        .map(|(i, m)| target(&format!("mentions[{i}]"), m))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SendMessage {
+        to,
+        text,
+        media,
+        gif_playback: req.gif_playback,
+        reply_to,
+        mentions,
+    })
+}
+
+/// `POST …/reactions`.
+pub fn reaction(req: ReactionRequest) -> Result<Reaction, ApiError> {
+    let chat = target("chat", &req.chat)?;
+    let message_id = message_id("messageId", &req.message_id)?;
+    let emoji = if req.remove {
+        String::new()
+    } else {
+        match non_empty(req.emoji) {
+            Some(e) => e.trim().to_owned(),
+            None => {
+                return Err(ApiError::invalid(
+                    "emoji",
+                    "emoji: give an emoji, or `remove: true` to remove this account's reaction",
+                ));
+            }
+        }
+    };
+    let participant = req
+        .participant
+        .as_deref()
+        .map(|p| target("participant", p))
+        .transpose()?;
+    Ok(Reaction {
+        chat,
+        message_id,
+        emoji,
+        participant,
+        from_me: req.from_me,
+    })
+}
+
+/// `POST …/polls`.
+pub fn poll(req: PollRequest) -> Result<Poll, ApiError> {
+    let to = target("to", &req.to)?;
+    let question = req.question.trim().to_owned();
+    if question.is_empty() {
+        return Err(ApiError::invalid(
+            "question",
+            "question: the poll question is empty",
+        ));
+    }
+    let mut options: Vec<String> = Vec::new();
+    for option in req.options.iter().map(|o| o.trim()) {
+        if !option.is_empty() && !options.iter().any(|o| o == option) {
+            options.push(option.to_owned());
+        }
+    }
+    if !(2..=12).contains(&options.len()) {
+        return Err(ApiError::invalid(
+            "options",
+            format!(
+                "options: a poll needs 2 to 12 distinct options, got {}",
+                options.len()
+            ),
+        ));
+    }
+    if req.selectable_count as usize > options.len() {
+        return Err(ApiError::invalid(
+            "selectableCount",
+            format!(
+                "selectableCount: {} is more than the {} options (0 means any number)",
+                req.selectable_count,
+                options.len()
+            ),
+        ));
+    }
+    Ok(Poll {
+        to,
+        question,
+        options,
+        selectable_count: req.selectable_count,
+    })
+}
+
+/// `POST …/read`.
+pub fn read(req: ReadRequest) -> Result<MarkRead, ApiError> {
+    let chat = target("chat", &req.chat)?;
+    if req.message_ids.is_empty() {
+        return Err(ApiError::invalid(
+            "messageIds",
+            "messageIds: give at least one message id",
+        ));
+    }
+    let message_ids = req
+        .message_ids
+        .iter()
+        .enumerate()
+        .map(|(i, m)| message_id(&format!("messageIds[{i}]"), m))
+        .collect::<Result<Vec<_>, _>>()?;
+    let participant = req
+        .participant
+        .as_deref()
+        .map(|p| target("participant", p))
+        .transpose()?;
+    Ok(MarkRead {
+        chat,
+        message_ids,
+        participant,
+    })
+}
+
+/// `POST …/presence`.
+pub fn presence(state: PresenceState) -> ChatPresence {
+    match state {
+        PresenceState::Composing => ChatPresence::Composing,
+        PresenceState::Recording => ChatPresence::Recording,
+        PresenceState::Paused => ChatPresence::Paused,
+    }
+}
+
+/// A pairing code: what the sender received (letters and digits).
+pub fn pairing_code(raw: &str) -> Result<String, ApiError> {
+    let code = raw.trim().to_ascii_uppercase();
+    if code.is_empty() || code.len() > 32 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(ApiError::invalid(
+            "code",
+            format!(
+                "code: {raw:?} is not a pairing code (letters and digits, as in `wagw pairing list`)"
+            ),
+        ));
+    }
+    Ok(code)
+}
+
+/// A media id from `GET /v1/media/{id}`: a plain file name, never a path.
+pub fn media_id(raw: &str) -> Result<&str, ApiError> {
+    let ok = !raw.is_empty()
+        && raw.len() <= 200
+        && !raw.starts_with('.')
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if ok {
+        Ok(raw)
+    } else {
+        Err(ApiError::invalid(
+            "id",
+            format!("id: {raw:?} is not a media id (the last part of a turn's media[].url)"),
+        ))
+    }
+}
+
+/// `POST /v1/sim/inbound`.
+pub fn sim(req: SimInboundRequest) -> Result<SimMessage, ApiError> {
+    let account = req
+        .account
+        .as_deref()
+        .map(|a| account_id("account", a))
+        .transpose()?;
+    let from = phone("from", &req.from)?;
+    let group = match req.group.as_deref() {
+        Some(g) => {
+            let jid = target("group", g)?;
+            if !jid.is_group() {
+                return Err(ApiError::invalid(
+                    "group",
+                    format!("group: {g:?} is not a group JID (…@g.us)"),
+                ));
+            }
+            Some(jid)
+        }
+        None => None,
+    };
+    let text = non_empty(req.text);
+    if text.is_none() {
+        return Err(ApiError::invalid(
+            "text",
+            "text: the simulated message needs a text",
+        ));
+    }
+    let quote = req
+        .quote
+        .as_deref()
+        .map(|q| message_id("quote", q))
+        .transpose()?;
+    let mentions = req
+        .mentions
+        .iter()
+        .enumerate()
+        .map(|(i, m)| target(&format!("mentions[{i}]"), m))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SimMessage {
+        account,
+        from,
+        name: non_empty(req.name),
+        group,
+        text,
+        quote,
+        mentions,
+    })
+}

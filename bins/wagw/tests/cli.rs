@@ -1,0 +1,342 @@
+//! Runs the built `wagw` binary against the config fixtures, as an operator would.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/config")
+}
+
+/// `wagw <args>` with a clean, pinned environment.
+fn wagw(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wagw"));
+    cmd.args(args).env_clear().env("HOME", "/nonexistent-home");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const DATA: (&str, &str) = ("WAGW_DATA_DIR", "/data");
+
+#[test]
+fn check_example_prints_every_account() {
+    let example = fixtures().join("example.json5");
+    let o = wagw(
+        &["config", "check", "--config", example.to_str().unwrap()],
+        &[DATA],
+    );
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("valid. 2 accounts (default: personal)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("account personal (Personal phone) [default]"),
+        "{out}"
+    );
+    assert!(out.contains("account work (Support line)"), "{out}");
+    assert!(out.contains("+15551234567, +442079460958"), "{out}");
+    assert!(out.contains("/var/lib/wagw/work-auth"), "{out}");
+}
+
+#[test]
+fn json_flag_works_before_and_after_the_subcommand() {
+    let example = fixtures().join("example.json5");
+    let path = example.to_str().unwrap();
+    for args in [
+        vec!["--json", "config", "check", "--config", path],
+        vec!["config", "check", "--config", path, "--json"],
+        vec!["--config", path, "config", "--json", "check"],
+    ] {
+        let o = wagw(&args, &[DATA]);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let accounts = v["accounts"].as_array().unwrap();
+        assert_eq!(accounts.len(), 2, "{args:?}");
+        assert_eq!(accounts[0]["accountId"], "personal");
+        assert_eq!(accounts[1]["allowFrom"][0], "+4915112345678");
+        assert_eq!(accounts[1]["groupPolicy"], "allowlist");
+        assert_eq!(v["defaultAccount"], "personal");
+    }
+}
+
+#[test]
+fn every_invalid_fixture_exits_2_with_its_problems() {
+    let dir = fixtures().join("invalid");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let file = entry.unwrap().path();
+        if file.extension().is_none_or(|x| x != "json5") {
+            continue;
+        }
+        count += 1;
+        let o = wagw(
+            &["config", "check", "--config", file.to_str().unwrap()],
+            &[DATA],
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{}: {}",
+            file.display(),
+            stderr(&o)
+        );
+        let err = stderr(&o);
+        let expected = std::fs::read_to_string(file.with_extension("expected")).unwrap();
+        for line in expected.lines().filter(|l| !l.is_empty()) {
+            assert!(
+                err.contains(line),
+                "{}: stderr lacks {line:?}:\n{err}",
+                file.display()
+            );
+        }
+        // --json puts the same problems on stdout.
+        let o = wagw(
+            &[
+                "--json",
+                "config",
+                "check",
+                "--config",
+                file.to_str().unwrap(),
+            ],
+            &[DATA],
+        );
+        assert_eq!(o.status.code(), Some(2));
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let n = expected.lines().filter(|l| !l.is_empty()).count();
+        assert_eq!(
+            v["problems"].as_array().unwrap().len(),
+            n,
+            "{}",
+            file.display()
+        );
+        assert!(v["problems"][0]["line"].is_u64(), "{}", file.display());
+    }
+    assert!(count >= 20, "only {count} invalid fixtures");
+}
+
+#[test]
+fn missing_config_says_how_to_create_one() {
+    let o = wagw(
+        &["config", "check", "--config", "/nonexistent/wagw.json5"],
+        &[DATA],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("wagw config init"), "{}", stderr(&o));
+}
+
+#[test]
+fn env_chooses_the_config_file() {
+    let example = fixtures().join("valid/seed-equabot-minimal.json5");
+    let o = wagw(
+        &["--json", "config", "check"],
+        &[DATA, ("WAGW_CONFIG", example.to_str().unwrap())],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["accounts"][0]["dmPolicy"], "allowlist");
+}
+
+#[test]
+fn init_writes_a_valid_starter_and_refuses_to_overwrite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let xdg = tmp.path().join("xdg");
+    let env = [DATA, ("XDG_CONFIG_HOME", xdg.to_str().unwrap())];
+    let o = wagw(&["config", "init"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let written = xdg.join("wagw/wagw.json5");
+    assert!(written.is_file());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&written).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The default path is where `check` looks.
+    let o = wagw(&["config", "check"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Second time: refuses, file untouched.
+    std::fs::write(&written, "{ /* mine */ }").unwrap();
+    let o = wagw(&["config", "init"], &env);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&written).unwrap(), "{ /* mine */ }");
+    // --path picks another file.
+    let other = tmp.path().join("other/conf.json5");
+    let o = wagw(&["config", "init", "--path", other.to_str().unwrap()], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(other.is_file());
+}
+
+#[test]
+fn schema_is_json_schema() {
+    let o = wagw(&["config", "schema"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["$schema"], "http://json-schema.org/draft-07/schema#");
+    assert!(v["properties"]["channels"].is_object());
+}
+
+#[test]
+fn help_explains_the_commands() {
+    let o = wagw(&["--help"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(
+        out.contains("config") && out.contains("--config") && out.contains("--json"),
+        "{out}"
+    );
+    let o = wagw(&["config", "check", "--help"], &[]);
+    assert!(
+        stdout(&o).contains("Exit status: 0 when valid, 2 when not"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+mod daemon {
+    //! `wagw token`, `wagw gateway`'s refusals and the operator commands without a gateway.
+
+    use super::*;
+
+    fn config_file(dir: &Path, text: &str) -> String {
+        let path = dir.join("wagw.json5");
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+
+    #[cfg(unix)]
+    fn mode(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn token_is_generated_once_private_and_overridable() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config_file(dir.path(), "{}");
+        let data = dir.path().join("data");
+        let env = [("WAGW_DATA_DIR", data.to_str().unwrap())];
+        let first = wagw(&["token", "--config", &cfg], &env);
+        assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+        let token = stdout(&first).trim().to_owned();
+        assert_eq!(token.len(), 64, "{token}");
+        assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
+        let again = wagw(&["token", "--config", &cfg], &env);
+        assert_eq!(stdout(&again).trim(), token);
+        assert_eq!(
+            std::fs::read_to_string(data.join("token")).unwrap().trim(),
+            token
+        );
+        #[cfg(unix)]
+        {
+            assert_eq!(mode(&data.join("token")), 0o600);
+            assert_eq!(mode(&data), 0o700);
+        }
+        let over = wagw(
+            &["token", "--config", &cfg, "--json"],
+            &[env[0], ("WAGW_TOKEN", "from-env")],
+        );
+        let v: Value = serde_json::from_str(&stdout(&over)).unwrap();
+        assert_eq!(v["token"], "from-env");
+        assert_eq!(v["source"], "configured");
+    }
+
+    #[test]
+    fn gateway_refuses_a_network_address_without_a_configured_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config_file(dir.path(), "{ gateway: { listen: \"0.0.0.0:7499\" } }");
+        let data = dir.path().join("data");
+        let o = wagw(
+            &["gateway", "--config", &cfg],
+            &[("WAGW_DATA_DIR", data.to_str().unwrap())],
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("refusing to listen on 0.0.0.0:7499"), "{err}");
+        assert!(err.contains("gateway.token"), "{err}");
+        assert!(err.contains("127.0.0.1:7499"), "{err}");
+        assert!(!data.exists(), "nothing is written before the check");
+    }
+
+    #[test]
+    fn status_and_doctor_without_a_gateway_say_how_to_start_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // A port nothing listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cfg = config_file(
+            dir.path(),
+            &format!(
+                "{{ gateway: {{ listen: \"127.0.0.1:{port}\" }}, channels: {{ whatsapp: {{ allowFrom: [\"+15551234567\"] }} }} }}"
+            ),
+        );
+        let data = dir.path().join("data");
+        let env = [("WAGW_DATA_DIR", data.to_str().unwrap())];
+        let o = wagw(&["channels", "status", "--config", &cfg], &env);
+        assert_eq!(o.status.code(), Some(1));
+        let out = stdout(&o);
+        assert!(
+            out.contains("Gateway not reachable at http://127.0.0.1:"),
+            "{out}"
+        );
+        assert!(
+            out.contains("- WhatsApp default: enabled, not linked, dm:pairing, allow:+15551234567"),
+            "{out}"
+        );
+
+        let o = wagw(&["doctor", "--config", &cfg], &env);
+        assert_eq!(o.status.code(), Some(1));
+        let out = stdout(&o);
+        assert!(out.contains("ok   config"), "{out}");
+        assert!(out.contains("FAIL data dir"), "{out}");
+        assert!(
+            out.contains("FAIL gateway not reachable at http://127.0.0.1:"),
+            "{out}"
+        );
+        assert!(out.contains("fix: start it with `wagw gateway`"), "{out}");
+
+        let o = wagw(
+            &[
+                "pairing", "approve", "whatsapp", "K7PQ2MZX", "--config", &cfg,
+            ],
+            &env,
+        );
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stderr(&o).contains("Start it with `wagw gateway`"),
+            "{}",
+            stderr(&o)
+        );
+        let o = wagw(
+            &[
+                "pairing", "approve", "telegram", "K7PQ2MZX", "--config", &cfg,
+            ],
+            &env,
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let o = wagw(
+            &["message", "send", "--to", "+15550001111", "--config", &cfg],
+            &env,
+        );
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("nothing to send"), "{}", stderr(&o));
+    }
+}

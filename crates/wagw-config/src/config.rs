@@ -1,0 +1,364 @@
+//! [`Config`]: a loaded, checked configuration and its resolved accounts.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::ser::SerializeStruct;
+use wagw_core::AccountId;
+
+use crate::check::Checker;
+use crate::de::{Collector, from_node, index_positions};
+use crate::env::Env;
+use crate::error::{ConfigError, Problem, ProblemKind};
+use crate::file::ConfigFile;
+use crate::json5;
+use crate::resolve::{Built, build};
+use crate::settings::{
+    Binding, GatewaySettings, MediaSettings, MessageSettings, ResolvedAccount, SessionSettings,
+    WebSettings,
+};
+
+/// A valid configuration: the file as written plus every account resolved.
+///
+/// ```
+/// use wagw_config::{Config, Env};
+/// let env = Env::from_pairs([("WAGW_DATA_DIR", "/var/lib/wagw")]);
+/// let config = Config::from_json5_str(r#"{
+///     channels: { whatsapp: {
+///         groupPolicy: "open",
+///         accounts: { work: { dmPolicy: "allowlist", allowFrom: ["+1 (555) 123-4567"] } },
+///     } },
+/// }"#, &env)?;
+/// let work = config.default_account();
+/// assert_eq!(work.account_id.as_str(), "work");
+/// assert_eq!(work.allow_from[0].to_string(), "+15551234567");
+/// // The account did not set groupPolicy, so the channel's value applies (no shadowing).
+/// assert_eq!(work.group_policy, wagw_core::GroupPolicy::Open);
+/// assert_eq!(work.auth_dir, std::path::Path::new("/var/lib/wagw/accounts/work"));
+/// # Ok::<(), wagw_config::ConfigError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Config {
+    source: Option<PathBuf>,
+    file: ConfigFile,
+    built: BuiltSettings,
+    warnings: Vec<Problem>,
+}
+
+#[derive(Debug, Clone)]
+struct BuiltSettings {
+    accounts: Vec<ResolvedAccount>,
+    default_account: AccountId,
+    web: WebSettings,
+    gateway: GatewaySettings,
+    session: SessionSettings,
+    messages: MessageSettings,
+    media: MediaSettings,
+    bindings: Vec<Binding>,
+}
+
+impl From<Built> for BuiltSettings {
+    fn from(b: Built) -> Self {
+        BuiltSettings {
+            accounts: b.accounts,
+            default_account: b.default_account,
+            web: b.web,
+            gateway: b.gateway,
+            session: b.session,
+            messages: b.messages,
+            media: b.media,
+            bindings: b.bindings,
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks a JSON5 file. Relative paths inside it (`authDir`, `dataDir`,
+    /// `localRoots`) are taken relative to the file's folder.
+    pub fn load(path: &Path, env: &Env) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, Some(path), env)
+    }
+
+    /// Checks a JSON5 document that did not come from a file (relative paths stay relative).
+    pub fn from_json5_str(text: &str, env: &Env) -> Result<Config, ConfigError> {
+        Config::parse(text, None, env)
+    }
+
+    /// Checks a JSON5 document; `file` names it in errors and anchors relative paths.
+    pub fn parse(text: &str, file: Option<&Path>, env: &Env) -> Result<Config, ConfigError> {
+        let invalid = |problems| ConfigError::Invalid {
+            file: file.map(Path::to_path_buf),
+            problems,
+        };
+        let root = json5::parse(text).map_err(|e| {
+            invalid(vec![Problem {
+                path: String::new(),
+                pos: Some(e.pos),
+                kind: ProblemKind::Syntax,
+                message: e.message,
+            }])
+        })?;
+        let collector = Collector::default();
+        let raw: Option<ConfigFile> = from_node(&root, &collector);
+        let mut problems = collector.into_problems();
+        let Some(raw) = raw else {
+            return Err(invalid(sorted(problems)));
+        };
+        let positions = index_positions(&root);
+        let bad: BTreeSet<String> = problems.iter().map(|p| p.path.clone()).collect();
+        let mut checker = Checker::new(&positions, bad.clone());
+        let base = file.and_then(Path::parent).map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        });
+        let built = build(&raw, &mut checker, env, base);
+        // A value that already failed its type check holds a placeholder; checks of the
+        // placeholder would only repeat the problem.
+        problems.extend(
+            checker
+                .problems
+                .into_iter()
+                .filter(|p| !bad.iter().any(|b| is_under(&p.path, b))),
+        );
+        if !problems.is_empty() {
+            return Err(invalid(sorted(problems)));
+        }
+        Ok(Config {
+            source: file.map(Path::to_path_buf),
+            file: raw,
+            built: built.into(),
+            warnings: sorted(checker.warnings),
+        })
+    }
+
+    /// The file this config was loaded from, if any.
+    pub fn source(&self) -> Option<&Path> {
+        self.source.as_deref()
+    }
+
+    /// The file as written (before merging and defaults).
+    pub fn file(&self) -> &ConfigFile {
+        &self.file
+    }
+
+    /// Every account, resolved, in id order (one implicit `default` account when the file
+    /// configures none). Disabled accounts are included; check `enabled`.
+    pub fn accounts(&self) -> &[ResolvedAccount] {
+        &self.built.accounts
+    }
+
+    /// The accounts with `enabled: true`.
+    pub fn enabled_accounts(&self) -> impl Iterator<Item = &ResolvedAccount> {
+        self.built.accounts.iter().filter(|a| a.enabled)
+    }
+
+    /// One account by id.
+    pub fn resolve_account(&self, id: &AccountId) -> Result<&ResolvedAccount, ConfigError> {
+        self.built
+            .accounts
+            .iter()
+            .find(|a| &a.account_id == id)
+            .ok_or_else(|| ConfigError::UnknownAccount {
+                id: id.to_string(),
+                known: self
+                    .built
+                    .accounts
+                    .iter()
+                    .map(|a| a.account_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// The account used when none is named: `default` if configured, else the first id in
+    /// sorted order.
+    pub fn default_account(&self) -> &ResolvedAccount {
+        // `build` always produces at least one account and picks the default among them.
+        self.built
+            .accounts
+            .iter()
+            .find(|a| a.is_default)
+            .unwrap_or(&self.built.accounts[0])
+    }
+
+    /// The default account's id.
+    pub fn default_account_id(&self) -> &AccountId {
+        &self.built.default_account
+    }
+
+    /// `web`: enabled, heartbeat and the clamped reconnect policy.
+    pub fn web(&self) -> &WebSettings {
+        &self.built.web
+    }
+
+    /// `gateway`, with `WAGW_DATA_DIR` and `WAGW_TOKEN` applied.
+    pub fn gateway(&self) -> &GatewaySettings {
+        &self.built.gateway
+    }
+
+    /// `session`.
+    pub fn session(&self) -> &SessionSettings {
+        &self.built.session
+    }
+
+    /// `messages`, `identity` and `agents.list` (mention patterns compiled).
+    pub fn messages(&self) -> &MessageSettings {
+        &self.built.messages
+    }
+
+    /// `media`.
+    pub fn media(&self) -> &MediaSettings {
+        &self.built.media
+    }
+
+    /// `bindings`, in file order (first match wins).
+    pub fn bindings(&self) -> &[Binding] {
+        &self.built.bindings
+    }
+
+    /// Warnings: clamped values, deprecated or ignored keys. The config is valid anyway.
+    pub fn warnings(&self) -> &[Problem] {
+        &self.warnings
+    }
+}
+
+/// `{accounts, defaultAccount, web, gateway, session, messages, media, bindings, warnings}`:
+/// what `wagw config check --json` prints. Secrets are redacted.
+impl Serialize for Config {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Config", 9)?;
+        st.serialize_field("accounts", &self.built.accounts)?;
+        st.serialize_field("defaultAccount", &self.built.default_account)?;
+        st.serialize_field("web", &self.built.web)?;
+        st.serialize_field("gateway", &self.built.gateway)?;
+        st.serialize_field("session", &self.built.session)?;
+        st.serialize_field("messages", &self.built.messages)?;
+        st.serialize_field("media", &self.built.media)?;
+        st.serialize_field("bindings", &self.built.bindings)?;
+        st.serialize_field("warnings", &self.warnings)?;
+        st.end()
+    }
+}
+
+/// True when `path` is `ancestor` or lies inside it.
+fn is_under(path: &str, ancestor: &str) -> bool {
+    ancestor.is_empty()
+        || path == ancestor
+        || path
+            .strip_prefix(ancestor)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+}
+
+/// File order: by position, problems without one last.
+fn sorted(mut problems: Vec<Problem>) -> Vec<Problem> {
+    problems.sort_by_key(|p| (p.pos.is_none(), p.pos));
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use wagw_core::{DmPolicy, GroupPolicy};
+
+    fn env() -> Env {
+        Env::from_pairs([("WAGW_DATA_DIR", "/data"), ("HOME", "/home/u")])
+    }
+
+    fn problems(src: &str) -> Vec<String> {
+        match Config::from_json5_str(src, &env()) {
+            Ok(_) => panic!("accepted {src}"),
+            Err(e) => e.problems().iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn empty_object_is_one_default_account() {
+        let c = Config::from_json5_str("{}", &env()).unwrap();
+        assert_eq!(c.accounts().len(), 1);
+        let a = c.default_account();
+        assert!(a.account_id.is_default() && a.is_default && a.enabled);
+        assert_eq!(a.dm_policy, DmPolicy::Pairing);
+        assert_eq!(a.group_policy, GroupPolicy::Allowlist);
+        assert_eq!(a.text_chunk_limit, 4000);
+        assert_eq!(a.auth_dir, Path::new("/data/accounts/default"));
+    }
+
+    #[test]
+    fn account_does_not_shadow_channel_values() {
+        let c = Config::from_json5_str(
+            "{channels: {whatsapp: {groupPolicy: 'open', dmPolicy: 'allowlist', allowFrom: ['+15551234567'],
+              accounts: {default: {}, work: {dmPolicy: 'pairing'}}}}}",
+            &env(),
+        )
+        .unwrap();
+        let d = c
+            .resolve_account(&AccountId::parse("default").unwrap())
+            .unwrap();
+        assert_eq!(d.group_policy, GroupPolicy::Open);
+        assert_eq!(d.dm_policy, DmPolicy::Allowlist);
+        let w = c
+            .resolve_account(&AccountId::parse("work").unwrap())
+            .unwrap();
+        assert_eq!(w.dm_policy, DmPolicy::Pairing);
+        assert_eq!(w.group_policy, GroupPolicy::Open);
+        assert_eq!(w.allow_from.len(), 1);
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let p = problems(
+            "{\n channels: {whatsapp: {\n  dmPolicy: 'opne',\n  allowFrom: ['abc', 42],\n  textChunkLimit: 'x',\n  bogus: 1,\n }}\n}",
+        );
+        assert_eq!(p.len(), 5, "{p:#?}");
+        assert!(
+            p[0].starts_with("3:13: channels.whatsapp.dmPolicy: unknown value \"opne\""),
+            "{p:#?}"
+        );
+        assert!(p[0].contains("did you mean \"open\"?"), "{p:#?}");
+        assert!(
+            p[1].starts_with("4:15: channels.whatsapp.allowFrom[0]: \"abc\""),
+            "{p:#?}"
+        );
+        assert!(
+            p[2].starts_with("4:22: channels.whatsapp.allowFrom[1]: expected a string"),
+            "{p:#?}"
+        );
+        assert!(
+            p[3].starts_with("5:19: channels.whatsapp.textChunkLimit: expected a whole number"),
+            "{p:#?}"
+        );
+        assert!(
+            p[4].starts_with("6:3: channels.whatsapp.bogus: unknown key"),
+            "{p:#?}"
+        );
+    }
+
+    #[test]
+    fn path_ancestry() {
+        assert!(is_under("a.b[0]", "a.b"));
+        assert!(is_under("a.b", "a.b"));
+        assert!(!is_under("a.bc", "a.b"));
+        assert!(is_under("x", ""));
+    }
+
+    #[test]
+    fn unknown_account_names_the_known_ones() {
+        let c =
+            Config::from_json5_str("{channels: {whatsapp: {accounts: {a: {}, b: {}}}}}", &env())
+                .unwrap();
+        let e = c
+            .resolve_account(&AccountId::parse("z").unwrap())
+            .unwrap_err();
+        assert!(e.to_string().contains("configured: a, b"), "{e}");
+        assert_eq!(c.default_account_id().as_str(), "a");
+    }
+}
