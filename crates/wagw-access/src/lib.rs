@@ -36,12 +36,13 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Must not depend on: any other wagw crate but `wagw-core` (configuration is mapped into
-//! [`AccessPolicy`] by the caller), a transport, an async runtime or a clock — time is
+//! Must not depend on: any wagw crate but `wagw-core` and `wagw-config` (used only by
+//! [`AccessPolicy::from_config`]), a transport, an async runtime or a clock — time is
 //! always an argument (`now_ms`). The engine does no IO; only [`AccessStore`] touches disk.
 
 mod allow;
 mod command;
+mod config;
 mod decision;
 mod error;
 mod explain;

@@ -67,7 +67,7 @@ pub enum RuleKey {
         /// True when `groups."*"` supplied the value.
         wildcard: bool,
     },
-    /// `channels.whatsapp.pairing.maxPending`.
+    /// `pairing.maxPending`.
     PairingMaxPending,
     /// The allow-store (`wagw allow list`).
     AllowStore,
@@ -120,7 +120,7 @@ pub struct RulePaths {
     /// The account section, e.g. `channels.whatsapp.accounts.work`; `None` when the account
     /// has no section of its own.
     pub account: Option<String>,
-    /// Keys the account section sets.
+    /// Keys the account section sets (for `pairing`: when it sets `pairing.maxPending`).
     pub account_keys: BTreeSet<String>,
 }
 
@@ -162,7 +162,7 @@ impl RulePaths {
                 };
                 format!("{s}.groups.{g}.requireMention")
             }
-            RuleKey::PairingMaxPending => format!("{}.pairing.maxPending", self.channel),
+            RuleKey::PairingMaxPending => format!("{}.pairing.maxPending", section("pairing")),
             RuleKey::AllowStore => "store.allow".to_string(),
             RuleKey::PairingStore => "store.pairing".to_string(),
             RuleKey::ActivationStore => "store.activation".to_string(),
