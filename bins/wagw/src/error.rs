@@ -15,6 +15,9 @@ pub enum CliError {
     /// Loading or checking the config failed.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A `gateway.agents[]` entry breaks a sink rule (checked after the config loaded).
+    #[error("config error: {0}")]
+    Agents(#[from] wagw_agents::AgentsError),
     /// `config init` found a file already there.
     #[error("{} already exists; not overwriting it (edit it, remove it, or pick another file with --path)", path.display())]
     AlreadyExists {
@@ -107,7 +110,9 @@ impl CliError {
     /// 2 when the config is missing or invalid, 1 otherwise.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            CliError::Config(_) | CliError::Usage(_) => ExitCode::from(EXIT_INVALID),
+            CliError::Config(_) | CliError::Agents(_) | CliError::Usage(_) => {
+                ExitCode::from(EXIT_INVALID)
+            }
             _ => ExitCode::FAILURE,
         }
     }

@@ -340,3 +340,24 @@ mod daemon {
         assert!(stderr(&o).contains("nothing to send"), "{}", stderr(&o));
     }
 }
+
+#[test]
+fn check_rejects_a_webhook_without_a_secret_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wagw.json5");
+    std::fs::write(
+        &file,
+        r#"{ gateway: { agents: [ { id: "main", type: "webhook", url: "http://127.0.0.1:9/turn" } ] } }"#,
+    )
+    .unwrap();
+    let o = wagw(
+        &["config", "check", "--config", file.to_str().unwrap()],
+        &[DATA],
+    );
+    assert_eq!(o.status.code(), Some(2), "stdout: {}", stdout(&o));
+    assert!(
+        stderr(&o).contains("gateway.agents[0].secret"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -474,6 +474,8 @@ pub struct SinkEntry {
     pub command: Option<Vec<String>>,
     /// Extra environment for `exec`.
     pub env: Option<BTreeMap<String, String>>,
+    /// Working directory for `exec` (default: the gateway's).
+    pub cwd: Option<String>,
 }
 
 /// The kind of an agent sink.

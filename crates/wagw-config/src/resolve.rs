@@ -655,6 +655,7 @@ fn gateway(file: &ConfigFile, c: &mut Checker, env: &Env, data_dir: PathBuf) -> 
                 max_attempts: sink.max_attempts,
                 command: sink.command.clone().unwrap_or_default(),
                 env: sink.env.clone().unwrap_or_default(),
+                cwd: sink.cwd.clone(),
             });
         }
     }

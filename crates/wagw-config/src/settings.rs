@@ -282,6 +282,8 @@ pub struct AgentSink {
     pub command: Vec<String>,
     /// Extra environment (exec).
     pub env: BTreeMap<String, String>,
+    /// Working directory (exec).
+    pub cwd: Option<String>,
 }
 
 fn redact<S: Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {

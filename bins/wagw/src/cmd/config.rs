@@ -51,6 +51,7 @@ pub fn run(cmd: ConfigCommand, ctx: &Context) -> Result<ExitCode, CliError> {
 fn check(ctx: &Context) -> Result<ExitCode, CliError> {
     // Warnings are part of the output (text or JSON), not logged.
     let config = ctx.load_config()?;
+    crate::agents::agent_specs(&config)?;
     if ctx.json {
         println!("{}", serde_json::to_string_pretty(&config)?);
     } else {
