@@ -21,6 +21,7 @@ use crate::settings::{AccountSettings, GatewaySettings, RuntimeOptions};
 use crate::sink::AgentSink;
 use crate::store::{GatewayEvent, GatewayStore};
 use crate::supervisor::{self, Control, Phase};
+use wagw_access::{AccessStore, AllowSnapshot, LidMap};
 use wagw_normalize::{DedupeKey, GroupHistory, Normalizer, SessionClock};
 
 /// What every account shares: the store, the agent, the live-listener registry, the worker
@@ -35,6 +36,7 @@ pub(crate) struct Shared {
     pub(crate) options: RuntimeOptions,
     pub(crate) settings: RwLock<Arc<GatewaySettings>>,
     pub(crate) normalizer: RwLock<Arc<Normalizer>>,
+    pub(crate) access: AccessStore,
 }
 
 impl Shared {
@@ -119,6 +121,10 @@ pub(crate) struct Account {
     /// Last message time per session, for the envelope's elapsed part.
     pub(crate) sessions: Mutex<SessionClock>,
     pub(crate) debounce: Mutex<Option<DebounceState>>,
+    /// The access store's view for this account, cached until a write invalidates it.
+    snapshot: Mutex<Option<Arc<AllowSnapshot>>>,
+    /// LID↔phone pairs learned from traffic (senders seen with both).
+    lids: Mutex<LidMap>,
     /// The latest linking prompt (QR or pair code) while linking.
     pub(crate) login: Mutex<Option<LoginPrompt>>,
     pub(crate) debounce_wake: Arc<Notify>,
@@ -162,6 +168,8 @@ impl Account {
             sessions: Mutex::new(SessionClock::new(SESSIONS_REMEMBERED)),
             debounce: Mutex::new(None),
             login: Mutex::new(None),
+            snapshot: Mutex::new(None),
+            lids: Mutex::new(LidMap::new()),
             debounce_wake: Arc::new(Notify::new()),
             debounce_task: Mutex::new(None),
         });
@@ -234,7 +242,6 @@ impl Account {
     }
 
     /// When the current connection came up (Unix ms), 0 when down.
-    #[allow(dead_code)] // Read by the pairing grace check once wagw-access lands.
     pub(crate) fn connected_at_ms(&self) -> i64 {
         self.connected_at_ms.load(Ordering::Relaxed)
     }
@@ -279,6 +286,35 @@ impl Account {
         let now = self.shared.clock.now_ms();
         if let Err(e) = self.shared.store.events().append(now, event) {
             tracing::warn!(target: "wagw::store", account = %self.id, error = %e, "event log append failed");
+        }
+    }
+
+    /// The access store's state for this account (allow entries, pairing, activation,
+    /// learned LIDs), cached between writes.
+    pub(crate) fn access_snapshot(&self) -> Result<Arc<AllowSnapshot>, crate::GatewayError> {
+        let mut cached = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(snap) = cached.as_ref() {
+            return Ok(snap.clone());
+        }
+        let mut snap = self.shared.access.snapshot(&self.id)?;
+        snap.lid_map = self.lids.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let snap = Arc::new(snap);
+        *cached = Some(snap.clone());
+        Ok(snap)
+    }
+
+    /// Forgets the cached access snapshot (after a pairing, approval or activation write).
+    pub(crate) fn invalidate_access(&self) {
+        *self.snapshot.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Learns a LID↔phone pair (a sender seen with both).
+    pub(crate) fn learn_lid(&self, lid: &wagw_core::Lid, phone: &wagw_core::Phone) {
+        let mut lids = self.lids.lock().unwrap_or_else(|p| p.into_inner());
+        if lids.phone_of(lid) != Some(phone) {
+            lids.insert(lid.clone(), phone.clone());
+            drop(lids);
+            self.invalidate_access();
         }
     }
 

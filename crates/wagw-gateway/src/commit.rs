@@ -15,6 +15,7 @@ use crate::store::{DedupeRecord, GatewayStore};
 enum Item {
     Ack(InboundAck, Option<DedupeRecord>),
     Barrier(oneshot::Sender<()>),
+    Stop,
 }
 
 /// Hands acks to the committer task.
@@ -30,18 +31,19 @@ impl std::fmt::Debug for Committer {
 }
 
 impl Committer {
-    /// Starts the committer task on the current runtime. It ends when every [`Committer`]
-    /// clone is dropped.
+    /// Starts the committer task on the current runtime. It ends after [`Committer::stop`]
+    /// or when every [`Committer`] clone is dropped.
     pub(crate) fn spawn(store: GatewayStore) -> (Committer, JoinHandle<()>) {
         let (tx, mut rx) = mpsc::unbounded_channel::<Item>();
         let task = tokio::spawn(async move {
             let mut batch = Vec::new();
             let mut records = Vec::new();
-            while rx.recv_many(&mut batch, 4096).await > 0 {
+            let mut stop = false;
+            while !stop && rx.recv_many(&mut batch, 4096).await > 0 {
                 records.clear();
                 records.extend(batch.iter().filter_map(|item| match item {
                     Item::Ack(_, record) => *record,
-                    Item::Barrier(_) => None,
+                    Item::Barrier(_) | Item::Stop => None,
                 }));
                 let written = match store.dedupe().persist(&records) {
                     Ok(()) => true,
@@ -67,6 +69,7 @@ impl Committer {
                         Item::Barrier(done) => {
                             let _ = done.send(());
                         }
+                        Item::Stop => stop = true,
                     }
                 }
             }
@@ -79,6 +82,11 @@ impl Committer {
         // The task only ends when all senders are gone, so this cannot fail while `self`
         // lives; if it did, the ack drops uncommitted and WhatsApp redelivers.
         let _ = self.tx.send(Item::Ack(ack, record));
+    }
+
+    /// Asks the task to finish what it holds and end (await its handle to wait).
+    pub(crate) fn stop(&self) {
+        let _ = self.tx.send(Item::Stop);
     }
 
     /// Waits until everything handed over so far is flushed and committed.

@@ -57,6 +57,10 @@ pub enum GatewayError {
     #[error("agent sink failed: {0}")]
     Sink(String),
 
+    /// The access stores (pairing, allow entries, activation) failed or refused.
+    #[error(transparent)]
+    Access(#[from] wagw_access::AccessError),
+
     /// The builder was missing a required part.
     #[error("gateway builder: {0} is required")]
     MissingPart(&'static str),

@@ -101,6 +101,7 @@ impl GatewayBuilder {
             None => GatewayStore::open_with(&settings.data_dir, self.store_options)?,
         };
         let (committer, committer_task) = Committer::spawn(store.clone());
+        let access = wagw_access::AccessStore::open(store.db())?;
         let shared = Arc::new(Shared {
             store,
             sink,
@@ -110,6 +111,7 @@ impl GatewayBuilder {
             clock: self.clock.unwrap_or_else(|| Arc::new(RuntimeClock::new())),
             options: self.options,
             normalizer: RwLock::new(Arc::new(new_normalizer(&settings)?)),
+            access,
             settings: RwLock::new(Arc::new(settings.clone())),
         });
         let inner = Arc::new(Inner {
@@ -443,9 +445,13 @@ impl Gateway {
             .unwrap_or_else(|p| p.into_inner())
             .drain(..)
             .collect();
-        for task in tasks {
-            task.abort();
-            // Wait for the abort, so the store handles they hold are released on return.
+        // The committer (first task) finishes its last group; the others are aborted. Both
+        // are awaited, so the store handles they hold are released on return.
+        self.inner.shared.committer.stop();
+        for (i, task) in tasks.into_iter().enumerate() {
+            if i > 0 {
+                task.abort();
+            }
             let _ = task.await;
         }
         self.inner.shared.store.flush().await

@@ -28,6 +28,7 @@
 //! injected through [`TransportFactory`]), on the daemon (`bins/wagw`), or on any HTTP or
 //! agent-protocol library: the daemon builds its sinks on [`AgentSink`].
 
+mod access;
 mod account;
 pub mod ack;
 pub mod actions;
@@ -43,6 +44,7 @@ mod inbox;
 pub mod media;
 pub mod metrics;
 mod outbound;
+mod pairing;
 mod pipeline;
 pub mod registry;
 pub mod routing;

@@ -1,7 +1,7 @@
 //! The inbound pipeline's worker side, per message, in the reference's order (after the
 //! reader has dropped status/broadcast chats, own echoes and duplicates):
-//! route → access decision → ack reaction → read receipt → media → normalize → agent →
-//! replies.
+//! route → access decision (pairing challenge, owner commands) → ack reaction → read
+//! receipt → media → normalize → agent → replies.
 
 use std::sync::Arc;
 
@@ -42,15 +42,24 @@ impl Account {
             return;
         };
 
-        let was_mentioned = is_group
-            && normalizer
-                .detect_mention(&message, &own, &agent_id)
-                .was_mentioned();
-        let self_chat =
-            self.is_self_chat(&message.chat) || normalizer.is_self_chat(self.id(), &own);
-
-        self.send_ack_reaction(&settings, &message, is_group, was_mentioned, false);
-        if settings.resolved.send_read_receipts && !self_chat {
+        let Some(admitted) = self
+            .admit(&settings, &normalizer, &own, &agent_id, &message)
+            .await
+        else {
+            return;
+        };
+        let was_mentioned = admitted.was_mentioned;
+        self.send_ack_reaction(
+            &settings,
+            &message,
+            is_group,
+            was_mentioned,
+            admitted.activation_always,
+        );
+        if admitted.mark_read
+            && settings.resolved.send_read_receipts
+            && !self.is_self_chat(&message.chat)
+        {
             self.send_read_receipt(&message);
         }
         let media_outcome = self.save_media(&settings, &message).await;
@@ -156,7 +165,6 @@ impl Account {
     }
 
     /// Records a group message the bot will not answer into the group's pending history.
-    #[allow(dead_code)] // Called by the access step (mention gating) once wagw-access lands.
     pub(crate) fn remember_for_history(&self, normalizer: &Normalizer, message: &InboundMessage) {
         let limit = normalizer.history_limit(self.id());
         if limit == 0 {

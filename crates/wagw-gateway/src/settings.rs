@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use wagw_access::AccessPolicy;
 use wagw_config::{AllowEntry, Config, Env, ResolvedAccount};
 use wagw_core::AccountId;
 use wagw_normalize::{EnvelopeSettings, EnvelopeTimezone, MentionPatterns, NormalizeSettings};
@@ -44,11 +45,17 @@ pub struct AccountSettings {
     pub transport: TransportSettings,
     /// The merged, defaulted account view (`channels.whatsapp` + `accounts.<id>`).
     pub resolved: ResolvedAccount,
+    /// The access policy (`dmPolicy`, `allowFrom`, groups, pairing) with its config paths.
+    pub access: AccessPolicy,
 }
 
 impl AccountSettings {
-    fn from_resolved(resolved: &ResolvedAccount) -> AccountSettings {
-        AccountSettings {
+    fn from_resolved(
+        config: &Config,
+        resolved: &ResolvedAccount,
+    ) -> Result<AccountSettings, GatewayError> {
+        Ok(AccountSettings {
+            access: AccessPolicy::from_config(config, resolved)?,
             id: resolved.account_id.clone(),
             transport: TransportSettings {
                 auth_dir: resolved.auth_dir.clone(),
@@ -56,7 +63,7 @@ impl AccountSettings {
                 kind: resolved.transport,
             },
             resolved: resolved.clone(),
-        }
+        })
     }
 }
 
@@ -103,8 +110,8 @@ impl GatewaySettings {
             accounts: config
                 .accounts()
                 .iter()
-                .map(AccountSettings::from_resolved)
-                .collect(),
+                .map(|a| AccountSettings::from_resolved(config, a))
+                .collect::<Result<_, _>>()?,
             normalize: normalize_settings(config)?,
             config: Arc::new(config.clone()),
         })

@@ -1,6 +1,8 @@
 //! Integration tests for wagw-gateway (one binary, modules by concern under `gateway/`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[path = "gateway/access.rs"]
+mod access;
 #[path = "gateway/fake.rs"]
 mod fake;
 #[path = "gateway/lifecycle.rs"]

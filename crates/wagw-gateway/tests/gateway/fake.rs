@@ -229,3 +229,10 @@ pub fn image(from: &str, id: &str, size: u64) -> InboundMessage {
     });
     m
 }
+
+/// DMs from anyone (most pipeline tests are not about access control).
+pub const OPEN: &str = "{ channels: { whatsapp: { dmPolicy: 'open', allowFrom: ['*'] } } }";
+
+pub fn open_settings(dir: &std::path::Path) -> wagw_gateway::GatewaySettings {
+    wagw_gateway::GatewaySettings::from_json5(OPEN, dir).unwrap()
+}

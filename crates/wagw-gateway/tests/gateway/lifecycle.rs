@@ -17,7 +17,7 @@ fn factory(socket: FakeSocket) -> impl TransportFactory {
 
 async fn start(dir: &std::path::Path, socket: &FakeSocket, sink: Arc<dyn AgentSink>) -> Gateway {
     Gateway::builder()
-        .settings(GatewaySettings::single_account(dir).unwrap())
+        .settings(crate::fake::open_settings(dir))
         .transport(factory(socket.clone()))
         .sink_arc(sink)
         .start()
@@ -114,7 +114,7 @@ async fn status_broadcast_and_own_echo_are_dropped() {
 #[tokio::test]
 async fn send_without_listener_fails_fast_with_the_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = GatewaySettings::single_account(dir.path()).unwrap();
+    let mut settings = crate::fake::open_settings(dir.path());
     settings.enabled = false;
     let socket = FakeSocket::linked("+15550009999");
     let gw = Gateway::builder()
@@ -199,7 +199,7 @@ async fn reload_applies_policy_live_and_restarts_on_transport_change() {
     let gw = start(dir.path(), &socket, echo()).await;
     socket.wait_connects(1).await;
 
-    let mut settings = GatewaySettings::single_account(dir.path()).unwrap();
+    let mut settings = crate::fake::open_settings(dir.path());
     settings.accounts[0].resolved.send_read_receipts = false;
     gw.reload(settings.clone()).await.unwrap();
     socket

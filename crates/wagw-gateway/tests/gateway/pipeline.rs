@@ -41,7 +41,12 @@ async fn start_cfg(
 async fn turns_are_normalized_with_envelope_and_session_key() {
     let dir = tempfile::tempdir().unwrap();
     let socket = FakeSocket::linked("+15550009999");
-    let (gw, seen) = start_cfg(dir.path(), &socket, "{ session: { dmScope: 'per-peer' } }").await;
+    let (gw, seen) = start_cfg(
+        dir.path(),
+        &socket,
+        "{ session: { dmScope: 'per-peer' }, channels: { whatsapp: { dmPolicy: 'open', allowFrom: ['*'] } } }",
+    )
+    .await;
     socket
         .deliver(dm("+15550001111", "M1", "hello"))
         .await
@@ -50,7 +55,7 @@ async fn turns_are_normalized_with_envelope_and_session_key() {
     let turn = seen.lock().unwrap()[0].clone();
     assert_eq!(turn.raw_body, "hello");
     assert!(
-        turn.body.starts_with("[WhatsApp +15550001111 ") && turn.body.ends_with("] [wagw] hello"),
+        turn.body.starts_with("[WhatsApp +15550001111 ") && turn.body.ends_with("] hello"),
         "{}",
         turn.body
     );
@@ -65,6 +70,7 @@ async fn bindings_pick_the_agent_and_unmatched_turns_are_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let socket = FakeSocket::linked("+15550009999");
     let config = r#"{
+        channels: { whatsapp: { dmPolicy: 'open', allowFrom: ['*'] } },
         bindings: [
             { match: { text: "(?i)^/support" }, agentId: "support" },
             { match: { from: "+15550002222" }, agentId: "main" },
@@ -107,7 +113,7 @@ async fn debounce_merges_a_burst_and_acks_every_message() {
     let (gw, seen) = start_cfg(
         dir.path(),
         &socket,
-        "{ channels: { whatsapp: { debounceMs: 500 } } }",
+        "{ channels: { whatsapp: { debounceMs: 500, dmPolicy: 'open', allowFrom: ['*'] } } }",
     )
     .await;
     let a = socket.deliver(dm("+15550001111", "M1", "first")).await;

@@ -22,7 +22,7 @@ pub struct Harness {
     pub account: SimSocket,
     pub gw: Gateway,
     pub turns: Arc<Mutex<Vec<InboundTurn>>>,
-    _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
 }
 
 impl Harness {
@@ -31,7 +31,18 @@ impl Harness {
     pub async fn start(config: &str, reply: fn(&InboundTurn) -> Option<String>) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let net = SimNetwork::with_seed(11);
-        let account = net.linked_account("default", "+15550009999");
+        net.linked_account("default", "+15550009999");
+        Harness::start_on(net, dir, config, reply).await
+    }
+
+    /// A gateway on `net` (its `default` account must exist) with its data in `dir`.
+    pub async fn start_on(
+        net: SimNetwork,
+        dir: tempfile::TempDir,
+        config: &str,
+        reply: fn(&InboundTurn) -> Option<String>,
+    ) -> Harness {
+        let account = net.socket(&AccountId::default_account()).unwrap();
         let turns: Arc<Mutex<Vec<InboundTurn>>> = Arc::default();
         let seen = turns.clone();
         let sink = sink_fn(move |turn: InboundTurn| {
@@ -62,10 +73,17 @@ impl Harness {
             account,
             gw,
             turns,
-            _dir: dir,
+            dir,
         };
         h.settle().await;
         h
+    }
+
+    /// Shuts the gateway down and hands back the network and data folder (for restarts).
+    pub async fn stop(self) -> (SimNetwork, tempfile::TempDir) {
+        self.gw.shutdown().await.unwrap();
+        drop(self.gw);
+        (self.net, self.dir)
     }
 
     /// Waits until the gateway handled (acknowledged) everything sent to it so far.
@@ -92,7 +110,7 @@ impl Harness {
 
 const OPEN: &str = "{ channels: { whatsapp: { dmPolicy: 'open', allowFrom: ['*'] } } }";
 
-fn echo(turn: &InboundTurn) -> Option<String> {
+pub fn echo(turn: &InboundTurn) -> Option<String> {
     Some(format!("echo: {}", turn.raw_body))
 }
 

@@ -24,7 +24,7 @@ async fn ten_thousand_messages_keep_order_and_are_all_acknowledged() {
     let ids: Vec<String> = (0..ACCOUNTS).map(|i| format!("a{i}")).collect();
     let accounts: String = ids.iter().map(|id| format!("{id}: {{}},")).collect();
     let config = format!(
-        "{{ channels: {{ whatsapp: {{ sendReadReceipts: false, accounts: {{ {accounts} }} }} }} }}"
+        "{{ channels: {{ whatsapp: {{ dmPolicy: 'open', allowFrom: ['*'], sendReadReceipts: false, accounts: {{ {accounts} }} }} }} }}"
     );
     let sockets: HashMap<String, FakeSocket> = ids
         .iter()

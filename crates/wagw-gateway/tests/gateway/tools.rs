@@ -32,7 +32,7 @@ async fn start_with(
     sink: Arc<dyn AgentSink>,
     edit: impl FnOnce(&mut AccountSettings),
 ) -> Gateway {
-    let mut settings = GatewaySettings::single_account(dir).unwrap();
+    let mut settings = crate::fake::open_settings(dir);
     edit(&mut settings.accounts[0]);
     let socket2 = socket.clone();
     let gw = Gateway::builder()
@@ -173,7 +173,7 @@ async fn tools_respect_their_gates_and_validate() {
         "{err}"
     );
 
-    let mut settings = GatewaySettings::single_account(dir.path()).unwrap();
+    let mut settings = crate::fake::open_settings(dir.path());
     settings.accounts[0].resolved.actions.reactions = false;
     gw.reload(settings).await.unwrap();
     let poll = gw
