@@ -216,7 +216,8 @@ fn normalize_account(a: &ResolvedAccount) -> wagw_normalize::AccountSettings {
             .iter()
             .filter_map(|e| match e {
                 AllowEntry::Phone(p) => Some(p.clone()),
-                AllowEntry::Any => None,
+                // Normalization's allow list is phones only (prefix and self-chat defaults).
+                _ => None,
             })
             .collect(),
         allow_from_any: a.allow_from.contains(&AllowEntry::Any),
