@@ -9,6 +9,7 @@ use crate::error::CliError;
 
 pub mod channels;
 pub mod config;
+pub mod demo;
 pub mod doctor;
 pub mod gateway;
 pub mod message;
