@@ -1,0 +1,3 @@
+//! tmp
+pub mod chunk;
+pub use chunk::{chunk_text, DEFAULT_TEXT_CHUNK_LIMIT};
