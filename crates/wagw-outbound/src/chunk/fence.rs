@@ -62,7 +62,11 @@ pub(crate) fn find_fences(text: &str) -> Vec<Fence> {
     let mut pos = 0;
     while pos < text.len() {
         let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
-        let next = if line_end < text.len() { line_end + 1 } else { line_end };
+        let next = if line_end < text.len() {
+            line_end + 1
+        } else {
+            line_end
+        };
         let line = &text[pos..line_end];
         match &open {
             None => {

@@ -107,7 +107,10 @@ fn boundary_at_or_before(text: &str, floor: usize, at: usize) -> usize {
         Ok(Some(b)) if b > floor => b,
         _ => {
             let mut cur = GraphemeCursor::new(at, text.len(), true);
-            cur.next_boundary(text, 0).ok().flatten().unwrap_or(text.len())
+            cur.next_boundary(text, 0)
+                .ok()
+                .flatten()
+                .unwrap_or(text.len())
         }
     }
 }
@@ -240,7 +243,11 @@ fn chunk_markdown(text: &str, limit: usize) -> Vec<String> {
                     if at <= f.body_start {
                         // The opening line and its closer alone exceed the limit: take one
                         // character of the body anyway so that the text moves on.
-                        at = boundary_at_or_before(text, f.body_start, advance_chars(text, f.body_start, 1));
+                        at = boundary_at_or_before(
+                            text,
+                            f.body_start,
+                            advance_chars(text, f.body_start, 1),
+                        );
                     }
                     chunk.push_str(&text[pos..at]);
                     close_into(&mut chunk, f);
@@ -321,7 +328,11 @@ mod tests {
         for c in &chunks {
             assert!(c.starts_with("```rust\n"), "{c:?}");
             assert!(c.ends_with("\n```"), "{c:?}");
-            assert_eq!(find_fences(c).iter().filter(|f| f.unclosed).count(), 0, "{c:?}");
+            assert_eq!(
+                find_fences(c).iter().filter(|f| f.unclosed).count(),
+                0,
+                "{c:?}"
+            );
         }
         let joined: String = chunks
             .iter()

@@ -33,7 +33,12 @@ fn chunk_fixture_table() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} failing rows:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing rows:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Invariants on every fixture row and a few generated texts: chunks respect the limit,
@@ -45,25 +50,41 @@ fn chunk_invariants() {
         .filter(|c| c.limit > 0)
         .map(|c| (c.text, c.limit))
         .collect();
-    let prose = "The quick brown fox 🦊 jumps over the lazy dog. 日本語のテキスト、改行なし。\n".repeat(40);
+    let prose =
+        "The quick brown fox 🦊 jumps over the lazy dog. 日本語のテキスト、改行なし。\n".repeat(40);
     for limit in [7, 13, 64, 100, 333] {
         texts.push((prose.clone(), limit));
-        texts.push((format!("intro\n```rust\n{}```\noutro words here", "let x = 1; // a comment\n".repeat(30)), limit.max(24)));
+        texts.push((
+            format!(
+                "intro\n```rust\n{}```\noutro words here",
+                "let x = 1; // a comment\n".repeat(30)
+            ),
+            limit.max(24),
+        ));
     }
     for (text, limit) in texts {
         let chunks = chunk_text(&text, limit, ChunkMode::Length);
         for c in &chunks {
-            assert!(c.chars().count() <= limit, "chunk over {limit}: {c:?} from {text:?}");
+            assert!(
+                c.chars().count() <= limit,
+                "chunk over {limit}: {c:?} from {text:?}"
+            );
             assert!(!c.trim().is_empty(), "empty chunk from {text:?}");
         }
         // Fence lines are added and dropped by design; every other visible character stays.
         let squash = |s: &str| {
             s.lines()
-                .filter(|l| !l.trim_start().starts_with("```") && !l.trim_start().starts_with("~~~"))
+                .filter(|l| {
+                    !l.trim_start().starts_with("```") && !l.trim_start().starts_with("~~~")
+                })
                 .flat_map(|l| l.chars().filter(|c| !c.is_whitespace()))
                 .collect::<String>()
         };
         let joined: String = chunks.iter().map(|c| squash(c)).collect();
-        assert_eq!(joined, squash(&text), "content changed for {text:?} @{limit}");
+        assert_eq!(
+            joined,
+            squash(&text),
+            "content changed for {text:?} @{limit}"
+        );
     }
 }
