@@ -244,11 +244,9 @@ pub async fn deliver_reply(
             Ok((sent, warnings, caption_used)) => {
                 report.sent.push(sent);
                 report.warnings.extend(warnings);
-                if !caption_used {
-                    if let Some(c) = caption {
-                        // Voice notes carry no caption: the text follows as a message.
-                        chunks.push_front(c);
-                    }
+                if !caption_used && let Some(c) = caption {
+                    // Voice notes carry no caption: the text follows as a message.
+                    chunks.push_front(c);
                 }
             }
             Err(e) => {

@@ -39,10 +39,10 @@ fn is_word_char(c: char) -> bool {
 /// ```
 pub fn is_silent_reply(text: &str) -> bool {
     let lead = text.trim_start();
-    if let Some(rest) = lead.strip_prefix(SILENT_TOKEN) {
-        if rest.chars().next().is_none_or(|c| !is_word_char(c)) {
-            return true;
-        }
+    if let Some(rest) = lead.strip_prefix(SILENT_TOKEN)
+        && rest.chars().next().is_none_or(|c| !is_word_char(c))
+    {
+        return true;
     }
     let tail = text.trim_end_matches(|c: char| !is_word_char(c));
     if let Some(before) = tail.strip_suffix(SILENT_TOKEN) {
@@ -56,15 +56,15 @@ fn strip_heartbeat(text: &str) -> &str {
     let mut t = text.trim();
     loop {
         let before = t;
-        if let Some(rest) = t.strip_prefix(HEARTBEAT_TOKEN) {
-            if rest.chars().next().is_none_or(|c| !is_word_char(c)) {
-                t = rest.trim_start();
-            }
+        if let Some(rest) = t.strip_prefix(HEARTBEAT_TOKEN)
+            && rest.chars().next().is_none_or(|c| !is_word_char(c))
+        {
+            t = rest.trim_start();
         }
-        if let Some(rest) = t.strip_suffix(HEARTBEAT_TOKEN) {
-            if rest.chars().next_back().is_none_or(|c| !is_word_char(c)) {
-                t = rest.trim_end();
-            }
+        if let Some(rest) = t.strip_suffix(HEARTBEAT_TOKEN)
+            && rest.chars().next_back().is_none_or(|c| !is_word_char(c))
+        {
+            t = rest.trim_end();
         }
         if t == before {
             return t;

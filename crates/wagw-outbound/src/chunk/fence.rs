@@ -70,27 +70,29 @@ pub(crate) fn find_fences(text: &str) -> Vec<Fence> {
         let line = &text[pos..line_end];
         match &open {
             None => {
-                if let Some((m, info)) = parse_marker(line) {
-                    if !(m.ch == b'`' && info.contains('`')) {
-                        open = Some((pos, next, m, line.to_string()));
-                    }
+                if let Some((m, info)) = parse_marker(line)
+                    && !(m.ch == b'`' && info.contains('`'))
+                {
+                    open = Some((pos, next, m, line.to_string()));
                 }
             }
             Some((open_start, body_start, m, open_line)) => {
-                if let Some((c, rest)) = parse_marker(line) {
-                    if c.ch == m.ch && c.len >= m.len && rest.trim_matches([' ', '\t']).is_empty() {
-                        fences.push(Fence {
-                            open_start: *open_start,
-                            body_start: *body_start,
-                            close_start: pos,
-                            close_marker_end: pos + c.indent + c.len,
-                            close_end: next,
-                            unclosed: false,
-                            open_line: open_line.clone(),
-                            close_line: close_line_for(m),
-                        });
-                        open = None;
-                    }
+                if let Some((c, rest)) = parse_marker(line)
+                    && c.ch == m.ch
+                    && c.len >= m.len
+                    && rest.trim_matches([' ', '\t']).is_empty()
+                {
+                    fences.push(Fence {
+                        open_start: *open_start,
+                        body_start: *body_start,
+                        close_start: pos,
+                        close_marker_end: pos + c.indent + c.len,
+                        close_end: next,
+                        unclosed: false,
+                        open_line: open_line.clone(),
+                        close_line: close_line_for(m),
+                    });
+                    open = None;
                 }
             }
         }

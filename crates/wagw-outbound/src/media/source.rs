@@ -167,10 +167,8 @@ impl MediaLoader {
             if !matches!(attempt.url().scheme(), "http" | "https") {
                 return attempt.error("redirect to a non-HTTP URL");
             }
-            if !allow_private {
-                if let Err(blocked) = net::check_literal_host(attempt.url()) {
-                    return attempt.error(blocked);
-                }
+            if !allow_private && let Err(blocked) = net::check_literal_host(attempt.url()) {
+                return attempt.error(blocked);
             }
             attempt.follow()
         });

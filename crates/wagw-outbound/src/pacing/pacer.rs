@@ -114,13 +114,12 @@ impl Pacer {
                 reasons = ?reservation.reasons,
                 "pacing: send waits for its slot"
             );
-            if self.settings.typing_indicator {
-                if let Err(e) = socket
+            if self.settings.typing_indicator
+                && let Err(e) = socket
                     .send_chat_presence(chat, ChatPresence::Composing)
                     .await
-                {
-                    tracing::debug!(target: "wagw::outbound", error = %e, "typing presence failed");
-                }
+            {
+                tracing::debug!(target: "wagw::outbound", error = %e, "typing presence failed");
             }
             tokio::time::sleep(Duration::from_millis(wait)).await;
         }
