@@ -42,7 +42,10 @@ fn bench_chunking(c: &mut Criterion) {
 
 /// The shared benchmark photo, or a 4000x3000 q95 JPEG of gradients plus noise like it.
 fn photo() -> (Vec<u8>, &'static str) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/bench-data/photo12mp.jpg");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/bench-data/photo12mp.jpg"
+    );
     if let Ok(data) = std::fs::read(path) {
         return (data, "shared/bench-data/photo12mp.jpg");
     }
@@ -64,7 +67,8 @@ fn photo() -> (Vec<u8>, &'static str) {
     let mut out = Vec::new();
     let mut enc = jpeg_encoder::Encoder::new(&mut out, 95);
     enc.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_4_4);
-    enc.encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb).unwrap();
+    enc.encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
     (out, "generated 4000x3000 q95")
 }
 

@@ -91,6 +91,12 @@ fn split_paragraphs(text: &str) -> Vec<&str> {
 }
 
 fn is_grapheme_boundary(text: &str, at: usize) -> bool {
+    // Fast path: between two ASCII bytes there is always a boundary (text has no CR left,
+    // so the CR LF pair cannot occur; every combining or joining character is non-ASCII).
+    let b = text.as_bytes();
+    if at == 0 || at >= b.len() || (b[at - 1] < 0x80 && b[at] < 0x80) {
+        return true;
+    }
     GraphemeCursor::new(at, text.len(), true)
         .is_boundary(text, 0)
         .unwrap_or(true)
@@ -166,47 +172,12 @@ fn chunk_markdown(text: &str, limit: usize) -> Vec<String> {
             chunk.push('\n');
         }
 
-        // One pass over the window (budget characters plus the one right after it) records
-        // the best break candidates of each kind.
-        let mut last_nl: Option<usize> = None;
-        let mut last_ws: Option<(usize, usize)> = None;
-        let mut last_inside_nl: Option<(usize, &Fence)> = None;
-        let mut at_budget: Option<usize> = None;
-        let mut cursor = 0;
-        for (count, (i, c)) in text[pos..].char_indices().enumerate() {
-            let p = pos + i;
-            if count == budget {
-                // The character right after a full window: breaking here gives a full chunk.
-                at_budget = Some(p);
-            }
-            if count > budget {
-                break;
-            }
-            if count == 0 || !is_break_space(c) {
-                continue;
-            }
-            match place(&fences, &mut cursor, p) {
-                Place::Forbidden => {}
-                Place::Outside => {
-                    if !is_grapheme_boundary(text, p)
-                        || !is_grapheme_boundary(text, p + c.len_utf8())
-                    {
-                        continue;
-                    }
-                    if c == '\n' {
-                        last_nl = Some(p);
-                    } else {
-                        last_ws = Some((p, c.len_utf8()));
-                    }
-                }
-                Place::Inside(f) => {
-                    let suffix = 1 + f.close_line.chars().count();
-                    if c == '\n' && count + suffix <= budget {
-                        last_inside_nl = Some((p, f));
-                    }
-                }
-            }
-        }
+        let Window {
+            last_nl,
+            last_ws,
+            last_inside_nl,
+            at_budget,
+        } = scan_window(text, &fences, pos, budget);
 
         // Everything left fits when no character sits past the window, or only whitespace.
         if at_budget.is_none_or(|b| text[b..].trim_end().is_empty()) {
@@ -269,6 +240,93 @@ fn chunk_markdown(text: &str, limit: usize) -> Vec<String> {
         }
         pos = next_pos;
     }
+}
+
+/// Break candidates in one window: `budget` characters from `pos`, plus the one after.
+struct Window<'f> {
+    /// Last newline outside fences (byte offset).
+    last_nl: Option<usize>,
+    /// Last other break space outside fences (byte offset, byte width).
+    last_ws: Option<(usize, usize)>,
+    /// Last newline inside a fence that leaves room for the closing line.
+    last_inside_nl: Option<(usize, &'f Fence)>,
+    /// Byte offset of the character right after a full window, if the text goes on.
+    at_budget: Option<usize>,
+}
+
+fn scan_window<'f>(text: &str, fences: &'f [Fence], pos: usize, budget: usize) -> Window<'f> {
+    let bytes = text.as_bytes();
+    // Fast path for the common case: an ASCII window that touches no fence. The search is
+    // then two reverse byte scans instead of a walk over every character.
+    let end = pos.saturating_add(budget);
+    let touches_fence = fences
+        .iter()
+        .any(|f| f.close_end > pos && f.open_start <= end);
+    if !touches_fence && end < bytes.len() && bytes[pos..=end].is_ascii() {
+        let window = &text[pos..=end];
+        let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C);
+        let last_nl = window
+            .bytes()
+            .rposition(|b| b == b'\n')
+            .filter(|&i| i > 0)
+            .map(|i| pos + i);
+        let last_ws = match last_nl {
+            Some(_) => None,
+            None => window
+                .bytes()
+                .rposition(|b| b != b'\n' && is_space(b))
+                .filter(|&i| i > 0)
+                .map(|i| (pos + i, 1)),
+        };
+        return Window {
+            last_nl,
+            last_ws,
+            last_inside_nl: None,
+            at_budget: Some(end),
+        };
+    }
+
+    // General path: one pass over the window records the best candidate of each kind.
+    let mut w = Window {
+        last_nl: None,
+        last_ws: None,
+        last_inside_nl: None,
+        at_budget: None,
+    };
+    let mut cursor = 0;
+    for (count, (i, c)) in text[pos..].char_indices().enumerate() {
+        let p = pos + i;
+        if count == budget {
+            // The character right after a full window: breaking here gives a full chunk.
+            w.at_budget = Some(p);
+        }
+        if count > budget {
+            break;
+        }
+        if count == 0 || !is_break_space(c) {
+            continue;
+        }
+        match place(fences, &mut cursor, p) {
+            Place::Forbidden => {}
+            Place::Outside => {
+                if !is_grapheme_boundary(text, p) || !is_grapheme_boundary(text, p + c.len_utf8()) {
+                    continue;
+                }
+                if c == '\n' {
+                    w.last_nl = Some(p);
+                } else {
+                    w.last_ws = Some((p, c.len_utf8()));
+                }
+            }
+            Place::Inside(f) => {
+                let suffix = 1 + f.close_line.chars().count();
+                if c == '\n' && count + suffix <= budget {
+                    w.last_inside_nl = Some((p, f));
+                }
+            }
+        }
+    }
+    w
 }
 
 fn close_into(chunk: &mut String, f: &Fence) {
