@@ -17,9 +17,8 @@ use wagw_core::{
 use crate::chunk::{DEFAULT_TEXT_CHUNK_LIMIT, chunk_text};
 use crate::error::OutboundError;
 use crate::media::image::ImageLimits;
-use crate::media::plan::{
-    MediaCaps, MediaFacts, MediaOptions, MediaPlan, plan_media, prepare_media,
-};
+use crate::media::plan::{MediaCaps, MediaFacts, MediaOptions, MediaPlan, plan_media};
+use crate::media::prepare::prepare_media;
 use crate::media::source::{MediaLoader, MediaSource};
 use crate::media::tools::Tools;
 use crate::pacing::Pacer;

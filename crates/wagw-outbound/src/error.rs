@@ -139,6 +139,9 @@ pub enum OutboundError {
         /// Its stderr, shortened.
         detail: String,
     },
+    /// The media plan refused the item; the text says why (cap, bomb guard, ...).
+    #[error("{0}")]
+    Refused(String),
     /// The transport refused or failed a send (after retries for transient errors).
     #[error("send failed: {0}")]
     Send(#[from] SocketError),

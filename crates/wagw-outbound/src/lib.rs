@@ -40,10 +40,8 @@ pub use deliver::{
 };
 pub use error::{MIB, OutboundError};
 pub use media::image::{ImageLimits, OptimizedImage, optimize_image};
-pub use media::plan::{
-    MediaAction, MediaCaps, MediaFacts, MediaOptions, MediaPlan, PreparedMedia, plan_media,
-    prepare_media,
-};
+pub use media::plan::{MediaAction, MediaCaps, MediaFacts, MediaOptions, MediaPlan, plan_media};
+pub use media::prepare::{PreparedMedia, prepare_media};
 pub use media::source::{LoadedMedia, MediaLoader, MediaSettings, MediaSource};
 pub use media::tools::Tools;
 pub use pacing::{Pacer, PacingSettings, PacingState, Reservation, WaitReason};

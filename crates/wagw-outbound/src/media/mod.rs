@@ -10,6 +10,7 @@ pub mod image;
 pub mod metadata;
 pub mod net;
 pub mod plan;
+pub mod prepare;
 pub mod sniff;
 pub mod source;
 pub mod tools;

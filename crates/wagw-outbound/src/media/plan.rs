@@ -1,20 +1,18 @@
 //! The media plan: what will be done to one item, decided from facts alone ([`plan_media`]),
-//! then carried out ([`prepare_media`]).
+//! then carried out ([`crate::media::prepare::prepare_media`]).
 //!
 //! `wagw message send --dry-run` prints the plan without encoding anything.
 
-use bytes::Bytes;
 use image::metadata::Orientation;
 use serde::Serialize;
-use wagw_core::{MediaKind, OutboundMedia, UploadedMedia};
+use wagw_core::MediaKind;
 
 use crate::error::{MIB, OutboundError, cap_mb, size_mb};
-use crate::media::audio::{self, parse_ogg_opus};
+use crate::media::audio::parse_ogg_opus;
 use crate::media::gif::frame_count;
-use crate::media::image::{ImageLimits, PASS_THROUGH_MAX_SIDE, optimize_image, read_header};
+use crate::media::image::{ImageLimits, PASS_THROUGH_MAX_SIDE, read_header};
 use crate::media::sniff::{Detected, detect};
 use crate::media::source::LoadedMedia;
-use crate::media::tools::{self, Tools};
 
 /// The voice-note MIME type WhatsApp expects.
 pub const OPUS_MIME: &str = "audio/ogg; codecs=opus";
@@ -94,8 +92,10 @@ pub struct MediaFacts {
     pub dimensions: Option<(u32, u32)>,
     /// False when the image carries a non-upright EXIF orientation.
     pub upright: bool,
-    /// Why the image header was refused (decompression-bomb guard, corrupt header).
+    /// Why the image header could not be used (corrupt, unsupported, or refused).
     pub image_error: Option<String>,
+    /// True when the decompression-bomb guard refused the image.
+    pub image_refused: bool,
     /// GIF frame count.
     pub gif_frames: Option<usize>,
     /// Ogg/Opus duration, when the audio is Ogg/Opus.
@@ -116,6 +116,7 @@ impl MediaFacts {
             dimensions: None,
             upright: true,
             image_error: None,
+            image_refused: false,
             gif_frames: None,
             opus_duration_ms: None,
             detected,
@@ -129,7 +130,10 @@ impl MediaFacts {
                     facts.dimensions = Some((h.width, h.height));
                     facts.upright = h.orientation == Orientation::NoTransforms;
                 }
-                Err(e) => facts.image_error = Some(e.to_string()),
+                Err(e) => {
+                    facts.image_refused = matches!(e, OutboundError::ImageTooLarge { .. });
+                    facts.image_error = Some(e.to_string());
+                }
             },
             MediaKind::Audio => {
                 facts.opus_duration_ms = parse_ogg_opus(&media.data).map(|i| i.duration_ms());
@@ -270,6 +274,25 @@ pub fn plan_media(
                 (MediaKind::Image, mime.clone(), cap, action)
             }
         }
+        MediaKind::Image | MediaKind::Sticker
+            if facts.image_error.is_some() && !facts.image_refused =>
+        {
+            // A format this build cannot decode (HEIC, a corrupt file): still worth sending
+            // as a file rather than failing.
+            warnings.push(format!(
+                "the image could not be read ({}); sent as a document",
+                facts.image_error.as_deref().unwrap_or_default()
+            ));
+            let cap = caps.document;
+            let action = if over(cap) {
+                reject(OutboundError::too_large(cap, facts.size))
+            } else {
+                MediaAction::Document {
+                    file_name: document_name(),
+                }
+            };
+            (MediaKind::Document, mime.clone(), cap, action)
+        }
         MediaKind::Image | MediaKind::Sticker => {
             let cap = caps.image;
             let action = match (&facts.image_error, facts.dimensions) {
@@ -362,172 +385,6 @@ pub fn plan_media(
     }
 }
 
-/// An item ready to upload and send.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PreparedMedia {
-    /// The kind to upload and send as.
-    pub kind: MediaKind,
-    /// The bytes to upload.
-    pub data: Bytes,
-    /// The MIME type to declare.
-    pub mime: String,
-    /// File name (documents).
-    pub file_name: Option<String>,
-    /// Voice note.
-    pub ptt: bool,
-    /// Looping GIF playback.
-    pub gif_playback: bool,
-    /// Duration in whole seconds (voice notes).
-    pub duration_secs: Option<u32>,
-    /// 64-bar waveform (voice notes, when a decoder was available).
-    pub waveform: Option<Vec<u8>>,
-    /// Width (images).
-    pub width: Option<u32>,
-    /// Height (images).
-    pub height: Option<u32>,
-    /// The plan's warnings plus any raised while preparing.
-    pub warnings: Vec<String>,
-}
-
-impl PreparedMedia {
-    fn new(plan: &MediaPlan, data: Bytes) -> PreparedMedia {
-        PreparedMedia {
-            kind: plan.kind,
-            data,
-            mime: plan.mime.clone(),
-            file_name: None,
-            ptt: false,
-            gif_playback: false,
-            duration_secs: None,
-            waveform: None,
-            width: None,
-            height: None,
-            warnings: plan.warnings.clone(),
-        }
-    }
-
-    /// The message to send once the bytes are uploaded. Voice notes take no caption.
-    pub fn into_outbound(self, upload: UploadedMedia, caption: Option<String>) -> OutboundMedia {
-        OutboundMedia {
-            upload,
-            mime: self.mime,
-            caption: if self.ptt { None } else { caption },
-            file_name: self.file_name,
-            ptt: self.ptt,
-            gif_playback: self.gif_playback,
-            duration_secs: self.duration_secs,
-            waveform: self.waveform,
-            width: self.width,
-            height: self.height,
-            thumbnail_jpeg: None,
-        }
-    }
-}
-
-/// Carries out a plan: the sweep (on a blocking thread), ffmpeg conversions, the waveform.
-pub async fn prepare_media(
-    media: LoadedMedia,
-    plan: &MediaPlan,
-    tools: &Tools,
-    limits: &ImageLimits,
-) -> Result<PreparedMedia, OutboundError> {
-    let ffmpeg_missing = || OutboundError::Tool {
-        tool: "ffmpeg",
-        detail: "not installed".into(),
-    };
-    match &plan.action {
-        MediaAction::Reject { error } => Err(OutboundError::InvalidSource {
-            source_text: media.origin,
-            reason: error.clone(),
-        }),
-        MediaAction::ImagePassThrough | MediaAction::ImageSweep { .. } => {
-            let (data, cap, limits) = (media.data.clone(), plan.cap, *limits);
-            let img = tokio::task::spawn_blocking(move || optimize_image(&data, cap, &limits))
-                .await
-                .map_err(|e| OutboundError::ImageEncode(e.to_string()))??;
-            tracing::debug!(target: "wagw::outbound", action = ?img.action, bytes = img.data.len(), "image prepared");
-            let mut out = PreparedMedia::new(plan, img.data);
-            out.mime = img.mime;
-            out.width = Some(img.width);
-            out.height = Some(img.height);
-            Ok(out)
-        }
-        MediaAction::GifAsImage => Ok(PreparedMedia::new(plan, media.data)),
-        MediaAction::GifToMp4 => {
-            let ffmpeg = tools.ffmpeg.as_deref().ok_or_else(ffmpeg_missing)?;
-            let mp4 = tools::gif_to_mp4(ffmpeg, &media.data).await?;
-            if mp4.len() as u64 > plan.cap {
-                return Err(OutboundError::too_large(plan.cap, mp4.len() as u64));
-            }
-            let mut out = PreparedMedia::new(plan, mp4);
-            out.gif_playback = true;
-            Ok(out)
-        }
-        MediaAction::GifAsDocument => {
-            let mut out = PreparedMedia::new(plan, media.data);
-            out.file_name = Some(media.file_name.unwrap_or_else(|| "animation.gif".into()));
-            Ok(out)
-        }
-        MediaAction::VoiceNote { opus, transcode } => {
-            let data = if *transcode {
-                let ffmpeg = tools.ffmpeg.as_deref().ok_or_else(ffmpeg_missing)?;
-                let ogg = tools::to_ogg_opus(ffmpeg, &media.data).await?;
-                if ogg.len() as u64 > plan.cap {
-                    return Err(OutboundError::too_large(plan.cap, ogg.len() as u64));
-                }
-                ogg
-            } else {
-                media.data
-            };
-            let mut out = PreparedMedia::new(plan, data);
-            out.ptt = true;
-            if *opus || *transcode {
-                voice_note_details(&mut out, tools).await;
-            }
-            Ok(out)
-        }
-        MediaAction::Video { gif_playback } => {
-            let mut out = PreparedMedia::new(plan, media.data);
-            out.gif_playback = *gif_playback;
-            Ok(out)
-        }
-        MediaAction::Document { file_name } => {
-            let mut out = PreparedMedia::new(plan, media.data);
-            out.file_name = Some(file_name.clone());
-            Ok(out)
-        }
-    }
-}
-
-/// Fills duration (from the container) and waveform (libopus, else ffmpeg, else none).
-async fn voice_note_details(out: &mut PreparedMedia, tools: &Tools) {
-    let Some(info) = parse_ogg_opus(&out.data) else {
-        out.warnings
-            .push("the Ogg/Opus container could not be read: no duration or waveform".into());
-        return;
-    };
-    out.duration_secs = Some(info.duration_secs());
-    let pcm = match audio::decode_opus_mono(&info) {
-        Some(pcm) => Some(pcm),
-        None => match tools.ffmpeg.as_deref() {
-            Some(ffmpeg) => match tools::decode_audio_mono(ffmpeg, &out.data, 8_000).await {
-                Ok(pcm) => Some(pcm),
-                Err(e) => {
-                    tracing::warn!(target: "wagw::outbound", error = %e, "could not decode the voice note for its waveform");
-                    None
-                }
-            },
-            None => None,
-        },
-    };
-    match pcm {
-        Some(pcm) => out.waveform = Some(audio::waveform_from_pcm(&pcm)),
-        None => out
-            .warnings
-            .push("no Opus decoder (libopus feature or ffmpeg): the voice note is sent without a waveform".into()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -546,6 +403,7 @@ mod tests {
             dimensions: None,
             upright: true,
             image_error: None,
+            image_refused: false,
             gif_frames: None,
             opus_duration_ms: None,
         }
@@ -579,6 +437,19 @@ mod tests {
         ));
         f.dimensions = Some((100, 100));
         f.upright = false;
+        let mut heic = facts("image/heic", MediaKind::Image, 1000);
+        heic.image_error = Some("unknown image format".into());
+        let p = plan_media(&heic, &caps, &MediaOptions::default(), false);
+        assert_eq!(
+            (p.kind, p.action),
+            (
+                MediaKind::Document,
+                MediaAction::Document {
+                    file_name: "file.heic".into()
+                }
+            )
+        );
+        assert_eq!(p.warnings.len(), 1);
         assert!(matches!(
             plan_media(&f, &caps, &MediaOptions::default(), false).action,
             MediaAction::ImageSweep { .. }
