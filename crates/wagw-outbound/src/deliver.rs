@@ -198,10 +198,15 @@ pub async fn plan_reply(
         };
         plans.push(plan);
     }
-    let caption = if media.is_empty() {
-        None
-    } else {
+    // Voice notes take no caption; then the first chunk goes as a text message.
+    let first_takes_caption = plans.first().is_some_and(|p| {
+        p.as_ref()
+            .map_or(true, |p| p.kind != wagw_core::MediaKind::Audio)
+    });
+    let caption = if first_takes_caption {
         chunks.first().cloned()
+    } else {
+        None
     };
     ReplyPlan {
         chunks,

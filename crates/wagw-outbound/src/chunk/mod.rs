@@ -256,6 +256,15 @@ struct Window<'f> {
 
 fn scan_window<'f>(text: &str, fences: &'f [Fence], pos: usize, budget: usize) -> Window<'f> {
     let bytes = text.as_bytes();
+    // Fewer bytes than the budget means fewer characters too: everything fits.
+    if bytes.len() - pos <= budget {
+        return Window {
+            last_nl: None,
+            last_ws: None,
+            last_inside_nl: None,
+            at_budget: None,
+        };
+    }
     // Fast path for the common case: an ASCII window that touches no fence. The search is
     // then two reverse byte scans instead of a walk over every character.
     let end = pos.saturating_add(budget);
