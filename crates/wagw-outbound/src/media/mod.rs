@@ -2,7 +2,7 @@
 //! work they imply (image sweep, GIF → MP4, voice-note duration and waveform).
 //!
 //! Planning ([`plan::plan_media`]) is pure; loading ([`source::MediaLoader`]) and preparing
-//! ([`plan::prepare_media`]) do the IO and CPU work.
+//! ([`prepare::prepare_media`]) do the IO and CPU work.
 
 pub mod audio;
 pub mod gif;

@@ -286,6 +286,31 @@ mod tests {
     }
 
     #[test]
+    fn settings_from_config_json() {
+        let s: PacingSettings =
+            serde_json::from_str(r#"{"messagesPerMinute": 10, "typingIndicator": false}"#).unwrap();
+        assert_eq!(s.messages_per_minute, 10);
+        assert!(!s.typing_indicator);
+        assert_eq!(
+            (s.burst, s.per_chat_min_interval_ms, s.new_chats_per_day),
+            (5, 1000, 50)
+        );
+        let m: crate::MediaSettings =
+            serde_json::from_str(r#"{"localRoots": ["/srv/media"], "allowPrivateNetworks": true}"#)
+                .unwrap();
+        assert!(m.allow_private_networks);
+        assert_eq!(m.local_roots, [std::path::PathBuf::from("/srv/media")]);
+        assert_eq!(
+            (
+                m.max_download_mb,
+                m.fetch_timeout_ms,
+                m.image_limits.max_side
+            ),
+            (100, 30_000, 16_384)
+        );
+    }
+
+    #[test]
     fn self_chat_and_disabled_bypass() {
         let s = PacingSettings::default();
         let mut st = PacingState::new();
