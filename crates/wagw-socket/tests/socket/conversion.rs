@@ -41,7 +41,6 @@ fn text(s: &str) -> wa::Message {
 fn wrap(inner: wa::Message) -> MessageField<wa::message::FutureProofMessage> {
     MessageField::some(wa::message::FutureProofMessage {
         message: MessageField::some(inner),
-        ..Default::default()
     })
 }
 
