@@ -368,6 +368,27 @@ impl HttpClient for SharedHttp {
     }
 }
 
+/// Records the code of a `<stream:error>` the server sent.
+fn record_stream_error(shared: &ConnShared, node: &whatsapp_rust::OwnedNodeRef) {
+    let n = node.get();
+    let code = n
+        .attrs()
+        .optional_string("code")
+        .and_then(|c| c.parse::<u16>().ok());
+    let conflict = n.get_optional_child("conflict").is_some();
+    if let Some(code) = code {
+        let detail = format!(
+            "stream error {code} from WhatsApp{}",
+            if conflict { " (conflict)" } else { "" }
+        );
+        shared
+            .close
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .stream_error = Some((code, detail));
+    }
+}
+
 /// Moves events from the unbounded FIFO to the gateway's bounded channel, ending after
 /// `Closed`.
 async fn forward(mut rx: mpsc::UnboundedReceiver<SocketEvent>, tx: mpsc::Sender<SocketEvent>) {
@@ -406,28 +427,7 @@ impl WaSocket for WhatsAppSocket {
         // wagw-reconnect owns reconnection: the library must not retry on its own.
         client.enable_auto_reconnect.store(false, Ordering::SeqCst);
         // The library raises no event for some stream errors (515, 503); watch for them.
-        let stream_error = client.wait_for_node(NodeFilter::tag("stream:error"));
-        let watch_shared = Arc::downgrade(&shared);
-        tokio::spawn(async move {
-            if let Ok(node) = stream_error.await
-                && let Some(s) = watch_shared.upgrade()
-            {
-                let n = node.get();
-                let code = n
-                    .attrs()
-                    .optional_string("code")
-                    .and_then(|c| c.parse::<u16>().ok());
-                let conflict = n.get_optional_child("conflict").is_some();
-                let detail = format!(
-                    "stream error from WhatsApp{}",
-                    if conflict { " (conflict)" } else { "" }
-                );
-                if let Some(code) = code {
-                    let mut c = s.close.lock().unwrap_or_else(|p| p.into_inner());
-                    c.stream_error = Some((code, detail));
-                }
-            }
-        });
+        let mut stream_error = client.wait_for_node(NodeFilter::tag("stream:error"));
         tokio::spawn(forward(urx, btx));
         let (done_tx, done_rx) = watch::channel(false);
         let handle = bot.spawn();
@@ -435,6 +435,11 @@ impl WaSocket for WhatsAppSocket {
         let account = cfg.account.clone();
         tokio::spawn(async move {
             handle.await;
+            // The waiter resolved (or not) before the run loop ended; read it now so the
+            // code is known when the reason is computed.
+            if let Ok(Some(node)) = stream_error.try_recv() {
+                record_stream_error(&sup_shared, &node);
+            }
             let reason = sup_shared
                 .close
                 .lock()

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod conversion;
+mod fake_server;
 mod outbound;
 mod store_crash;
 mod store_diff;
