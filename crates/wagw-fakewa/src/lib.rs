@@ -17,8 +17,11 @@
 //! use wagw_fakewa::{FakeConfig, FakeWhatsApp};
 //! let server = FakeWhatsApp::new(FakeConfig::default());
 //! let factory = server.factory(); // hand to the client as its TransportFactory
-//! let mut conn = server.next_connection().await; // after the client connected
-//! conn.send_newsletter_text("120363000000000001@newsletter", "hello").await;
+//! // ... start the client with `factory`, then:
+//! if let Some(conn) = server.next_connection().await {
+//!     conn.send_newsletter_text("120363000000000001@newsletter", "hello");
+//!     conn.stream_error(515); // or conflict_replaced(), close(), ...
+//! }
 //! # let _ = factory; }
 //! ```
 //!
