@@ -18,7 +18,6 @@ pub(crate) struct Admitted {
     /// Send a read receipt (policy and `sendReadReceipts`, not self-chat).
     pub mark_read: bool,
     /// The account's own "message yourself" chat in self-chat mode.
-    #[allow(dead_code)] // Read by the outbound step (self-chat prefix, no pacing) next.
     pub is_self_chat: bool,
     /// Addressed to the bot (mention, reply to the bot, owner command bypass).
     pub was_mentioned: bool,

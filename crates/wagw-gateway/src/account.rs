@@ -37,9 +37,21 @@ pub(crate) struct Shared {
     pub(crate) settings: RwLock<Arc<GatewaySettings>>,
     pub(crate) normalizer: RwLock<Arc<Normalizer>>,
     pub(crate) access: AccessStore,
+    /// Loads reply media (URLs with the address guard, files under `media.localRoots`).
+    pub(crate) loader: RwLock<Arc<wagw_outbound::MediaLoader>>,
+    /// External tools found at start (ffmpeg).
+    pub(crate) tools: wagw_outbound::Tools,
 }
 
 impl Shared {
+    /// The current media loader.
+    pub(crate) fn loader(&self) -> Arc<wagw_outbound::MediaLoader> {
+        self.loader
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// The current normalizer.
     pub(crate) fn normalizer(&self) -> Arc<Normalizer> {
         self.normalizer
@@ -125,6 +137,8 @@ pub(crate) struct Account {
     snapshot: Mutex<Option<Arc<AllowSnapshot>>>,
     /// LID↔phone pairs learned from traffic (senders seen with both).
     lids: Mutex<LidMap>,
+    /// Anti-ban pacing of this account's sends (rebuilt when `pacing` changes).
+    pacer: Mutex<Arc<wagw_outbound::Pacer>>,
     /// The latest linking prompt (QR or pair code) while linking.
     pub(crate) login: Mutex<Option<LoginPrompt>>,
     pub(crate) debounce_wake: Arc<Notify>,
@@ -148,6 +162,7 @@ impl Account {
         let (cancel, cancel_rx) = watch::channel(false);
         let (control, control_rx) = mpsc::channel(8);
         let metrics = Arc::new(AccountMetrics::default());
+        let settings_for_pacer = settings.clone();
         let account = Arc::new(Account {
             id: settings.id.clone(),
             settings: RwLock::new(Arc::new(settings)),
@@ -168,6 +183,9 @@ impl Account {
             sessions: Mutex::new(SessionClock::new(SESSIONS_REMEMBERED)),
             debounce: Mutex::new(None),
             login: Mutex::new(None),
+            pacer: Mutex::new(Arc::new(wagw_outbound::Pacer::new(pacing_of(
+                &settings_for_pacer,
+            )))),
             snapshot: Mutex::new(None),
             lids: Mutex::new(LidMap::new()),
             debounce_wake: Arc::new(Notify::new()),
@@ -230,6 +248,10 @@ impl Account {
 
     /// Applies new settings without touching the connection.
     pub(crate) fn update_settings(&self, settings: AccountSettings) {
+        if settings.resolved.pacing != self.settings().resolved.pacing {
+            *self.pacer.lock().unwrap_or_else(|p| p.into_inner()) =
+                Arc::new(wagw_outbound::Pacer::new(pacing_of(&settings)));
+        }
         *self.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
     }
 
@@ -316,6 +338,11 @@ impl Account {
             drop(lids);
             self.invalidate_access();
         }
+    }
+
+    /// The account's pacer.
+    pub(crate) fn pacer(&self) -> Arc<wagw_outbound::Pacer> {
+        self.pacer.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Remembers (or clears) the linking prompt.
@@ -483,5 +510,18 @@ impl Account {
         self.shared.committer.barrier().await;
         self.set_phase(Phase::Close);
         finished
+    }
+}
+
+/// The account's `pacing` config as the pacer's settings.
+fn pacing_of(settings: &AccountSettings) -> wagw_outbound::PacingSettings {
+    let p = &settings.resolved.pacing;
+    wagw_outbound::PacingSettings {
+        enabled: true,
+        messages_per_minute: p.messages_per_minute,
+        burst: p.burst,
+        per_chat_min_interval_ms: p.per_chat_min_interval_ms,
+        new_chats_per_day: p.new_chats_per_day,
+        typing_indicator: p.typing_indicator,
     }
 }

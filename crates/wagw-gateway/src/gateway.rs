@@ -102,6 +102,7 @@ impl GatewayBuilder {
         };
         let (committer, committer_task) = Committer::spawn(store.clone());
         let access = wagw_access::AccessStore::open(store.db())?;
+        let loader = new_loader(&settings)?;
         let shared = Arc::new(Shared {
             store,
             sink,
@@ -112,6 +113,8 @@ impl GatewayBuilder {
             options: self.options,
             normalizer: RwLock::new(Arc::new(new_normalizer(&settings)?)),
             access,
+            loader: RwLock::new(Arc::new(loader)),
+            tools: wagw_outbound::Tools::detect(),
             settings: RwLock::new(Arc::new(settings.clone())),
         });
         let inner = Arc::new(Inner {
@@ -329,12 +332,25 @@ impl Gateway {
         account: &AccountId,
         message: OutboundMessage,
     ) -> Result<SendReceipt, GatewayError> {
-        if !self.inner.accepting.load(Ordering::Relaxed) {
-            return Err(GatewayError::ShuttingDown);
+        self.ensure_accepting()?;
+        self.live_account(account)?.send_message(message).await
+    }
+
+    /// Fails with [`GatewayError::ShuttingDown`] once shutdown began.
+    pub(crate) fn ensure_accepting(&self) -> Result<(), GatewayError> {
+        if self.inner.accepting.load(Ordering::Relaxed) {
+            Ok(())
+        } else {
+            Err(GatewayError::ShuttingDown)
         }
+    }
+
+    /// A running account, or the fail-fast error: configured but not running (web
+    /// disabled, stopped) is [`GatewayError::NoActiveListener`], unknown is
+    /// [`GatewayError::UnknownAccount`].
+    pub(crate) fn live_account(&self, account: &AccountId) -> Result<Arc<Account>, GatewayError> {
         match self.account(account) {
-            Ok(a) => a.send_message(message).await,
-            // Configured but not running (web disabled, stopped): same fail-fast message.
+            Ok(a) => Ok(a),
             Err(_) if self.settings().account(account).is_some() => {
                 Err(GatewayError::NoActiveListener(account.clone()))
             }
@@ -379,6 +395,13 @@ impl Gateway {
     pub async fn reload(&self, settings: GatewaySettings) -> Result<(), GatewayError> {
         let old = self.settings();
         let normalizer = new_normalizer(&settings)?;
+        let loader = new_loader(&settings)?;
+        *self
+            .inner
+            .shared
+            .loader
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Arc::new(loader);
         *self
             .inner
             .shared
@@ -456,6 +479,16 @@ impl Gateway {
         }
         self.inner.shared.store.flush().await
     }
+}
+
+fn new_loader(settings: &GatewaySettings) -> Result<wagw_outbound::MediaLoader, GatewayError> {
+    let media = settings.config.media();
+    wagw_outbound::MediaLoader::new(wagw_outbound::MediaSettings {
+        local_roots: media.local_roots.clone(),
+        allow_private_networks: media.allow_private_networks,
+        ..wagw_outbound::MediaSettings::default()
+    })
+    .map_err(|e| GatewayError::InvalidRequest(format!("media settings: {e}")))
 }
 
 fn new_normalizer(settings: &GatewaySettings) -> Result<Normalizer, GatewayError> {

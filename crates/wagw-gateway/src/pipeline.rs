@@ -16,7 +16,6 @@ use crate::ack::ack_emoji;
 use crate::media::{self, MediaOutcome};
 use crate::routing;
 use crate::settings::AccountSettings;
-use crate::sink::Reply;
 
 impl Account {
     /// Runs the pipeline for one message. Never fails: every outcome is logged and counted.
@@ -97,7 +96,7 @@ impl Account {
             }
         };
         for reply in replies {
-            self.send_reply(&chat, reply).await;
+            self.send_reply(&chat, reply, admitted.is_self_chat).await;
         }
     }
 
@@ -260,20 +259,5 @@ impl Account {
                 outcome = ?outcome, "inbound media not saved");
         }
         Some(outcome)
-    }
-
-    /// Sends one agent reply to `chat`.
-    pub(crate) async fn send_reply(&self, chat: &Jid, reply: Reply) {
-        if let Some(text) = reply.text.filter(|t| !t.trim().is_empty()) {
-            let message = OutboundMessage::text(chat.clone(), text);
-            if let Err(e) = self.send_message(message).await {
-                tracing::warn!(target: "wagw::outbound", account = %self.id(), %chat,
-                    error = %e, "reply not sent");
-            }
-        }
-        if !reply.media.is_empty() {
-            tracing::warn!(target: "wagw::outbound", account = %self.id(), %chat,
-                count = reply.media.len(), "media replies are not sent yet by this build");
-        }
     }
 }

@@ -1,43 +1,15 @@
 //! The seam to agents: [`AgentSink`] receives each inbound turn and answers with replies.
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use wagw_core::MessageId;
 
 use crate::turn::InboundTurn;
-
-/// Where a reply's media comes from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
-pub enum MediaSource {
-    /// An HTTP(S) URL, fetched with a size cap (private networks refused unless allowed).
-    Url {
-        /// The URL.
-        url: String,
-    },
-    /// A local file under one of `media.localRoots`.
-    Path {
-        /// The path.
-        path: PathBuf,
-    },
-    /// Bytes the agent already holds.
-    Bytes {
-        /// The content.
-        data: Bytes,
-        /// Its MIME type, if known (sniffed otherwise).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        mime: Option<String>,
-        /// A file name (documents keep it).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        file_name: Option<String>,
-    },
-}
+pub use wagw_outbound::MediaSource;
 
 /// One reply from the agent: text and/or media, sent to the chat the turn came from.
 ///

@@ -160,14 +160,13 @@ impl GatewayStore {
         &self.inner.events
     }
 
-    /// Flushes every pending write to disk.
+    /// Flushes every pending write to disk (on tokio's blocking pool, so the runtime keeps
+    /// running — and paused test time does not jump ahead while the disk works).
     pub async fn flush(&self) -> Result<(), GatewayError> {
-        self.inner
-            .db
-            .flush_async()
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.flush_blocking())
             .await
-            .map(|_| ())
-            .map_err(|e| GatewayError::store(&self.inner.path, format!("flush failed: {e}")))
+            .map_err(|e| GatewayError::store(&self.inner.path, format!("flush task failed: {e}")))?
     }
 
     /// Flushes synchronously (for shutdown paths outside a runtime).

@@ -7,6 +7,8 @@ mod access;
 mod fake;
 #[path = "gateway/lifecycle.rs"]
 mod lifecycle;
+#[path = "gateway/outbound.rs"]
+mod outbound;
 #[path = "gateway/pipeline.rs"]
 mod pipeline;
 #[path = "gateway/sim.rs"]

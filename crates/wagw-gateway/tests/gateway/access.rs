@@ -176,7 +176,12 @@ async fn pairing_state_and_dedupe_survive_a_restart() {
     // sender is not challenged again in between.
     bob.send_text(&h.account, "still there?").await;
     h.settle().await;
-    assert_eq!(bob.received_texts().len(), 1, "no second pairing reply");
+    assert_eq!(
+        bob.received_texts().len(),
+        1,
+        "no second pairing reply: {:?}",
+        bob.received_texts()
+    );
     h.gw.approve_pairing(&account, &code).unwrap();
     let (net, dir) = h.stop().await;
 
