@@ -29,10 +29,15 @@ const BOT: &str = "+15550009999";
 const OWNER: &str = "+15550001111";
 
 /// The demo's configuration: the owner is allowlisted, strangers pair, groups answer when
-/// mentioned.
+/// mentioned. Pacing is loosened so the script runs in seconds (the defaults protect a real
+/// number from being flagged for bulk sending).
 const CONFIG: &str = r#"{
   identity: { name: "Demo" },
-  channels: { whatsapp: { allowFrom: ["+15550001111"], groupPolicy: "open" } },
+  channels: { whatsapp: {
+    allowFrom: ["+15550001111"],
+    groupPolicy: "open",
+    pacing: { messagesPerMinute: 600, burst: 50, perChatMinIntervalMs: 0, typingIndicator: false },
+  } },
 }"#;
 
 /// The gateway's clock on the simulator's, so message times and the gateway agree.
