@@ -52,3 +52,14 @@ impl Clock for RuntimeClock {
         self.base_ms.saturating_add(elapsed)
     }
 }
+
+/// A clock from a closure, e.g. the simulator's: `clock_fn(move || sim_clock.now_ms())`.
+pub fn clock_fn(f: impl Fn() -> i64 + Send + Sync + 'static) -> std::sync::Arc<dyn Clock> {
+    struct FnClock<F>(F);
+    impl<F: Fn() -> i64 + Send + Sync + 'static> Clock for FnClock<F> {
+        fn now_ms(&self) -> i64 {
+            (self.0)()
+        }
+    }
+    std::sync::Arc::new(FnClock(f))
+}

@@ -8,21 +8,48 @@
 //! one sled database at `<dataDir>/state`.
 //!
 //! ```no_run
-//! use wagw_gateway::{sink_fn, Gateway, GatewaySettings, Reply, TransportFactory};
+//! use std::sync::Arc;
+//! use wagw_core::{AccountId, SocketError, WaSocket};
+//! use wagw_gateway::{clock_fn, AgentSink, Gateway, GatewaySettings, InboundTurn, Reply,
+//!                    SinkError, TransportSettings};
 //!
-//! async fn run(transport: impl TransportFactory) -> Result<(), wagw_gateway::GatewayError> {
-//!     let gateway = Gateway::builder()
-//!         .settings(GatewaySettings::single_account("/var/lib/wagw")?)
-//!         .transport(transport) // wagw-socket for WhatsApp, wagw-sim in tests
-//!         .sink_arc(sink_fn(|turn| async move {
-//!             Ok(vec![Reply::text(format!("you said: {}", turn.raw_body))])
-//!         }))
-//!         .start()
-//!         .await?;
-//!     // ... run until a signal ...
-//!     gateway.shutdown().await
+//! struct Echo;
+//!
+//! #[async_trait::async_trait]
+//! impl AgentSink for Echo {
+//!     async fn deliver(&self, turn: InboundTurn) -> Result<Vec<Reply>, SinkError> {
+//!         Ok(vec![Reply::text(format!("You said: {}", turn.raw_body))])
+//!     }
 //! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let net = wagw_sim::SimNetwork::new(); // wagw-socket reaches WhatsApp instead
+//! let sim_clock = net.clock().clone();
+//! net.linked_account("default", "+15550009999");
+//! let settings = GatewaySettings::from_json5(
+//!     "{ channels: { whatsapp: { dmPolicy: 'pairing' } } }", "./wagw-data")?;
+//! let gateway = Gateway::builder()
+//!     .settings(settings)
+//!     .transport(move |id: &AccountId, _: &TransportSettings|
+//!         -> Result<Arc<dyn WaSocket>, SocketError> {
+//!         net.socket(id).map(|s| Arc::new(s) as Arc<dyn WaSocket>)
+//!             .ok_or_else(|| SocketError::NotFound(id.to_string()))
+//!     })
+//!     .clock(clock_fn(move || sim_clock.now_ms())) // only on the simulator
+//!     .sink(Echo)
+//!     .start()
+//!     .await?;
+//! // ... serve until a signal ...
+//! gateway.shutdown().await?; // finish in-flight turns, flush, close sockets
+//! # Ok(()) }
 //! ```
+//!
+//! The inbound pipeline, per account and in the reference's order: status/broadcast →
+//! own echoes → dedupe (persisted) → per-chat inbox → debounce → bindings → access
+//! (pairing challenge, owner `/activation`) → ack reaction → read receipt → inbound media
+//! → normalization → [`AgentSink::deliver`] → replies through `wagw-outbound`. See
+//! `docs/embedding.md` for the contract.
 //!
 //! This crate must NOT depend on a concrete transport (`wagw-socket`, `wagw-sim`: they are
 //! injected through [`TransportFactory`]), on the daemon (`bins/wagw`), or on any HTTP or
@@ -57,7 +84,7 @@ pub mod turn;
 
 pub use account::LoginPrompt;
 pub use actions::{PollRequest, ReactRequest};
-pub use clock::{Clock, RuntimeClock, SystemClock};
+pub use clock::{Clock, RuntimeClock, SystemClock, clock_fn};
 pub use error::GatewayError;
 pub use gateway::{AccountStatus, Gateway, GatewayBuilder};
 pub use media::MediaOutcome;
