@@ -64,6 +64,7 @@ mod commit;
 mod debounce;
 mod echo;
 pub mod error;
+pub mod events;
 mod gateway;
 mod groups;
 mod heartbeat;
