@@ -64,7 +64,7 @@ pub fn log_transition(account: &AccountId, transition: &Transition) {
         State::Stopped {
             reason:
                 StopReason::Requested | StopReason::StopRequested | StopReason::DisconnectRequested,
-        } => emit!(warn),
+        } => emit!(info),
         State::Stopped { .. } => emit!(error),
         State::Backoff { .. } | State::Banned { .. } => emit!(warn),
         State::Idle

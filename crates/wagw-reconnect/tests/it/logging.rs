@@ -144,7 +144,7 @@ fn stops_log_at_error_unless_requested() {
         reason: CloseReason::SessionConflict { detail: "x".into() },
     };
     assert_eq!(level_after(conflict), Level::ERROR);
-    assert_eq!(level_after(Input::StopRequested), Level::WARN);
+    assert_eq!(level_after(Input::StopRequested), Level::INFO);
 }
 
 #[test]
