@@ -361,3 +361,233 @@ fn check_rejects_a_webhook_without_a_secret_naming_the_field() {
         stderr(&o)
     );
 }
+
+mod direct_store {
+    //! Operator commands with no gateway running: they open `<dataDir>/state` directly.
+
+    use super::*;
+    use wagw_access::{AccessStore, ChallengeOutcome, PairingSettings};
+    use wagw_core::{AccountId, Phone, Sender};
+
+    struct Setup {
+        _dir: tempfile::TempDir,
+        cfg: String,
+        data: PathBuf,
+    }
+
+    impl Setup {
+        fn new(channel: &str) -> Setup {
+            let dir = tempfile::tempdir().unwrap();
+            // A port nothing listens on: no gateway answers.
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let cfg = dir.path().join("wagw.json5");
+            std::fs::write(
+                &cfg,
+                format!(
+                    "{{ gateway: {{ listen: \"127.0.0.1:{port}\" }}, channels: {{ whatsapp: {{ {channel} accounts: {{ default: {{}}, work: {{}} }} }} }} }}"
+                ),
+            )
+            .unwrap();
+            let data = dir.path().join("data");
+            Setup {
+                cfg: cfg.to_str().unwrap().to_owned(),
+                data,
+                _dir: dir,
+            }
+        }
+
+        fn run(&self, args: &[&str]) -> Output {
+            let mut all: Vec<&str> = args.to_vec();
+            all.extend(["--config", &self.cfg]);
+            wagw(&all, &[("WAGW_DATA_DIR", self.data.to_str().unwrap())])
+        }
+
+        fn db(&self) -> sled::Db {
+            sled::open(self.data.join("state")).unwrap()
+        }
+
+        /// A pairing request from `phone` on `account`, issued `age_ms` ago.
+        fn challenge(&self, account: &str, phone: &str, age_ms: i64) -> String {
+            let db = self.db();
+            let store = AccessStore::open(&db).unwrap();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64;
+            let sender = Sender::phone(Phone::parse(phone).unwrap());
+            let account: AccountId = account.parse().unwrap();
+            match store
+                .issue_challenge(
+                    &account,
+                    &sender,
+                    Some("Bob"),
+                    &PairingSettings::default(),
+                    now - age_ms,
+                )
+                .unwrap()
+            {
+                ChallengeOutcome::Created { request, .. } => request.code,
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn pairing_allow_and_explain_work_on_the_store_without_a_gateway() {
+        let s = Setup::new("");
+        // Nothing stored yet: reads say so without creating the store.
+        let o = s.run(&["pairing", "list"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(stdout(&o).contains("No pending pairing requests."));
+        let o = s.run(&["access", "explain", "--from", "+15550001111", "--json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["decision"], "challenge", "{v}");
+        assert_eq!(v["rule"], "channels.whatsapp.dmPolicy");
+        assert!(!s.data.join("state").exists(), "reads create nothing");
+        let o = s.run(&["pairing", "approve", "whatsapp", "K7PQ2MZX"]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stderr(&o).contains("Start it with `wagw gateway`"),
+            "{}",
+            stderr(&o)
+        );
+
+        let code = s.challenge("work", "+15550001111", 0);
+        let o = s.run(&["pairing", "list", "whatsapp"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let out = stdout(&o);
+        assert!(
+            out.contains(&code)
+                && out.contains("work")
+                && out.contains("+15550001111")
+                && out.contains("Bob"),
+            "{out}"
+        );
+
+        // Before approval the engine challenges; the explanation names the command.
+        let o = s.run(&[
+            "access",
+            "explain",
+            "--from",
+            "15550001111",
+            "--account",
+            "work",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(
+            stdout(&o).starts_with("drop (pairing_pending"),
+            "{}",
+            stdout(&o)
+        );
+        assert!(stderr(&o).contains("no gateway answers"), "{}", stderr(&o));
+
+        let o = s.run(&["pairing", "approve", "whatsapp", &code.to_lowercase()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(
+            stdout(&o).trim(),
+            "Approved +15550001111 on account work: their messages now reach the agent."
+        );
+        // The same code again: a clear error, exit 1.
+        let o = s.run(&["pairing", "approve", &code]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stderr(&o).contains(&format!("no pending pairing request has code {code}")),
+            "{}",
+            stderr(&o)
+        );
+
+        let o = s.run(&["--json", "allow", "list"]);
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["entries"][0]["entry"], "+15550001111", "{v}");
+        assert_eq!(v["entries"][0]["account"], "work");
+        assert_eq!(v["entries"][0]["source"], "pairing");
+
+        let o = s.run(&[
+            "access",
+            "explain",
+            "--from",
+            "+15550001111",
+            "--account",
+            "work",
+            "--json",
+        ]);
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(
+            (v["decision"].as_str(), v["reason"].as_str()),
+            (Some("allow"), Some("paired")),
+            "{v}"
+        );
+        assert_eq!(v["sender"], "+15550001111");
+        assert_eq!(v["account"], "work");
+        assert_eq!(v["markRead"], true);
+
+        let o = s.run(&["allow", "remove", "+1 555 000 1111", "--account", "work"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(
+            stdout(&o).starts_with("Removed +15550001111 from account work"),
+            "{}",
+            stdout(&o)
+        );
+        let o = s.run(&["allow", "add", "123456789@lid"]);
+        assert!(
+            stdout(&o).starts_with("Added 123456789@lid to account default"),
+            "{}",
+            stdout(&o)
+        );
+        let o = s.run(&["allow", "add", "*"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            stderr(&o).contains("cannot be added to the allow-store"),
+            "{}",
+            stderr(&o)
+        );
+        let o = s.run(&["access", "explain", "--from", "bob"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("--from:"), "{}", stderr(&o));
+        let o = s.run(&["allow", "list", "--account", "nope"]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stderr(&o).contains("nope"), "{}", stderr(&o));
+    }
+
+    #[test]
+    fn expired_codes_fail_clearly() {
+        let s = Setup::new("");
+        let code = s.challenge("default", "+15550001111", 2 * 3_600_000);
+        let o = s.run(&["pairing", "approve", &code, "--account", "default"]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(stderr(&o).contains("expired"), "{}", stderr(&o));
+        let o = s.run(&["pairing", "reject", "whatsapp", "ABCDEFGH"]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stderr(&o).contains("no pending pairing request"),
+            "{}",
+            stderr(&o)
+        );
+    }
+
+    #[test]
+    fn a_store_held_by_another_process_is_named() {
+        let s = Setup::new("");
+        let _code = s.challenge("default", "+15550001111", 0);
+        let _held = s.db();
+        for args in [
+            vec!["pairing", "list"],
+            vec!["allow", "add", "+15550002222"],
+            vec!["access", "explain", "--from", "+15550002222"],
+        ] {
+            let o = s.run(&args);
+            assert_eq!(o.status.code(), Some(1), "{args:?}");
+            let err = stderr(&o);
+            assert!(
+                err.contains("is locked by another process"),
+                "{args:?}: {err}"
+            );
+            assert!(err.contains("WAGW_URL"), "{err}");
+        }
+    }
+}

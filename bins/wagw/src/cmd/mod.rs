@@ -7,8 +7,11 @@ use wagw_config::{Config, Env};
 
 use crate::error::CliError;
 
+pub mod access;
+pub mod allow;
 pub mod channels;
 pub mod config;
+pub mod direct;
 pub mod doctor;
 pub mod gateway;
 pub mod message;

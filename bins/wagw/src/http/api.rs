@@ -16,6 +16,7 @@ use super::model::{
     AccountView, EventRecord, LoginMethod, LoginStatus, LogoutResponse, PairingDecision,
     PairingRequestView, Readiness, ReloadResponse, SendResponse, SentId, SimInjected,
 };
+use super::model_access::{AllowChange, AllowEntryView, ExplainView};
 
 /// The gateway operations the HTTP API exposes. Every method is one route (or two).
 ///
@@ -85,6 +86,34 @@ pub trait GatewayApi: Send + Sync + 'static {
         code: &str,
         account: Option<&AccountId>,
     ) -> Result<PairingDecision, ApiError>;
+
+    /// `POST /v1/access/explain`: runs the access engine on a described message against
+    /// the live config, store state and linked identity (`None` = the default account).
+    async fn access_explain(
+        &self,
+        account: Option<&AccountId>,
+        input: wagw_access::ExplainInput,
+    ) -> Result<ExplainView, ApiError>;
+
+    /// `GET /v1/allow/whatsapp`: the allow-store of one account, or of every account.
+    async fn allow_list(
+        &self,
+        account: Option<&AccountId>,
+    ) -> Result<Vec<AllowEntryView>, ApiError>;
+
+    /// `POST /v1/allow/whatsapp`: adds a sender (`None` = the default account).
+    async fn allow_add(
+        &self,
+        account: Option<&AccountId>,
+        entry: wagw_access::AllowEntry,
+    ) -> Result<AllowChange, ApiError>;
+
+    /// `DELETE /v1/allow/whatsapp/{entry}`: removes a sender (`None` = the default account).
+    async fn allow_remove(
+        &self,
+        account: Option<&AccountId>,
+        entry: wagw_access::AllowEntry,
+    ) -> Result<AllowChange, ApiError>;
 
     /// `GET /v1/media/{id}`: a saved inbound media file. `id` is already checked to be a
     /// plain file name (letters, digits, `.`, `-`, `_`; no `..`).
