@@ -13,6 +13,7 @@ fn allow_list(entries: &[wagw_config::AllowEntry]) -> AllowList {
         .map(|e| match e {
             wagw_config::AllowEntry::Any => AllowEntry::Any,
             wagw_config::AllowEntry::Phone(p) => AllowEntry::Phone(p.clone()),
+            wagw_config::AllowEntry::Lid(l) => AllowEntry::Lid(l.clone()),
         })
         .collect()
 }

@@ -115,13 +115,21 @@ impl<'a> Checker<'a> {
         value.as_ref()
     }
 
-    /// `allowFrom` / `groupAllowFrom`: `"*"` or phone numbers.
+    /// `allowFrom` / `groupAllowFrom`: `"*"`, phone numbers or `<digits>@lid`.
     pub fn allow_list(&mut self, path: &str, list: &[String]) -> Vec<AllowEntry> {
         let mut out = Vec::with_capacity(list.len());
         for (i, raw) in list.iter().enumerate() {
             let p = join_index(path, i);
             if raw.trim() == "*" {
                 out.push(AllowEntry::Any);
+                continue;
+            }
+            let stripped = wagw_core::strip_whatsapp_prefix(raw);
+            if stripped.to_ascii_lowercase().ends_with("@lid") {
+                match wagw_core::Lid::parse(stripped) {
+                    Ok(lid) => out.push(AllowEntry::Lid(lid)),
+                    Err(e) => self.error(&p, ProblemKind::Phone, e.to_string()),
+                }
                 continue;
             }
             match Phone::parse(raw) {

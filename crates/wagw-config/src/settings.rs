@@ -12,17 +12,22 @@ use std::time::Duration;
 
 use regex::Regex;
 use serde::{Serialize, Serializer};
-use wagw_core::{AccountId, AckGroupMode, ChunkMode, DmPolicy, DmScope, GroupPolicy, Jid, Phone};
+use wagw_core::{
+    AccountId, AckGroupMode, ChunkMode, DmPolicy, DmScope, GroupPolicy, Jid, Lid, Phone,
+};
 
 pub use crate::file::{PeerKind, SinkKind, Transport};
 
-/// One `allowFrom` / `groupAllowFrom` entry: everyone, or one phone number.
+/// One `allowFrom` / `groupAllowFrom` entry: everyone, one phone number, or one LID
+/// (`<digits>@lid`, for contacts WhatsApp only shows by LID).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AllowEntry {
     /// `"*"`: everyone.
     Any,
     /// One number, normalized.
     Phone(Phone),
+    /// One LID; matches a sender with that LID, or whose phone maps to it.
+    Lid(Lid),
 }
 
 impl AllowEntry {
@@ -31,6 +36,7 @@ impl AllowEntry {
         match self {
             AllowEntry::Any => true,
             AllowEntry::Phone(p) => p == phone,
+            AllowEntry::Lid(_) => false,
         }
     }
 }
@@ -40,6 +46,7 @@ impl fmt::Display for AllowEntry {
         match self {
             AllowEntry::Any => f.write_str("*"),
             AllowEntry::Phone(p) => write!(f, "{p}"),
+            AllowEntry::Lid(l) => write!(f, "{l}"),
         }
     }
 }

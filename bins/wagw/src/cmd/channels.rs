@@ -267,10 +267,7 @@ pub async fn status(
                         allow_bit(
                             &a.allow_from
                                 .iter()
-                                .map(|e| match e {
-                                    AllowEntry::Any => "*".to_owned(),
-                                    AllowEntry::Phone(p) => p.to_string(),
-                                })
+                                .map(AllowEntry::to_string)
                                 .collect::<Vec<_>>()
                         )
                     )

@@ -1,0 +1,90 @@
+//! `fixtures/chunk.json`: every row is run; a failing row prints its name and input.
+
+use serde::Deserialize;
+use wagw_core::ChunkMode;
+use wagw_outbound::chunk_text;
+
+#[derive(Deserialize)]
+struct Case {
+    name: String,
+    text: String,
+    limit: usize,
+    mode: ChunkMode,
+    expected: Vec<String>,
+}
+
+fn cases() -> Vec<Case> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/chunk.json");
+    let raw = std::fs::read_to_string(path).expect("fixtures/chunk.json");
+    serde_json::from_str(&raw).expect("valid chunk.json")
+}
+
+#[test]
+fn chunk_fixture_table() {
+    let cases = cases();
+    assert!(cases.len() >= 40, "fixture has {} cases", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let got = chunk_text(&case.text, case.limit, case.mode);
+        if got != case.expected {
+            failures.push(format!(
+                "{}: text={:?} limit={} mode={:?}\n  expected {:?}\n  got      {:?}",
+                case.name, case.text, case.limit, case.mode, case.expected, got
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failing rows:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Invariants on every fixture row and a few generated texts: chunks respect the limit,
+/// fences balance, and no non-whitespace character is lost outside fences.
+#[test]
+fn chunk_invariants() {
+    let mut texts: Vec<(String, usize)> = cases()
+        .into_iter()
+        .filter(|c| c.limit > 0)
+        .map(|c| (c.text, c.limit))
+        .collect();
+    let prose =
+        "The quick brown fox 🦊 jumps over the lazy dog. 日本語のテキスト、改行なし。\n".repeat(40);
+    for limit in [7, 13, 64, 100, 333] {
+        texts.push((prose.clone(), limit));
+        texts.push((
+            format!(
+                "intro\n```rust\n{}```\noutro words here",
+                "let x = 1; // a comment\n".repeat(30)
+            ),
+            limit.max(24),
+        ));
+    }
+    for (text, limit) in texts {
+        let chunks = chunk_text(&text, limit, ChunkMode::Length);
+        for c in &chunks {
+            assert!(
+                c.chars().count() <= limit,
+                "chunk over {limit}: {c:?} from {text:?}"
+            );
+            assert!(!c.trim().is_empty(), "empty chunk from {text:?}");
+        }
+        // Fence lines are added and dropped by design; every other visible character stays.
+        let squash = |s: &str| {
+            s.lines()
+                .filter(|l| {
+                    !l.trim_start().starts_with("```") && !l.trim_start().starts_with("~~~")
+                })
+                .flat_map(|l| l.chars().filter(|c| !c.is_whitespace()))
+                .collect::<String>()
+        };
+        let joined: String = chunks.iter().map(|c| squash(c)).collect();
+        assert_eq!(
+            joined,
+            squash(&text),
+            "content changed for {text:?} @{limit}"
+        );
+    }
+}
