@@ -1,0 +1,402 @@
+//! One client connection: the handshake, the encrypted node stream, the automatic answers
+//! a real server gives (IQ results, message acks, the offline marker), and the handle a
+//! test drives.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tracing::debug;
+use whatsapp_rust::async_channel;
+use whatsapp_rust::buffa::Message as _;
+use whatsapp_rust::transport::TransportEvent;
+use whatsapp_rust::wacore::framing::{FrameDecoder, encode_frame};
+use whatsapp_rust::wacore_binary::builder::NodeBuilder;
+use whatsapp_rust::wacore_binary::consts::WA_CONN_HEADER;
+use whatsapp_rust::wacore_binary::marshal::unmarshal_ref;
+use whatsapp_rust::wacore_binary::{Node, marshal, util::unpack_bytes};
+use whatsapp_rust::waproto::whatsapp as wa;
+
+use crate::noise::{HelloState, Keys, finish_xx, respond_hello};
+use crate::server::{LoginOutcome, State, eof};
+
+/// Whether the client came to link (registration) or to log in as a linked device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnKind {
+    /// An unlinked device: the server sends pairing refs.
+    Registration,
+    /// A linked device logging in.
+    Login {
+        /// The phone number user part.
+        user: u64,
+        /// The device number.
+        device: u32,
+    },
+}
+
+enum Ctl {
+    Send(Node),
+    Close,
+}
+
+/// A test's handle on one accepted connection.
+pub struct FakeConnection {
+    kind: ConnKind,
+    ik: bool,
+    ctl: mpsc::UnboundedSender<Ctl>,
+    stanzas: mpsc::UnboundedReceiver<Node>,
+}
+
+impl std::fmt::Debug for FakeConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeConnection")
+            .field("kind", &self.kind)
+            .field("ik", &self.ik)
+            .finish()
+    }
+}
+
+fn now_secs() -> u64 {
+    whatsapp_rust::wacore::time::now_secs_u64()
+}
+
+impl FakeConnection {
+    /// Registration or login.
+    pub fn kind(&self) -> &ConnKind {
+        &self.kind
+    }
+
+    /// True when the client used Noise IK (it had this server's certificate cached).
+    pub fn used_ik(&self) -> bool {
+        self.ik
+    }
+
+    /// Sends a node to the client.
+    pub fn send_node(&self, node: Node) {
+        let _ = self.ctl.send(Ctl::Send(node));
+    }
+
+    /// Ends the stream from the server side (the client sees EOF).
+    pub fn close(&self) {
+        let _ = self.ctl.send(Ctl::Close);
+    }
+
+    /// `<stream:error code=..>`.
+    pub fn stream_error(&self, code: u16) {
+        self.send_node(
+            NodeBuilder::new("stream:error")
+                .attr("code", code.to_string())
+                .build(),
+        );
+    }
+
+    /// `<stream:error><conflict type="replaced"/></stream:error>`: another client took over.
+    pub fn conflict_replaced(&self) {
+        self.send_node(
+            NodeBuilder::new("stream:error")
+                .children([NodeBuilder::new("conflict")
+                    .attr("type", "replaced")
+                    .build()])
+                .build(),
+        );
+    }
+
+    /// A plaintext newsletter message to the client; returns its id.
+    pub fn send_newsletter_text(&self, newsletter: &str, text: &str) -> String {
+        let id = format!("NL{}", now_secs() % 1_000_000_000);
+        let body = wa::Message {
+            conversation: Some(text.to_string()),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        self.send_node(
+            NodeBuilder::new("message")
+                .attr("from", newsletter)
+                .attr("id", id.clone())
+                .attr("server_id", "101")
+                .attr("t", now_secs().to_string())
+                .attr("type", "text")
+                .children([NodeBuilder::new("plaintext").bytes(body).build()])
+                .build(),
+        );
+        id
+    }
+
+    /// The next stanza the client sent, waiting up to `timeout`.
+    pub async fn recv(&mut self, timeout: Duration) -> Option<Node> {
+        tokio::time::timeout(timeout, self.stanzas.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// The first stanza the client sends that matches `pred`, skipping others, waiting up
+    /// to `timeout` in all.
+    pub async fn wait_for(
+        &mut self,
+        timeout: Duration,
+        pred: impl Fn(&Node) -> bool,
+    ) -> Option<Node> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let n = self.recv(left).await?;
+            if pred(&n) {
+                return Some(n);
+            }
+        }
+    }
+}
+
+/// The attribute `key` of `node`, as a string.
+pub fn attr(node: &Node, key: &str) -> Option<String> {
+    node.attrs().optional_string(key).map(|s| s.to_string())
+}
+
+struct Wire {
+    keys: Keys,
+    read_counter: u32,
+    write_counter: u32,
+    to_client: async_channel::Sender<TransportEvent>,
+}
+
+impl Wire {
+    async fn send(&mut self, node: &Node) -> bool {
+        let Ok(plain) = marshal(node) else {
+            return false;
+        };
+        let Ok(ct) = self
+            .keys
+            .write
+            .encrypt_with_counter(self.write_counter, &plain)
+        else {
+            return false;
+        };
+        self.write_counter += 1;
+        let Ok(frame) = encode_frame(&ct, None) else {
+            return false;
+        };
+        self.to_client
+            .send(TransportEvent::DataReceived(Bytes::from(frame)))
+            .await
+            .is_ok()
+    }
+
+    fn open(&mut self, frame: bytes::BytesMut) -> Option<Node> {
+        let mut buf = frame;
+        self.keys
+            .read
+            .decrypt_in_place_with_counter(self.read_counter, &mut buf)
+            .ok()?;
+        self.read_counter += 1;
+        let data = unpack_bytes(buf).ok()?;
+        unmarshal_ref(&data).ok().map(|n| n.to_owned())
+    }
+}
+
+/// Reads frames from the client until one is complete.
+async fn next_frame(
+    rx: &mut mpsc::UnboundedReceiver<Bytes>,
+    dec: &mut FrameDecoder,
+    first: &mut bool,
+) -> Option<bytes::BytesMut> {
+    loop {
+        if let Some(f) = dec.decode_frame() {
+            return Some(f);
+        }
+        let chunk = rx.recv().await?;
+        let data: &[u8] = if *first && chunk.starts_with(&WA_CONN_HEADER) {
+            &chunk[WA_CONN_HEADER.len()..]
+        } else {
+            &chunk
+        };
+        *first = false;
+        dec.feed(data);
+    }
+}
+
+/// Serves one connection until either side closes it.
+pub(crate) async fn serve(
+    state: Arc<State>,
+    mut from_client: mpsc::UnboundedReceiver<Bytes>,
+    to_client: async_channel::Sender<TransportEvent>,
+) {
+    let mut dec = FrameDecoder::new();
+    let mut first = true;
+    let Some(hello) = next_frame(&mut from_client, &mut dec, &mut first).await else {
+        return;
+    };
+    let Ok((server_hello, st)) = respond_hello(&state.id, &hello) else {
+        debug!("fake server: bad client hello");
+        return;
+    };
+    let Ok(frame) = encode_frame(&server_hello, None) else {
+        return;
+    };
+    if to_client
+        .send(TransportEvent::DataReceived(Bytes::from(frame)))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let hs = match st {
+        HelloState::Done(hs) => hs,
+        HelloState::AwaitFinish { noise, server_eph } => {
+            let Some(finish) = next_frame(&mut from_client, &mut dec, &mut first).await else {
+                return;
+            };
+            match finish_xx(noise, &server_eph, &finish) {
+                Ok(hs) => hs,
+                Err(e) => {
+                    debug!("fake server: handshake failed: {e}");
+                    return;
+                }
+            }
+        }
+    };
+    let kind = match hs.client_payload.username {
+        Some(user) => ConnKind::Login {
+            user,
+            device: hs.client_payload.device.unwrap_or(0),
+        },
+        None => ConnKind::Registration,
+    };
+    let mut wire = Wire {
+        keys: hs.keys,
+        read_counter: 0,
+        write_counter: 0,
+        to_client: to_client.clone(),
+    };
+    let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
+    let (stanza_tx, stanza_rx) = mpsc::unbounded_channel();
+    state.accept(FakeConnection {
+        kind: kind.clone(),
+        ik: hs.ik,
+        ctl: ctl_tx,
+        stanzas: stanza_rx,
+    });
+
+    let config = state.config();
+    match &kind {
+        ConnKind::Registration => {
+            let refs = config
+                .qr_refs
+                .iter()
+                .map(|r| NodeBuilder::new("ref").bytes(r.as_bytes().to_vec()).build());
+            let iq = NodeBuilder::new("iq")
+                .attr("type", "set")
+                .attr("id", "pair-1")
+                .attr("from", "s.whatsapp.net")
+                .attr("xmlns", "md")
+                .children([NodeBuilder::new("pair-device").children(refs).build()])
+                .build();
+            if !wire.send(&iq).await {
+                return;
+            }
+        }
+        ConnKind::Login { .. } => match &config.login {
+            LoginOutcome::Success => {
+                let success = NodeBuilder::new("success")
+                    .attr("lid", format!("{}@lid", config.lid))
+                    .attr("t", now_secs().to_string())
+                    .build();
+                if !wire.send(&success).await {
+                    return;
+                }
+            }
+            LoginOutcome::Failure {
+                reason,
+                code,
+                expire_secs,
+            } => {
+                let mut b = NodeBuilder::new("failure").attr("reason", reason.to_string());
+                if let Some(c) = code {
+                    b = b.attr("code", c.to_string());
+                }
+                if let Some(e) = expire_secs {
+                    b = b.attr("expire", e.to_string());
+                }
+                let _ = wire.send(&b.build()).await;
+                // WhatsApp closes the stream after a failure.
+                let _ = to_client.send(eof()).await;
+                return;
+            }
+        },
+    }
+
+    loop {
+        tokio::select! {
+            frame = next_frame(&mut from_client, &mut dec, &mut first) => {
+                let Some(frame) = frame else { break };
+                let Some(node) = wire.open(frame) else {
+                    debug!("fake server: undecodable frame");
+                    break;
+                };
+                let auto_ack = state.config().auto_ack_messages;
+                for reply in auto_replies(&node, auto_ack) {
+                    if !wire.send(&reply).await {
+                        return;
+                    }
+                }
+                let _ = stanza_tx.send(node);
+            }
+            ctl = ctl_rx.recv() => match ctl {
+                Some(Ctl::Send(node)) => {
+                    if !wire.send(&node).await {
+                        break;
+                    }
+                }
+                Some(Ctl::Close) | None => {
+                    let _ = to_client.send(eof()).await;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// What a real server answers on its own: IQ results (and the offline marker after the
+/// passive IQ) and message acks.
+fn auto_replies(node: &Node, auto_ack: bool) -> Vec<Node> {
+    let tag = node.tag.as_ref();
+    let mut out = Vec::new();
+    match tag {
+        "iq" => {
+            let ty = attr(node, "type").unwrap_or_default();
+            if (ty == "get" || ty == "set")
+                && let Some(id) = attr(node, "id")
+            {
+                out.push(
+                    NodeBuilder::new("iq")
+                        .attr("type", "result")
+                        .attr("id", id)
+                        .attr("from", "s.whatsapp.net")
+                        .build(),
+                );
+                if attr(node, "xmlns").as_deref() == Some("passive") {
+                    out.push(
+                        NodeBuilder::new("ib")
+                            .children([NodeBuilder::new("offline").attr("count", "0").build()])
+                            .build(),
+                    );
+                }
+            }
+        }
+        "message" if auto_ack => {
+            if let Some(id) = attr(node, "id") {
+                let mut b = NodeBuilder::new("ack")
+                    .attr("class", "message")
+                    .attr("id", id)
+                    .attr("t", now_secs().to_string());
+                if let Some(to) = attr(node, "to") {
+                    b = b.attr("from", to);
+                }
+                out.push(b.build());
+            }
+        }
+        _ => {}
+    }
+    out
+}

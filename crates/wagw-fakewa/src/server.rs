@@ -1,0 +1,199 @@
+//! The fake server: configuration, the transport factory the client connects through, and
+//! the queue of accepted connections a test drives.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use whatsapp_rust::async_channel;
+use whatsapp_rust::transport::{DisconnectReason, Transport, TransportEvent, TransportFactory};
+
+use crate::conn::{self, FakeConnection};
+use crate::noise::ServerIdentity;
+
+/// What the server answers to a login (a client that is already linked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// `<success>`: the session is up.
+    Success,
+    /// `<failure reason=.. [code=..] [expire=..]>`: 401 logged out, 402 temporary ban
+    /// (`code` + `expire` seconds), 403 locked, 405 client outdated, 503 unavailable.
+    Failure {
+        /// The failure reason code.
+        reason: u16,
+        /// The ban code (402).
+        code: Option<u32>,
+        /// Seconds until the ban ends (402/403).
+        expire_secs: Option<u64>,
+    },
+}
+
+/// How the fake server behaves.
+#[derive(Debug, Clone)]
+pub struct FakeConfig {
+    /// The account's LID user part, announced in `<success lid=..>`.
+    pub lid: String,
+    /// Pairing refs sent to an unlinked client (each becomes one QR code).
+    pub qr_refs: Vec<String>,
+    /// The answer to a login.
+    pub login: LoginOutcome,
+    /// Acknowledge every `<message>` the client sends (turn off to test unacked sends).
+    pub auto_ack_messages: bool,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        FakeConfig {
+            lid: "100000000000001".into(),
+            qr_refs: vec!["2@fake-ref-1".into(), "2@fake-ref-2".into()],
+            login: LoginOutcome::Success,
+            auto_ack_messages: true,
+        }
+    }
+}
+
+pub(crate) struct State {
+    pub id: ServerIdentity,
+    pub config: Mutex<FakeConfig>,
+    accepted_tx: mpsc::UnboundedSender<FakeConnection>,
+    accepted_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<FakeConnection>>,
+    transports: AtomicUsize,
+}
+
+impl State {
+    pub fn config(&self) -> FakeConfig {
+        self.config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn accept(&self, c: FakeConnection) {
+        let _ = self.accepted_tx.send(c);
+    }
+}
+
+/// An in-process fake WhatsApp server. Cheap to clone; clones share the server.
+#[derive(Clone)]
+pub struct FakeWhatsApp {
+    state: Arc<State>,
+}
+
+impl std::fmt::Debug for FakeWhatsApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeWhatsApp").finish_non_exhaustive()
+    }
+}
+
+impl FakeWhatsApp {
+    /// A server with its own Noise identity and certificate chain.
+    pub fn new(config: FakeConfig) -> FakeWhatsApp {
+        let (accepted_tx, accepted_rx) = mpsc::unbounded_channel();
+        FakeWhatsApp {
+            state: Arc::new(State {
+                id: ServerIdentity::generate(),
+                config: Mutex::new(config),
+                accepted_tx,
+                accepted_rx: tokio::sync::Mutex::new(accepted_rx),
+                transports: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// Changes how the next logins are answered.
+    pub fn set_login(&self, outcome: LoginOutcome) {
+        self.state
+            .config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .login = outcome;
+    }
+
+    /// Turns automatic message acks on or off.
+    pub fn set_auto_ack(&self, on: bool) {
+        self.state
+            .config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .auto_ack_messages = on;
+    }
+
+    /// The transport factory to give the client.
+    pub fn factory(&self) -> Arc<dyn TransportFactory> {
+        Arc::new(Factory {
+            state: self.state.clone(),
+        })
+    }
+
+    /// How many transports clients have opened.
+    pub fn transports_opened(&self) -> usize {
+        self.state.transports.load(Ordering::SeqCst)
+    }
+
+    /// The next connection that completed its handshake, waiting up to `timeout`.
+    pub async fn accept(&self, timeout: Duration) -> Option<FakeConnection> {
+        let mut rx = self.state.accepted_rx.lock().await;
+        tokio::time::timeout(timeout, rx.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// The next connection (waits up to 30 s; `None` means the client never completed a
+    /// handshake).
+    pub async fn next_connection(&self) -> Option<FakeConnection> {
+        self.accept(Duration::from_secs(30)).await
+    }
+}
+
+struct Factory {
+    state: Arc<State>,
+}
+
+#[async_trait::async_trait]
+impl TransportFactory for Factory {
+    async fn create_transport(
+        &self,
+    ) -> whatsapp_rust::anyhow::Result<(Arc<dyn Transport>, async_channel::Receiver<TransportEvent>)>
+    {
+        self.state.transports.fetch_add(1, Ordering::SeqCst);
+        let (to_server_tx, to_server_rx) = mpsc::unbounded_channel::<Bytes>();
+        let (events_tx, events_rx) = async_channel::unbounded::<TransportEvent>();
+        let _ = events_tx.send(TransportEvent::Connected).await;
+        tokio::spawn(conn::serve(self.state.clone(), to_server_rx, events_tx));
+        Ok((
+            Arc::new(FakeTransport {
+                tx: Mutex::new(Some(to_server_tx)),
+            }),
+            events_rx,
+        ))
+    }
+}
+
+/// The client's end of the byte pipe.
+struct FakeTransport {
+    tx: Mutex<Option<mpsc::UnboundedSender<Bytes>>>,
+}
+
+#[async_trait::async_trait]
+impl Transport for FakeTransport {
+    async fn send(&self, data: Bytes) -> whatsapp_rust::anyhow::Result<()> {
+        let g = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+        match g.as_ref() {
+            Some(tx) if tx.send(data).is_ok() => Ok(()),
+            _ => Err(whatsapp_rust::anyhow::anyhow!("fake transport closed")),
+        }
+    }
+
+    async fn disconnect(&self) {
+        // Dropping the sender tells the server task the client hung up.
+        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+}
+
+/// The close the server reports when it ends the stream itself.
+pub(crate) fn eof() -> TransportEvent {
+    TransportEvent::Disconnected(DisconnectReason::StreamEnded)
+}

@@ -1,0 +1,590 @@
+//! [`WhatsAppSocket`]: the [`WaSocket`] implementation on whatsapp-rust, one per account.
+//!
+//! Each [`WaSocket::connect`] builds a fresh library client over the account's sled store
+//! (the library's client cannot be restarted after a disconnect), with auto-reconnect off,
+//! ordered events, the durability hook, and the device name override; a supervisor task
+//! waits for the client's run loop to end and emits the one `Closed` event.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tokio::sync::{Mutex, mpsc, watch};
+use tracing::{info, warn};
+use wagw_core::{
+    AccountId, ChatPresence, GroupMetadata, Jid, Lid, MediaKind, MediaRef, MessageId, MessageKey,
+    OutboundMessage, OwnIdentity, Phone, SendReceipt, SocketError, SocketEvent, SocketEvents,
+    UploadedMedia, WaSocket,
+};
+use whatsapp_rust::bot::Bot;
+use whatsapp_rust::http::{HttpClient, UreqHttpClient};
+use whatsapp_rust::transport::{TokioWebSocketTransportFactory, TransportFactory};
+use whatsapp_rust::wacore::store::DevicePropsOverride;
+use whatsapp_rust::{Client, NodeFilter};
+
+use crate::connection::{
+    AckTracker, CloseState, CommitHook, ConnShared, Forwarder, RecordingFactory,
+};
+use crate::error::Error;
+use crate::groups::GroupCache;
+use crate::store::{SledStore, StoreOptions};
+use crate::{groups, lid, login, media, presence, receipts, send};
+
+/// The name shown in the phone's Linked devices list when the account sets none.
+pub const DEFAULT_DEVICE_NAME: &str = "wagw";
+
+/// How one account's socket behaves.
+#[derive(Debug, Clone)]
+pub struct SocketConfig {
+    /// The account this socket serves.
+    pub account: AccountId,
+    /// The account's protocol state folder (`accounts.<id>.authDir`, default
+    /// `<dataDir>/accounts/<id>`). Holds one sled database; logout deletes it.
+    pub auth_dir: PathBuf,
+    /// The name the phone shows under Linked devices (`accounts.<id>.name`, else `wagw`).
+    pub device_name: String,
+    /// Push name to register with on first link (None keeps the phone's).
+    pub push_name: Option<String>,
+    /// Pin the WhatsApp Web version instead of fetching the current one.
+    pub version: Option<(u32, u32, u32)>,
+    /// Capacity of the bounded event channel returned by `connect`.
+    pub event_buffer: usize,
+    /// How long WhatsApp's ack of an inbound message waits for the gateway's commit before
+    /// the message is left for redelivery.
+    pub commit_timeout: Duration,
+    /// How long a send waits for the server's ack.
+    pub send_ack_timeout: Duration,
+    /// Skip history sync after linking (a gateway answers new messages only).
+    pub skip_history_sync: bool,
+    /// The protocol store's options.
+    pub store: StoreOptions,
+}
+
+impl SocketConfig {
+    /// A configuration with defaults for everything but the account and its folder.
+    pub fn new(account: AccountId, auth_dir: impl Into<PathBuf>) -> SocketConfig {
+        SocketConfig {
+            account,
+            auth_dir: auth_dir.into(),
+            device_name: DEFAULT_DEVICE_NAME.to_string(),
+            push_name: None,
+            version: None,
+            event_buffer: 256,
+            commit_timeout: Duration::from_secs(60),
+            send_ack_timeout: Duration::from_secs(30),
+            skip_history_sync: true,
+            store: StoreOptions::default(),
+        }
+    }
+}
+
+/// Counters and sizes for one account, for the gateway's status and metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceSummary {
+    /// True while a connection is up.
+    pub connected: bool,
+    /// The library's estimate of the memory this session holds, in bytes.
+    pub estimated_bytes: u64,
+    /// The protocol store's size on disk, in bytes.
+    pub store_bytes_on_disk: u64,
+    /// Bytes sent on the current connection's client.
+    pub bytes_sent: u64,
+    /// Bytes received on the current connection's client.
+    pub bytes_received: u64,
+    /// Events the library dropped (should stay 0).
+    pub events_dropped: u64,
+    /// Messages that could not be decrypted since the socket was opened.
+    pub undecryptable: u64,
+}
+
+struct Conn {
+    client: Arc<Client>,
+    shared: Arc<ConnShared>,
+    done: watch::Receiver<bool>,
+}
+
+struct Inner {
+    config: SocketConfig,
+    transport: Arc<dyn TransportFactory>,
+    http: Arc<dyn HttpClient>,
+    store: RwLock<Option<Arc<SledStore>>>,
+    conn: Mutex<Option<Conn>>,
+    identity: Arc<RwLock<Option<OwnIdentity>>>,
+    groups: Arc<GroupCache>,
+    undecryptable: Arc<AtomicU64>,
+}
+
+/// One account's linked-device connection to WhatsApp (see the crate docs).
+#[derive(Clone)]
+pub struct WhatsAppSocket {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for WhatsAppSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhatsAppSocket")
+            .field("account", &self.inner.config.account)
+            .field("auth_dir", &self.inner.config.auth_dir)
+            .finish()
+    }
+}
+
+/// An HTTP client that exists so the type is complete; used only when a test transport
+/// is given without one.
+struct NoHttp;
+
+#[async_trait]
+impl HttpClient for NoHttp {
+    async fn execute(
+        &self,
+        request: whatsapp_rust::http::HttpRequest,
+    ) -> whatsapp_rust::anyhow::Result<whatsapp_rust::http::HttpResponse> {
+        Err(whatsapp_rust::anyhow::anyhow!(
+            "no HTTP client configured for this socket (request to {})",
+            request.url
+        ))
+    }
+}
+
+impl WhatsAppSocket {
+    /// Opens the account's protocol store and prepares a socket that talks to WhatsApp's
+    /// real servers (WebSocket over TLS, HTTPS for media).
+    pub fn open(config: SocketConfig) -> Result<WhatsAppSocket, Error> {
+        WhatsAppSocket::with_transport(
+            config,
+            Arc::new(TokioWebSocketTransportFactory::new()),
+            Arc::new(UreqHttpClient::new()),
+        )
+    }
+
+    /// Like [`WhatsAppSocket::open`] with another transport (a proxy, or the in-process
+    /// fake server of `wagw-fakewa`) and HTTP client.
+    pub fn with_transport(
+        config: SocketConfig,
+        transport: Arc<dyn TransportFactory>,
+        http: Arc<dyn HttpClient>,
+    ) -> Result<WhatsAppSocket, Error> {
+        if config.event_buffer == 0 {
+            return Err(Error::Config("event_buffer must be at least 1".into()));
+        }
+        if config.device_name.trim().is_empty() {
+            return Err(Error::Config("device_name must not be empty".into()));
+        }
+        let store = SledStore::open(&config.auth_dir, config.store.clone())?;
+        let identity = store
+            .load_device_sync()
+            .ok()
+            .flatten()
+            .and_then(|d| login::identity_of_device(&d));
+        Ok(WhatsAppSocket {
+            inner: Arc::new(Inner {
+                config,
+                transport,
+                http,
+                store: RwLock::new(Some(Arc::new(store))),
+                conn: Mutex::new(None),
+                identity: Arc::new(RwLock::new(identity)),
+                groups: Arc::new(GroupCache::default()),
+                undecryptable: Arc::new(AtomicU64::new(0)),
+            }),
+        })
+    }
+
+    /// A socket over a test transport with no HTTP (media calls fail cleanly).
+    pub fn with_test_transport(
+        config: SocketConfig,
+        transport: Arc<dyn TransportFactory>,
+    ) -> Result<WhatsAppSocket, Error> {
+        WhatsAppSocket::with_transport(config, transport, Arc::new(NoHttp))
+    }
+
+    /// This socket's configuration.
+    pub fn config(&self) -> &SocketConfig {
+        &self.inner.config
+    }
+
+    /// The account's protocol store (reopened after a logout).
+    fn store(&self) -> Result<Arc<SledStore>, SocketError> {
+        if let Some(s) = self
+            .inner
+            .store
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return Ok(s);
+        }
+        let s = Arc::new(
+            SledStore::open(&self.inner.config.auth_dir, self.inner.config.store.clone())
+                .map_err(|e| SocketError::Other(e.to_string()))?,
+        );
+        *self.inner.store.write().unwrap_or_else(|p| p.into_inner()) = Some(s.clone());
+        Ok(s)
+    }
+
+    /// The live client, or `NotConnected`.
+    async fn live(&self) -> Result<(Arc<Client>, Arc<ConnShared>), SocketError> {
+        let g = self.inner.conn.lock().await;
+        match g.as_ref() {
+            Some(c) if !*c.done.borrow() && c.client.is_connected() => {
+                Ok((c.client.clone(), c.shared.clone()))
+            }
+            _ => Err(SocketError::NotConnected),
+        }
+    }
+
+    /// The live client of a linked, logged-in session.
+    async fn session(&self) -> Result<(Arc<Client>, Arc<ConnShared>), SocketError> {
+        let (client, shared) = self.live().await?;
+        if !client.is_logged_in() {
+            return Err(if client.pn().is_none() {
+                SocketError::NotLinked
+            } else {
+                SocketError::NotConnected
+            });
+        }
+        Ok((client, shared))
+    }
+
+    /// Memory, disk and traffic figures for this account.
+    pub async fn resource_report(&self) -> ResourceSummary {
+        let mut r = ResourceSummary {
+            undecryptable: self.inner.undecryptable.load(Ordering::Relaxed),
+            ..ResourceSummary::default()
+        };
+        if let Ok(store) = self.store() {
+            r.store_bytes_on_disk = store.size_on_disk();
+        }
+        if let Ok((client, _)) = self.live().await {
+            r.connected = true;
+            let stats = client.stats();
+            r.bytes_sent = stats.bytes_sent;
+            r.bytes_received = stats.bytes_received;
+            r.events_dropped = stats.events_dropped;
+            r.estimated_bytes = client.resource_report().await.total_estimated_bytes();
+        }
+        r
+    }
+
+    /// Finishes a passkey link after the operator confirmed the code shown as
+    /// [`SocketEvent::PairCode`] matches the phone's.
+    pub async fn confirm_passkey_link(&self) -> Result<(), SocketError> {
+        let (client, shared) = self.live().await?;
+        if !shared
+            .passkey_confirmation_pending
+            .swap(false, Ordering::SeqCst)
+        {
+            return Err(SocketError::InvalidRequest(
+                "no passkey link is waiting for confirmation".into(),
+            ));
+        }
+        client
+            .send_passkey_confirmation()
+            .await
+            .map_err(|e| SocketError::Rejected {
+                code: 0,
+                detail: format!("passkey confirmation failed: {e}"),
+            })
+    }
+
+    /// Closes the current connection (if any) and waits until its `Closed` was emitted.
+    async fn close_current(&self, logout: bool) {
+        let conn = self.inner.conn.lock().await.take();
+        let Some(mut conn) = conn else { return };
+        if *conn.done.borrow() {
+            return;
+        }
+        {
+            let mut c = conn.shared.close.lock().unwrap_or_else(|p| p.into_inner());
+            c.requested = true;
+        }
+        if logout {
+            conn.client.logout().await;
+        } else {
+            conn.client.disconnect().await;
+        }
+        let wait = conn.done.wait_for(|d| *d);
+        if tokio::time::timeout(Duration::from_secs(15), wait)
+            .await
+            .is_err()
+        {
+            warn!(target: "wagw::socket", account = %self.inner.config.account,
+                "the protocol client did not stop within 15s");
+        }
+    }
+
+    async fn build_bot(
+        &self,
+        shared: &Arc<ConnShared>,
+        store: Arc<SledStore>,
+    ) -> Result<Bot, SocketError> {
+        let cfg = &self.inner.config;
+        let factory = RecordingFactory {
+            inner: self.inner.transport.clone(),
+            shared: Arc::downgrade(shared),
+        };
+        let http = SharedHttp(self.inner.http.clone());
+        let mut builder = Bot::builder()
+            .with_backend_arc(store)
+            .with_transport_factory(factory)
+            .with_http_client(http)
+            .with_event_handler(Forwarder {
+                shared: shared.clone(),
+            })
+            .with_inbound_durability_hook(CommitHook {
+                shared: shared.clone(),
+            })
+            .with_device_props(DevicePropsOverride::new().with_os(cfg.device_name.clone()));
+        if let Some(v) = cfg.version {
+            builder = builder.with_version(v);
+        }
+        if let Some(name) = &cfg.push_name {
+            builder = builder.with_push_name(name.clone());
+        }
+        if cfg.skip_history_sync {
+            builder = builder.skip_history_sync();
+        }
+        builder
+            .build()
+            .await
+            .map_err(|e| SocketError::Other(format!("could not set up the protocol client: {e}")))
+    }
+}
+
+/// Lets the socket share one HTTP client across connections.
+struct SharedHttp(Arc<dyn HttpClient>);
+
+#[async_trait]
+impl HttpClient for SharedHttp {
+    async fn execute(
+        &self,
+        request: whatsapp_rust::http::HttpRequest,
+    ) -> whatsapp_rust::anyhow::Result<whatsapp_rust::http::HttpResponse> {
+        self.0.execute(request).await
+    }
+}
+
+/// Records the code of a `<stream:error>` the server sent.
+fn record_stream_error(shared: &ConnShared, node: &whatsapp_rust::OwnedNodeRef) {
+    let n = node.get();
+    let code = n
+        .attrs()
+        .optional_string("code")
+        .and_then(|c| c.parse::<u16>().ok());
+    let conflict = n.get_optional_child("conflict").is_some();
+    if let Some(code) = code {
+        let detail = format!(
+            "stream error {code} from WhatsApp{}",
+            if conflict { " (conflict)" } else { "" }
+        );
+        shared
+            .close
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .stream_error = Some((code, detail));
+    }
+}
+
+/// Moves events from the unbounded FIFO to the gateway's bounded channel, ending after
+/// `Closed`.
+async fn forward(mut rx: mpsc::UnboundedReceiver<SocketEvent>, tx: mpsc::Sender<SocketEvent>) {
+    while let Some(ev) = rx.recv().await {
+        let last = matches!(ev, SocketEvent::Closed(_));
+        if tx.send(ev).await.is_err() || last {
+            break;
+        }
+    }
+}
+
+#[async_trait]
+impl WaSocket for WhatsAppSocket {
+    async fn connect(&self) -> Result<SocketEvents, SocketError> {
+        self.close_current(false).await;
+        let cfg = &self.inner.config;
+        let store = self.store()?;
+        let (utx, urx) = mpsc::unbounded_channel();
+        let (btx, brx) = mpsc::channel(cfg.event_buffer);
+        let shared = Arc::new(ConnShared {
+            account: cfg.account.clone(),
+            tx: utx,
+            close: std::sync::Mutex::new(CloseState::default()),
+            acks: AckTracker::new(),
+            client: std::sync::OnceLock::new(),
+            commit_timeout: cfg.commit_timeout,
+            identity: self.inner.identity.clone(),
+            groups: self.inner.groups.clone(),
+            undecryptable: self.inner.undecryptable.clone(),
+            store: store.clone(),
+            passkey_confirmation_pending: AtomicBool::new(false),
+        });
+        let bot = self.build_bot(&shared, store).await?;
+        let client = bot.client();
+        let _ = shared.client.set(Arc::downgrade(&client));
+        // wagw-reconnect owns reconnection: the library must not retry on its own.
+        client.enable_auto_reconnect.store(false, Ordering::SeqCst);
+        // The library raises no event for some stream errors (515, 503); watch for them.
+        let mut stream_error = client.wait_for_node(NodeFilter::tag("stream:error"));
+        tokio::spawn(forward(urx, btx));
+        let (done_tx, done_rx) = watch::channel(false);
+        let handle = bot.spawn();
+        let sup_shared = shared.clone();
+        let account = cfg.account.clone();
+        tokio::spawn(async move {
+            handle.await;
+            // The waiter resolved (or not) before the run loop ended; read it now so the
+            // code is known when the reason is computed.
+            if let Ok(Some(node)) = stream_error.try_recv() {
+                record_stream_error(&sup_shared, &node);
+            }
+            let reason = sup_shared
+                .close
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .reason();
+            info!(target: "wagw::reconnect", account = %account, reason = %reason, code = ?reason.code(), "connection closed");
+            sup_shared.emit(SocketEvent::Closed(reason));
+            let _ = done_tx.send(true);
+        });
+        *self.inner.conn.lock().await = Some(Conn {
+            client,
+            shared,
+            done: done_rx,
+        });
+        Ok(brx)
+    }
+
+    async fn disconnect(&self) {
+        self.close_current(false).await;
+    }
+
+    async fn logout(&self) -> Result<(), SocketError> {
+        let was_live = self.live().await.is_ok();
+        if !was_live {
+            warn!(target: "wagw::socket", account = %self.inner.config.account,
+                "logging out without a connection: the phone keeps the linked-device entry until WhatsApp expires it");
+        }
+        self.close_current(true).await;
+        // Close the database before deleting its folder.
+        let store = self
+            .inner
+            .store
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(store) = store {
+            let _ = store.flush().await;
+            drop(store);
+        }
+        *self
+            .inner
+            .identity
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = None;
+        let dir = &self.inner.config.auth_dir;
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(SocketError::Other(format!(
+                    "could not delete the protocol state in {}: {e}",
+                    dir.display()
+                )));
+            }
+        }
+        info!(target: "wagw::socket", account = %self.inner.config.account, "logged out and deleted the protocol state");
+        Ok(())
+    }
+
+    async fn request_pair_code(&self, phone: &Phone) -> Result<String, SocketError> {
+        let (client, _) = self.live().await?;
+        login::request_pair_code(&client, phone).await
+    }
+
+    async fn submit_passkey_assertion(&self, assertion_json: &str) -> Result<(), SocketError> {
+        let (client, _) = self.live().await?;
+        login::submit_passkey_assertion(&client, assertion_json).await
+    }
+
+    fn own_identity(&self) -> Option<OwnIdentity> {
+        self.inner
+            .identity
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    async fn send(&self, message: OutboundMessage) -> Result<SendReceipt, SocketError> {
+        let (client, shared) = self.session().await?;
+        send::send(
+            &client,
+            &shared,
+            message,
+            self.inner.config.send_ack_timeout,
+        )
+        .await
+    }
+
+    async fn upload_media(
+        &self,
+        data: Bytes,
+        kind: MediaKind,
+    ) -> Result<UploadedMedia, SocketError> {
+        let (client, _) = self.session().await?;
+        media::upload(&client, data, kind).await
+    }
+
+    async fn download_media(
+        &self,
+        media_ref: &MediaRef,
+        kind: MediaKind,
+    ) -> Result<Bytes, SocketError> {
+        let (client, _) = self.session().await?;
+        media::download(&client, media_ref, kind).await
+    }
+
+    async fn request_media_reupload(
+        &self,
+        message: &MessageKey,
+        media_ref: &MediaRef,
+    ) -> Result<MediaRef, SocketError> {
+        let (client, _) = self.session().await?;
+        media::request_reupload(&client, message, media_ref).await
+    }
+
+    async fn mark_read(
+        &self,
+        chat: &Jid,
+        sender: Option<&Jid>,
+        ids: &[MessageId],
+    ) -> Result<(), SocketError> {
+        let (client, _) = self.session().await?;
+        receipts::mark_read(&client, chat, sender, ids).await
+    }
+
+    async fn send_chat_presence(&self, chat: &Jid, p: ChatPresence) -> Result<(), SocketError> {
+        let (client, _) = self.session().await?;
+        presence::send_chat_presence(&client, chat, p).await
+    }
+
+    async fn group_metadata(&self, group: &Jid) -> Result<GroupMetadata, SocketError> {
+        if let Some(m) = self.inner.groups.get(group, std::time::Instant::now()) {
+            return Ok(m);
+        }
+        let (client, _) = self.session().await?;
+        groups::metadata(&client, &self.inner.groups, group).await
+    }
+
+    async fn lid_for_phone(&self, phone: &Phone) -> Result<Option<Lid>, SocketError> {
+        let (client, _) = self.live().await?;
+        lid::lid_for_phone(&client, phone).await
+    }
+
+    async fn phone_for_lid(&self, l: &Lid) -> Result<Option<Phone>, SocketError> {
+        let (client, _) = self.live().await?;
+        lid::phone_for_lid(&client, l).await
+    }
+}

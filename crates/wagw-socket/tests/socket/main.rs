@@ -1,0 +1,10 @@
+//! wagw-socket's integration tests: protocol conversions, the sled store against the
+//! library's reference store, crash durability, and the real client against the
+//! in-process fake WhatsApp server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod conversion;
+mod fake_server;
+mod outbound;
+mod store_crash;
+mod store_diff;
