@@ -11,6 +11,7 @@ mod agents;
 mod client;
 mod cmd;
 mod daemon;
+mod deliveries;
 mod error;
 mod http;
 mod qr;
@@ -73,6 +74,9 @@ enum Command {
     /// List, add and remove senders in the allow-store.
     #[command(subcommand)]
     Allow(cmd::allow::AllowCommand),
+    /// List and replay webhook deliveries (the durable outbox).
+    #[command(subcommand)]
+    Deliveries(cmd::deliveries::DeliveriesCommand),
     /// Send messages through the running gateway.
     #[command(subcommand)]
     Message(cmd::message::MessageCommand),
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         Command::Pairing(c) => cmd::pairing::run(c, &ctx),
         Command::Access(c) => cmd::access::run(c, &ctx),
         Command::Allow(c) => cmd::allow::run(c, &ctx),
+        Command::Deliveries(c) => cmd::deliveries::run(c, &ctx),
         Command::Message(c) => cmd::message::run(c, &ctx),
         Command::Doctor => cmd::doctor::run(&ctx),
     };

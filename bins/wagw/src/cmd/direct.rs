@@ -77,6 +77,18 @@ impl DirectStore {
         Ok(Some(DirectStore { path, db, access }))
     }
 
+    /// The webhook outbox on it.
+    pub fn outbox(&self) -> Result<wagw_agents::Outbox, CliError> {
+        let tree = self
+            .db
+            .open_tree(crate::runtime::OUTBOX_TREE)
+            .map_err(|e| CliError::Store {
+                path: self.path.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(wagw_agents::Outbox::new(tree))
+    }
+
     /// The folder.
     pub fn path(&self) -> &Path {
         &self.path

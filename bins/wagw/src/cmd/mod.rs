@@ -11,6 +11,7 @@ pub mod access;
 pub mod allow;
 pub mod channels;
 pub mod config;
+pub mod deliveries;
 pub mod direct;
 pub mod doctor;
 pub mod gateway;

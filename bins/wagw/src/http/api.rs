@@ -17,6 +17,7 @@ use super::model::{
     PairingRequestView, Readiness, ReloadResponse, SendResponse, SentId, SimInjected,
 };
 use super::model_access::{AllowChange, AllowEntryView, ExplainView};
+use super::model_agents::DeliveryView;
 
 /// The gateway operations the HTTP API exposes. Every method is one route (or two).
 ///
@@ -114,6 +115,16 @@ pub trait GatewayApi: Send + Sync + 'static {
         account: Option<&AccountId>,
         entry: wagw_access::AllowEntry,
     ) -> Result<AllowChange, ApiError>;
+
+    /// `GET /v1/deliveries`: webhook deliveries in `state`, at most `limit`.
+    async fn deliveries_list(
+        &self,
+        state: wagw_agents::DeliveryState,
+        limit: usize,
+    ) -> Result<Vec<DeliveryView>, ApiError>;
+
+    /// `POST /v1/deliveries/{id}/replay`: a dead delivery back in the queue, same id.
+    async fn delivery_replay(&self, id: &str) -> Result<DeliveryView, ApiError>;
 
     /// `GET /v1/media/{id}`: a saved inbound media file. `id` is already checked to be a
     /// plain file name (letters, digits, `.`, `-`, `_`; no `..`).

@@ -19,6 +19,7 @@ pub mod events;
 pub mod extract;
 pub mod model;
 pub mod model_access;
+pub mod model_agents;
 pub mod openapi;
 pub mod routes;
 pub mod validate;
@@ -77,6 +78,8 @@ pub fn router(api: Arc<dyn GatewayApi>, token: ApiToken, options: RouterOptions)
             get(routes::allow_list).post(routes::allow_add),
         )
         .route("/v1/allow/whatsapp/{entry}", delete(routes::allow_remove))
+        .route("/v1/deliveries", get(routes::deliveries_list))
+        .route("/v1/deliveries/{id}/replay", post(routes::delivery_replay))
         .route("/v1/media/{id}", get(routes::media))
         .route("/v1/events", get(events::events))
         .route("/v1/reload", post(routes::reload))

@@ -6,6 +6,7 @@ use utoipa::{Modify, OpenApi};
 use super::error::{ErrorBody, ErrorDetail};
 use super::model::*;
 use super::model_access::*;
+use super::model_agents::*;
 use super::{events, routes};
 
 #[derive(OpenApi)]
@@ -17,7 +18,8 @@ use super::{events, routes};
         routes::login_start, routes::login_status, routes::logout, routes::send, routes::react,
         routes::poll, routes::read, routes::presence, routes::pairing_list,
         routes::pairing_approve, routes::pairing_reject, routes::access_explain,
-        routes::allow_list, routes::allow_add, routes::allow_remove, routes::media, events::events,
+        routes::allow_list, routes::allow_add, routes::allow_remove, routes::deliveries_list,
+        routes::delivery_replay, routes::media, events::events,
         routes::reload, routes::metrics, routes::openapi, routes::sim_inbound, routes::sim_outbox,
     ),
     components(schemas(
@@ -27,7 +29,7 @@ use super::{events, routes};
         SentId, OkResponse, PairingRequestView, PairingList, PairingDecisionRequest,
         PairingDecision, EventRecord, Readiness, ReloadResponse, SimInboundRequest, SimInjected,
         SimOutbox, ExplainRequest, ExplainView, AllowEntryView, AllowListView, AllowRequest,
-        AllowChange,
+        AllowChange, DeliveryView, DeliveryList,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -20,6 +20,7 @@ use super::model::{
 use super::model_access::{
     AccountQuery, AllowChange, AllowListView, AllowRequest, ExplainRequest, ExplainView,
 };
+use super::model_agents::{DeliveriesQuery, DeliveryList, DeliveryView};
 use super::validate;
 use crate::qr;
 
@@ -350,6 +351,33 @@ pub async fn allow_remove(
     let entry = validate::allow_entry("entry", &entry)?;
     let account = query_account(&q)?;
     Ok(Json(s.api.allow_remove(account.as_ref(), entry).await?))
+}
+
+/// Webhook deliveries of the durable outbox (`?state=dead` by default).
+#[utoipa::path(get, path = "/v1/deliveries", tag = "agents",
+    params(DeliveriesQuery),
+    responses((status = 200, body = DeliveryList), (status = 422, body = ErrorBody)))]
+pub async fn deliveries_list(
+    State(s): State<AppState>,
+    Query(q): Query<DeliveriesQuery>,
+) -> ApiResult<DeliveryList> {
+    let state = crate::deliveries::state(q.state.as_deref())?;
+    let limit = q.limit.unwrap_or(100);
+    Ok(Json(DeliveryList {
+        deliveries: s.api.deliveries_list(state, limit).await?,
+    }))
+}
+
+/// Puts a dead delivery back in the queue (same id, same body, attempts reset).
+#[utoipa::path(post, path = "/v1/deliveries/{id}/replay", tag = "agents",
+    params(("id" = String, Path, description = "The delivery id (X-Wagw-Delivery)")),
+    responses((status = 200, body = DeliveryView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn delivery_replay(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<DeliveryView> {
+    Ok(Json(s.api.delivery_replay(&id).await?))
 }
 
 /// A saved inbound media file (what a turn's `media[].url` points to).

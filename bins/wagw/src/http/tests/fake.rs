@@ -14,6 +14,7 @@ use crate::http::api::{
 use crate::http::error::ApiError;
 use crate::http::model::*;
 use crate::http::model_access::*;
+use crate::http::model_agents::*;
 
 pub struct Fake {
     pub calls: Mutex<Vec<String>>,
@@ -345,6 +346,44 @@ impl GatewayApi for Fake {
             entry: entry.to_string(),
             changed: false,
         })
+    }
+
+    async fn deliveries_list(
+        &self,
+        state: wagw_agents::DeliveryState,
+        limit: usize,
+    ) -> Result<Vec<DeliveryView>, ApiError> {
+        self.record(format!("deliveries {state} {limit}"));
+        Ok(vec![DeliveryView {
+            id: "dlv_1".into(),
+            agent_id: "bot".into(),
+            account_id: "default".into(),
+            state: state.to_string(),
+            attempts: 8,
+            created_at_ms: 1,
+            next_attempt_at_ms: None,
+            finished_at_ms: Some(2),
+            last_status: Some(500),
+            last_error: Some("HTTP 500".into()),
+            replays: 0,
+        }])
+    }
+
+    async fn delivery_replay(&self, id: &str) -> Result<DeliveryView, ApiError> {
+        self.record(format!("replay {id}"));
+        if id != "dlv_1" {
+            return Err(ApiError::NotFound {
+                code: "unknown_delivery",
+                message: format!("no delivery {id}"),
+            });
+        }
+        let mut v = self
+            .deliveries_list(wagw_agents::DeliveryState::Pending, 1)
+            .await?
+            .remove(0);
+        v.attempts = 0;
+        v.replays = 1;
+        Ok(v)
     }
 
     async fn media_file(&self, id: &str) -> Result<MediaFile, ApiError> {
