@@ -82,6 +82,9 @@ enum Command {
     Message(cmd::message::MessageCommand),
     /// Check the config, data dir, token, gateway and each account, with the fix for each problem.
     Doctor,
+    /// Run the gateway on a simulated WhatsApp network with an echo agent and a scripted
+    /// conversation (pairing, groups, quotes, long replies, images). No phone needed.
+    Demo(cmd::demo::DemoArgs),
 }
 
 /// Logging: warnings by default for CLI commands, info for the daemon; -v/-vv raise it.
@@ -121,6 +124,7 @@ fn main() -> ExitCode {
         Command::Deliveries(c) => cmd::deliveries::run(c, &ctx),
         Command::Message(c) => cmd::message::run(c, &ctx),
         Command::Doctor => cmd::doctor::run(&ctx),
+        Command::Demo(d) => cmd::demo::run(d, &ctx),
     };
     match result {
         Ok(code) => code,

@@ -12,6 +12,7 @@ pub mod allow;
 pub mod channels;
 pub mod config;
 pub mod deliveries;
+pub mod demo;
 pub mod direct;
 pub mod doctor;
 pub mod gateway;

@@ -1,0 +1,524 @@
+//! [`Gateway`] and its builder: start accounts, report status, reload, shut down.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use wagw_core::{AccountId, OutboundMessage, SendReceipt};
+
+use crate::account::{Account, AccountHandle, LoginPrompt, Shared};
+use crate::clock::{Clock, RuntimeClock};
+use crate::commit::Committer;
+use crate::error::GatewayError;
+use crate::metrics::MetricsSnapshot;
+use crate::registry::ListenerRegistry;
+use crate::settings::{AccountSettings, GatewaySettings, RuntimeOptions};
+use crate::sink::AgentSink;
+use crate::store::{GatewayStore, StoreOptions};
+use crate::supervisor::Control;
+use crate::transport::TransportFactory;
+use wagw_normalize::Normalizer;
+
+/// Builds a [`Gateway`]. Required: settings, a transport factory and an agent sink.
+#[must_use]
+pub struct GatewayBuilder {
+    settings: Option<GatewaySettings>,
+    store: Option<GatewayStore>,
+    store_options: StoreOptions,
+    factory: Option<Arc<dyn TransportFactory>>,
+    sink: Option<Arc<dyn AgentSink>>,
+    clock: Option<Arc<dyn Clock>>,
+    options: RuntimeOptions,
+}
+
+impl GatewayBuilder {
+    /// The settings (data directory, accounts, ...).
+    pub fn settings(mut self, settings: GatewaySettings) -> Self {
+        self.settings = Some(settings);
+        self
+    }
+
+    /// An already opened store; by default the builder opens `<dataDir>/state`.
+    pub fn store(mut self, store: GatewayStore) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Store tuning, used when the builder opens the store.
+    pub fn store_options(mut self, options: StoreOptions) -> Self {
+        self.store_options = options;
+        self
+    }
+
+    /// The transport factory (real WhatsApp, the simulator, a test double).
+    pub fn transport(mut self, factory: impl TransportFactory) -> Self {
+        self.factory = Some(Arc::new(factory));
+        self
+    }
+
+    /// The transport factory, shared.
+    pub fn transport_arc(mut self, factory: Arc<dyn TransportFactory>) -> Self {
+        self.factory = Some(factory);
+        self
+    }
+
+    /// The agent.
+    pub fn sink(mut self, sink: impl AgentSink) -> Self {
+        self.sink = Some(Arc::new(sink));
+        self
+    }
+
+    /// The agent, shared.
+    pub fn sink_arc(mut self, sink: Arc<dyn AgentSink>) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// The clock (default: a [`RuntimeClock`] anchored when the gateway starts).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Runtime sizing and deadlines.
+    pub fn options(mut self, options: RuntimeOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Opens the store (unless given), starts every enabled account (none when
+    /// `web.enabled` is false) and the heartbeat. Must run inside a tokio runtime.
+    pub async fn start(self) -> Result<Gateway, GatewayError> {
+        let settings = self.settings.ok_or(GatewayError::MissingPart("settings"))?;
+        let factory = self.factory.ok_or(GatewayError::MissingPart("transport"))?;
+        let sink = self.sink.ok_or(GatewayError::MissingPart("sink"))?;
+        let store = match self.store {
+            Some(store) => store,
+            None => GatewayStore::open_with(&settings.data_dir, self.store_options)?,
+        };
+        let (committer, committer_task) = Committer::spawn(store.clone());
+        let access = wagw_access::AccessStore::open(store.db())?;
+        let loader = new_loader(&settings)?;
+        let shared = Arc::new(Shared {
+            store,
+            sink,
+            registry: ListenerRegistry::default(),
+            committer,
+            workers: Arc::new(Semaphore::new(self.options.max_concurrent_turns.max(1))),
+            clock: self.clock.unwrap_or_else(|| Arc::new(RuntimeClock::new())),
+            options: self.options,
+            normalizer: RwLock::new(Arc::new(new_normalizer(&settings)?)),
+            access,
+            loader: RwLock::new(Arc::new(loader)),
+            tools: wagw_outbound::Tools::detect(),
+            settings: RwLock::new(Arc::new(settings.clone())),
+        });
+        let inner = Arc::new(Inner {
+            shared,
+            factory,
+            accounts: Mutex::new(BTreeMap::new()),
+            accepting: AtomicBool::new(true),
+            tasks: Mutex::new(vec![committer_task]),
+        });
+        let gateway = Gateway { inner };
+        if settings.enabled {
+            for account in settings.accounts.iter().filter(|a| a.resolved.enabled) {
+                gateway.start_account(account.clone())?;
+            }
+        } else {
+            tracing::info!(target: "wagw::gateway", "web.enabled is false: no account started");
+        }
+        let heartbeat = tokio::spawn(crate::heartbeat::run(Arc::downgrade(&gateway.inner)));
+        gateway
+            .inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(heartbeat);
+        Ok(gateway)
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) shared: Arc<Shared>,
+    factory: Arc<dyn TransportFactory>,
+    pub(crate) accounts: Mutex<BTreeMap<AccountId, AccountHandle>>,
+    accepting: AtomicBool,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Inner {
+    /// The running accounts.
+    pub(crate) fn accounts(&self) -> Vec<Arc<Account>> {
+        self.accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .map(|h| h.account.clone())
+            .collect()
+    }
+}
+
+/// The status of one account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountStatus {
+    /// The account.
+    pub account_id: AccountId,
+    /// State label: `starting`, `connecting`, `linking`, `connected`, `backoff`, `stopped`.
+    pub state: String,
+    /// What the state means right now (close reason, next retry, what to do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// True when sends can go out now.
+    pub connected: bool,
+    /// The linked phone number, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// The QR or pair code to show while linking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<LoginPrompt>,
+    /// Counters and gauges.
+    pub metrics: MetricsSnapshot,
+}
+
+/// The running gateway. Cheap to clone; every clone drives the same runtime.
+///
+/// ```no_run
+/// # async fn demo(factory: impl wagw_gateway::TransportFactory) -> Result<(), wagw_gateway::GatewayError> {
+/// use wagw_gateway::{Gateway, GatewaySettings, NullSink};
+/// let gateway = Gateway::builder()
+///     .settings(GatewaySettings::single_account("/var/lib/wagw")?)
+///     .transport(factory)
+///     .sink(NullSink)
+///     .start()
+///     .await?;
+/// gateway.shutdown().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Gateway {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("accounts", &self.account_ids())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// A builder.
+    pub fn builder() -> GatewayBuilder {
+        GatewayBuilder {
+            settings: None,
+            store: None,
+            store_options: StoreOptions::default(),
+            factory: None,
+            sink: None,
+            clock: None,
+            options: RuntimeOptions::default(),
+        }
+    }
+
+    fn start_account(&self, settings: AccountSettings) -> Result<(), GatewayError> {
+        let socket = self
+            .inner
+            .factory
+            .create(&settings.id, &settings.transport)
+            .map_err(|source| GatewayError::Transport {
+                account: settings.id.clone(),
+                source,
+            })?;
+        let id = settings.id.clone();
+        let handle = Account::start(settings, socket, self.inner.shared.clone());
+        self.inner
+            .accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, handle);
+        Ok(())
+    }
+
+    async fn stop_account(&self, id: &AccountId) {
+        let handle = self
+            .inner
+            .accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        if let Some(handle) = handle {
+            let deadline = self.inner.shared.options.shutdown_deadline;
+            handle.account.shutdown(deadline).await;
+            if tokio::time::timeout(Duration::from_secs(10), handle.task)
+                .await
+                .is_err()
+            {
+                tracing::warn!(target: "wagw::gateway", account = %id, "supervisor did not stop in time");
+            }
+        }
+    }
+
+    /// The ids of the running accounts.
+    pub fn account_ids(&self) -> Vec<AccountId> {
+        self.inner
+            .accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn account(&self, id: &AccountId) -> Result<Arc<Account>, GatewayError> {
+        self.inner
+            .accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .map(|h| h.account.clone())
+            .ok_or_else(|| GatewayError::UnknownAccount(id.clone()))
+    }
+
+    /// The status of every running account.
+    pub fn status(&self) -> Vec<AccountStatus> {
+        self.inner
+            .accounts()
+            .into_iter()
+            .map(|account| {
+                let (state, detail) = account.state();
+                AccountStatus {
+                    account_id: account.id().clone(),
+                    state,
+                    detail,
+                    connected: self.inner.shared.registry.is_live(account.id()),
+                    phone: account.identity().map(|i| i.phone.to_string()),
+                    login: account.login_prompt(),
+                    metrics: account.metrics().snapshot(),
+                }
+            })
+            .collect()
+    }
+
+    /// Metrics of every running account.
+    pub fn metrics(&self) -> BTreeMap<AccountId, MetricsSnapshot> {
+        self.inner
+            .accounts()
+            .into_iter()
+            .map(|a| (a.id().clone(), a.metrics().snapshot()))
+            .collect()
+    }
+
+    /// The gateway's store (event log, dedupe, the database for other stores).
+    pub fn store(&self) -> &GatewayStore {
+        &self.inner.shared.store
+    }
+
+    /// The settings in effect.
+    pub fn settings(&self) -> Arc<GatewaySettings> {
+        self.inner.shared.settings()
+    }
+
+    /// Sends a message from `account`. Fails at once, with the command that fixes it, when
+    /// the account has no live connection; succeeds only with the server-confirmed id.
+    pub async fn send(
+        &self,
+        account: &AccountId,
+        message: OutboundMessage,
+    ) -> Result<SendReceipt, GatewayError> {
+        self.ensure_accepting()?;
+        self.live_account(account)?.send_message(message).await
+    }
+
+    /// Fails with [`GatewayError::ShuttingDown`] once shutdown began.
+    pub(crate) fn ensure_accepting(&self) -> Result<(), GatewayError> {
+        if self.inner.accepting.load(Ordering::Relaxed) {
+            Ok(())
+        } else {
+            Err(GatewayError::ShuttingDown)
+        }
+    }
+
+    /// A running account, or the fail-fast error: configured but not running (web
+    /// disabled, stopped) is [`GatewayError::NoActiveListener`], unknown is
+    /// [`GatewayError::UnknownAccount`].
+    pub(crate) fn live_account(&self, account: &AccountId) -> Result<Arc<Account>, GatewayError> {
+        match self.account(account) {
+            Ok(a) => Ok(a),
+            Err(_) if self.settings().account(account).is_some() => {
+                Err(GatewayError::NoActiveListener(account.clone()))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Starts linking `account` (QR codes and pair codes arrive as events and in the log):
+    /// what `wagw channels login --account <id>` asks a running gateway to do.
+    pub async fn login(&self, account: &AccountId) -> Result<(), GatewayError> {
+        self.account(account)?.control(Control::Link).await;
+        Ok(())
+    }
+
+    /// Closes `account`'s connection, keeping its link; [`Gateway::connect`] reopens it.
+    pub async fn disconnect(&self, account: &AccountId) -> Result<(), GatewayError> {
+        self.account(account)?.control(Control::Disconnect).await;
+        Ok(())
+    }
+
+    /// Connects `account` again after a stop (logged out and relinked, conflict resolved).
+    pub async fn connect(&self, account: &AccountId) -> Result<(), GatewayError> {
+        self.account(account)?.control(Control::Reconnect).await;
+        Ok(())
+    }
+
+    /// Stops and starts `account` again (after a logout or a 440, once the operator fixed
+    /// the cause), keeping its link and stores.
+    pub async fn restart_account(&self, id: &AccountId) -> Result<(), GatewayError> {
+        let settings = self
+            .settings()
+            .account(id)
+            .cloned()
+            .ok_or_else(|| GatewayError::UnknownAccount(id.clone()))?;
+        self.stop_account(id).await;
+        self.start_account(settings)
+    }
+
+    /// Applies new settings. Policy and delivery changes apply to the next message without
+    /// dropping connections; accounts whose transport settings changed are restarted; new
+    /// accounts start and removed or disabled ones stop. Nothing is re-paired.
+    pub async fn reload(&self, settings: GatewaySettings) -> Result<(), GatewayError> {
+        let old = self.settings();
+        let normalizer = new_normalizer(&settings)?;
+        let loader = new_loader(&settings)?;
+        *self
+            .inner
+            .shared
+            .loader
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Arc::new(loader);
+        *self
+            .inner
+            .shared
+            .normalizer
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Arc::new(normalizer);
+        *self
+            .inner
+            .shared
+            .settings
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Arc::new(settings.clone());
+        let wanted: BTreeMap<AccountId, AccountSettings> = if settings.enabled {
+            settings
+                .accounts
+                .iter()
+                .filter(|a| a.resolved.enabled)
+                .map(|a| (a.id.clone(), a.clone()))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        for id in self.account_ids() {
+            if !wanted.contains_key(&id) {
+                tracing::info!(target: "wagw::gateway", account = %id, "reload: stopping account");
+                self.stop_account(&id).await;
+            }
+        }
+        for (id, new) in wanted {
+            match self.account(&id) {
+                Ok(account) if account.settings().transport == new.transport => {
+                    account.update_settings(new);
+                    account.control(Control::Reload).await;
+                }
+                Ok(_) => {
+                    tracing::info!(target: "wagw::gateway", account = %id,
+                        "reload: transport settings changed, restarting account");
+                    self.stop_account(&id).await;
+                    self.start_account(new)?;
+                }
+                Err(_) => {
+                    tracing::info!(target: "wagw::gateway", account = %id, "reload: starting account");
+                    self.start_account(new)?;
+                }
+            }
+        }
+        tracing::info!(target: "wagw::gateway", heartbeat_s = settings.heartbeat.as_secs(),
+            previously_enabled = old.enabled, enabled = settings.enabled, "configuration reloaded");
+        Ok(())
+    }
+
+    /// Graceful shutdown: stop accepting new messages and sends, finish in-flight turns
+    /// within the deadline (unfinished ones stay unacknowledged, so WhatsApp redelivers
+    /// them), flush the store, close the sockets.
+    pub async fn shutdown(&self) -> Result<(), GatewayError> {
+        self.inner.accepting.store(false, Ordering::Relaxed);
+        let ids = self.account_ids();
+        let stops = ids.iter().map(|id| self.stop_account(id));
+        futures_join_all(stops).await;
+        let tasks: Vec<JoinHandle<()>> = self
+            .inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+            .collect();
+        // The committer (first task) finishes its last group; the others are aborted. Both
+        // are awaited, so the store handles they hold are released on return.
+        self.inner.shared.committer.stop();
+        for (i, task) in tasks.into_iter().enumerate() {
+            if i > 0 {
+                task.abort();
+            }
+            let _ = task.await;
+        }
+        self.inner.shared.store.flush().await
+    }
+}
+
+fn new_loader(settings: &GatewaySettings) -> Result<wagw_outbound::MediaLoader, GatewayError> {
+    let media = settings.config.media();
+    wagw_outbound::MediaLoader::new(wagw_outbound::MediaSettings {
+        local_roots: media.local_roots.clone(),
+        allow_private_networks: media.allow_private_networks,
+        ..wagw_outbound::MediaSettings::default()
+    })
+    .map_err(|e| GatewayError::InvalidRequest(format!("media settings: {e}")))
+}
+
+fn new_normalizer(settings: &GatewaySettings) -> Result<Normalizer, GatewayError> {
+    Normalizer::new(settings.normalize.clone())
+        .map_err(|e| GatewayError::InvalidRequest(format!("normalization settings: {e}")))
+}
+
+/// Runs futures concurrently and waits for all (a tiny `join_all`, to avoid a dependency).
+async fn futures_join_all<F: std::future::Future<Output = ()>>(futures: impl Iterator<Item = F>) {
+    let mut set = Vec::new();
+    for f in futures {
+        set.push(Box::pin(f));
+    }
+    let mut remaining: Vec<_> = set.into_iter().map(Some).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for slot in remaining.iter_mut() {
+            if let Some(f) = slot {
+                if f.as_mut().poll(cx).is_ready() {
+                    *slot = None;
+                } else {
+                    pending = true;
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+}

@@ -1,0 +1,197 @@
+//! The send path shared by agent replies and the gateway's send API: active-listener check
+//! (fail fast), then `wagw-outbound` (silent tokens, response prefix, chunking, media plan,
+//! caption on the first item, retries, pacing), then sent-id bookkeeping for echo
+//! suppression, metrics and the event log.
+
+use serde::Serialize;
+use wagw_core::{Jid, MessageKey, OutboundMessage, OutboundQuote, SendReceipt};
+use wagw_outbound::{
+    DeliveryReport, MediaCaps, MediaOptions, Outbox, PrefixVars, ReplyTarget, TextSettings,
+    deliver_reply, render_prefix, resolve_prefix_template, send_with_retry,
+};
+
+use crate::account::Account;
+use crate::error::GatewayError;
+use crate::gateway::Gateway;
+use crate::sink::Reply;
+use crate::store::GatewayEvent;
+
+/// What happened to a reply or an explicit send: the server-confirmed messages and the
+/// parts that failed (each failure was also counted and logged).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendReport {
+    /// Confirmed messages, in send order.
+    pub sent: Vec<wagw_outbound::SentMessage>,
+    /// Parts that did not go out (the user got `⚠️ Media failed: …` for media).
+    pub failed: Vec<wagw_outbound::FailedPart>,
+    /// Warnings from media planning (fallbacks, ignored options).
+    pub warnings: Vec<String>,
+}
+
+/// Which media caps apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Caps {
+    /// An agent's reply: `agents.defaults.mediaMaxMb` (5 MB) for every kind.
+    Reply,
+    /// An explicit send (API, CLI, agent tool): 6 MB images, 16 MB audio/video, 100 MB docs.
+    Explicit,
+}
+
+impl Account {
+    /// Sends one message through the live connection, retrying transient failures. Fails at
+    /// once when the account has no live connection. Only a server-confirmed send returns
+    /// `Ok`.
+    pub(crate) async fn send_message(
+        &self,
+        message: OutboundMessage,
+    ) -> Result<SendReceipt, GatewayError> {
+        let socket = self.shared.registry.get(self.id())?;
+        let chat = message.chat.clone();
+        match send_with_retry(socket.as_ref(), &message).await {
+            Ok(receipt) => {
+                self.sent_ids().remember(receipt.id.clone());
+                self.metrics().sent();
+                Ok(receipt)
+            }
+            Err(source) => {
+                self.metrics().send_failed();
+                self.record(GatewayEvent::SendFailed {
+                    account: self.id().clone(),
+                    chat: chat.to_string(),
+                    error: source.to_string(),
+                });
+                Err(GatewayError::Transport {
+                    account: self.id().clone(),
+                    source,
+                })
+            }
+        }
+    }
+
+    /// The rendered response prefix for a chat (`responsePrefix`, the self-chat default).
+    fn response_prefix(&self, is_self_chat: bool) -> Option<String> {
+        let settings = self.settings();
+        let gateway = self.shared.settings();
+        let messages = gateway.config.messages();
+        let configured = settings
+            .resolved
+            .response_prefix
+            .as_deref()
+            .or(messages.response_prefix.as_deref());
+        let identity = messages.identity_name.as_deref();
+        resolve_prefix_template(configured, is_self_chat, identity).map(|template| {
+            render_prefix(
+                &template,
+                &PrefixVars {
+                    identity_name: identity.map(str::to_owned),
+                    ..PrefixVars::default()
+                },
+            )
+        })
+    }
+
+    /// Delivers one reply (text and/or media) to `chat` through `wagw-outbound`.
+    pub(crate) async fn deliver(
+        &self,
+        chat: &Jid,
+        reply: Reply,
+        is_self_chat: bool,
+        caps: Caps,
+    ) -> Result<SendReport, GatewayError> {
+        let socket = self.shared.registry.get(self.id())?;
+        let settings = self.settings();
+        let text_settings = TextSettings {
+            limit: settings.resolved.text_chunk_limit as usize,
+            mode: settings.resolved.chunk_mode,
+            prefix: self.response_prefix(is_self_chat),
+        };
+        let caps = match caps {
+            Caps::Reply => {
+                MediaCaps::reply(Some(u64::from(settings.resolved.outbound_media_max_mb)))
+            }
+            Caps::Explicit => MediaCaps::explicit(),
+        };
+        let loader = self.shared.loader();
+        let pacer = self.pacer();
+        let outbox = Outbox {
+            socket: socket.as_ref(),
+            loader: &loader,
+            tools: &self.shared.tools,
+            pacer: Some(&pacer),
+        };
+        let target = ReplyTarget {
+            chat: chat.clone(),
+            is_self_chat,
+            quote: reply.reply_to.map(|id| OutboundQuote {
+                key: MessageKey {
+                    chat: chat.clone(),
+                    id,
+                    from_me: false,
+                    participant: None,
+                },
+                content: None,
+            }),
+        };
+        let report: DeliveryReport = deliver_reply(
+            &outbox,
+            &target,
+            reply.text.as_deref().unwrap_or_default(),
+            &reply.media,
+            &text_settings,
+            &caps,
+            &MediaOptions::default(),
+        )
+        .await;
+        for sent in &report.sent {
+            self.sent_ids().remember(sent.id.clone());
+            self.metrics().sent();
+        }
+        for failed in &report.failed {
+            self.metrics().send_failed();
+            self.record(GatewayEvent::SendFailed {
+                account: self.id().clone(),
+                chat: chat.to_string(),
+                error: format!("{}: {}", failed.part, failed.error),
+            });
+        }
+        Ok(SendReport {
+            sent: report.sent,
+            failed: report.failed,
+            warnings: report.warnings,
+        })
+    }
+
+    /// Sends an agent's reply to the chat a turn came from; failures are logged.
+    pub(crate) async fn send_reply(&self, chat: &Jid, reply: Reply, is_self_chat: bool) {
+        match self.deliver(chat, reply, is_self_chat, Caps::Reply).await {
+            Ok(report) if !report.failed.is_empty() => {
+                tracing::warn!(target: "wagw::outbound", account = %self.id(), %chat,
+                    failed = report.failed.len(), sent = report.sent.len(), "reply partly sent");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(target: "wagw::outbound", account = %self.id(), %chat,
+                error = %e, "reply not sent"),
+        }
+    }
+}
+
+impl Gateway {
+    /// Sends text and/or media from `account` to `chat` through the outbound pipeline
+    /// (prefix, chunking, media plan with the explicit-send caps, pacing). Fails at once,
+    /// with the command that fixes it, when the account has no live connection; the report
+    /// lists the server-confirmed ids and any part that failed.
+    pub async fn send_reply(
+        &self,
+        account: &wagw_core::AccountId,
+        chat: &Jid,
+        reply: Reply,
+    ) -> Result<SendReport, GatewayError> {
+        self.ensure_accepting()?;
+        let target = self.live_account(account)?;
+        let is_self_chat = target.is_self_chat(chat);
+        target
+            .deliver(chat, reply, is_self_chat, Caps::Explicit)
+            .await
+    }
+}

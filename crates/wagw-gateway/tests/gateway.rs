@@ -1,0 +1,19 @@
+//! Integration tests for wagw-gateway (one binary, modules by concern under `gateway/`).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+#[path = "gateway/access.rs"]
+mod access;
+#[path = "gateway/fake.rs"]
+mod fake;
+#[path = "gateway/lifecycle.rs"]
+mod lifecycle;
+#[path = "gateway/outbound.rs"]
+mod outbound;
+#[path = "gateway/pipeline.rs"]
+mod pipeline;
+#[path = "gateway/sim.rs"]
+mod sim;
+#[path = "gateway/soak.rs"]
+mod soak;
+#[path = "gateway/tools.rs"]
+mod tools;
