@@ -989,3 +989,58 @@ mod e2e {
         );
     }
 }
+
+#[test]
+fn message_send_dry_run_plans_chunks_and_media_without_a_gateway() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("wagw.json5");
+    std::fs::write(
+        &cfg,
+        "{ gateway: { listen: \"127.0.0.1:9\" }, channels: { whatsapp: { textChunkLimit: 1000 } } }",
+    )
+    .unwrap();
+    let png = dir.path().join("dot.png");
+    image::RgbImage::new(4, 3).save(&png).unwrap();
+    let text = "word ".repeat(500); // 2,500 characters
+    let o = wagw(
+        &[
+            "--json",
+            "message",
+            "send",
+            "--to",
+            "+15550001111",
+            "--text",
+            &text,
+            "--media",
+            png.to_str().unwrap(),
+            "--dry-run",
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        &[DATA],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let media = &v["media"][0];
+    assert_eq!(media["kind"], "image", "{v}");
+    assert_eq!(media["mime"], "image/png");
+    assert_eq!(media["ptt"], false);
+    assert_eq!(media["gifPlayback"], false);
+    assert!(media["bytes"].as_u64().unwrap() > 0);
+    assert!(
+        media["transform"].as_str().unwrap().starts_with("image"),
+        "{v}"
+    );
+    // 2,500 characters at 1,000 per message: the first chunk is the caption, two follow.
+    let caption = media["caption"].as_str().unwrap();
+    let chunks = v["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), 2, "{v}");
+    let total: usize = std::iter::once(caption)
+        .chain(chunks.iter().map(|c| c.as_str().unwrap()))
+        .map(|c| c.chars().count())
+        .sum();
+    assert!(
+        total >= 2_490 && caption.chars().count() <= 1_000,
+        "{total}"
+    );
+}

@@ -15,6 +15,7 @@ pub mod deliveries;
 pub mod demo;
 pub mod direct;
 pub mod doctor;
+pub mod dry_run;
 pub mod gateway;
 pub mod message;
 pub mod pairing;

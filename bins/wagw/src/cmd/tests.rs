@@ -198,6 +198,7 @@ async fn pairing_and_send_go_through_the_api() {
         gif_playback: false,
         reply_to: None,
         account: None,
+        dry_run: false,
     };
     let request = message::build(&args).unwrap();
     assert_eq!(request.media[0].base64.as_deref(), Some("/9j/"));
