@@ -71,6 +71,11 @@ impl Client {
         self.send(Method::POST, path, Some(body)).await
     }
 
+    /// `DELETE path` → JSON.
+    pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
+        self.send::<(), T>(Method::DELETE, path, None).await
+    }
+
     /// `GET /healthz`: true when something answers as a wagw gateway.
     pub async fn healthy(&self) -> Result<(), CliError> {
         let url = format!("{}/healthz", self.base);

@@ -101,6 +101,26 @@ pub enum CliError {
     /// A check or operation did not succeed (the details were printed).
     #[error("{0}")]
     Failed(String),
+    /// No gateway answers and the store is locked: a gateway process holds it.
+    #[error(
+        "no gateway answers at {url}, but the store {} is locked by another process \
+         (a wagw gateway on this data directory that does not serve {url}?). Point WAGW_URL \
+         at that gateway, or stop it and retry", path.display()
+    )]
+    StoreBusy {
+        /// The base URL tried.
+        url: String,
+        /// The sled database folder.
+        path: PathBuf,
+    },
+    /// The store could not be opened or read.
+    #[error("the store {}: {reason}", path.display())]
+    Store {
+        /// The sled database folder.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
     /// The gateway runtime failed.
     #[error("gateway: {0}")]
     Runtime(String),
@@ -114,6 +134,19 @@ impl CliError {
                 ExitCode::from(EXIT_INVALID)
             }
             _ => ExitCode::FAILURE,
+        }
+    }
+}
+
+impl From<crate::http::error::ApiError> for CliError {
+    /// The same error the HTTP API would have answered, for the direct-store path.
+    fn from(e: crate::http::error::ApiError) -> Self {
+        let body = e.body().error;
+        CliError::Api {
+            status: e.status().as_u16(),
+            code: body.code,
+            message: body.message,
+            field: body.field,
         }
     }
 }

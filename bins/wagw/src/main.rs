@@ -6,10 +6,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod access;
 mod agents;
 mod client;
 mod cmd;
 mod daemon;
+mod deliveries;
 mod error;
 mod http;
 mod qr;
@@ -66,6 +68,15 @@ enum Command {
     /// List, approve and reject pairing requests from unknown senders.
     #[command(subcommand)]
     Pairing(cmd::pairing::PairingCommand),
+    /// Why is a sender answered, challenged or dropped? (`access explain`)
+    #[command(subcommand)]
+    Access(cmd::access::AccessCommand),
+    /// List, add and remove senders in the allow-store.
+    #[command(subcommand)]
+    Allow(cmd::allow::AllowCommand),
+    /// List and replay webhook deliveries (the durable outbox).
+    #[command(subcommand)]
+    Deliveries(cmd::deliveries::DeliveriesCommand),
     /// Send messages through the running gateway.
     #[command(subcommand)]
     Message(cmd::message::MessageCommand),
@@ -108,6 +119,9 @@ fn main() -> ExitCode {
         Command::Token => cmd::token::run(&ctx),
         Command::Channels(c) => cmd::channels::run(c, &ctx),
         Command::Pairing(c) => cmd::pairing::run(c, &ctx),
+        Command::Access(c) => cmd::access::run(c, &ctx),
+        Command::Allow(c) => cmd::allow::run(c, &ctx),
+        Command::Deliveries(c) => cmd::deliveries::run(c, &ctx),
         Command::Message(c) => cmd::message::run(c, &ctx),
         Command::Doctor => cmd::doctor::run(&ctx),
         Command::Demo(d) => cmd::demo::run(d, &ctx),

@@ -361,3 +361,686 @@ fn check_rejects_a_webhook_without_a_secret_naming_the_field() {
         stderr(&o)
     );
 }
+
+mod direct_store {
+    //! Operator commands with no gateway running: they open `<dataDir>/state` directly.
+
+    use super::*;
+    use wagw_access::{AccessStore, ChallengeOutcome, PairingSettings};
+    use wagw_core::{AccountId, Phone, Sender};
+
+    struct Setup {
+        _dir: tempfile::TempDir,
+        cfg: String,
+        data: PathBuf,
+    }
+
+    impl Setup {
+        fn new(channel: &str) -> Setup {
+            let dir = tempfile::tempdir().unwrap();
+            // A port nothing listens on: no gateway answers.
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let cfg = dir.path().join("wagw.json5");
+            std::fs::write(
+                &cfg,
+                format!(
+                    "{{ gateway: {{ listen: \"127.0.0.1:{port}\" }}, channels: {{ whatsapp: {{ {channel} accounts: {{ default: {{}}, work: {{}} }} }} }} }}"
+                ),
+            )
+            .unwrap();
+            let data = dir.path().join("data");
+            Setup {
+                cfg: cfg.to_str().unwrap().to_owned(),
+                data,
+                _dir: dir,
+            }
+        }
+
+        fn run(&self, args: &[&str]) -> Output {
+            let mut all: Vec<&str> = args.to_vec();
+            all.extend(["--config", &self.cfg]);
+            wagw(&all, &[("WAGW_DATA_DIR", self.data.to_str().unwrap())])
+        }
+
+        fn db(&self) -> sled::Db {
+            // No background flusher: the lock goes with the last handle, at once.
+            sled::Config::new()
+                .path(self.data.join("state"))
+                .flush_every_ms(None)
+                .open()
+                .unwrap()
+        }
+
+        /// A pairing request from `phone` on `account`, issued `age_ms` ago.
+        fn challenge(&self, account: &str, phone: &str, age_ms: i64) -> String {
+            let db = self.db();
+            let code = Self::challenge_on(&db, account, phone, age_ms);
+            // Closed before the CLI opens it.
+            db.flush().unwrap();
+            drop(db);
+            code
+        }
+
+        fn challenge_on(db: &sled::Db, account: &str, phone: &str, age_ms: i64) -> String {
+            let store = AccessStore::open(db).unwrap();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64;
+            let sender = Sender::phone(Phone::parse(phone).unwrap());
+            let account: AccountId = account.parse().unwrap();
+            match store
+                .issue_challenge(
+                    &account,
+                    &sender,
+                    Some("Bob"),
+                    &PairingSettings::default(),
+                    now - age_ms,
+                )
+                .unwrap()
+            {
+                ChallengeOutcome::Created { request, .. } => request.code,
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn pairing_allow_and_explain_work_on_the_store_without_a_gateway() {
+        let s = Setup::new("");
+        // Nothing stored yet: reads say so without creating the store.
+        let o = s.run(&["pairing", "list"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(stdout(&o).contains("No pending pairing requests."));
+        let o = s.run(&["access", "explain", "--from", "+15550001111", "--json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["decision"], "challenge", "{v}");
+        assert_eq!(v["rule"], "channels.whatsapp.dmPolicy");
+        assert!(!s.data.join("state").exists(), "reads create nothing");
+        let o = s.run(&["pairing", "approve", "whatsapp", "K7PQ2MZX"]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stderr(&o).contains("Start it with `wagw gateway`"),
+            "{}",
+            stderr(&o)
+        );
+
+        let code = s.challenge("work", "+15550001111", 0);
+        let o = s.run(&["pairing", "list", "whatsapp"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let out = stdout(&o);
+        assert!(
+            out.contains(&code)
+                && out.contains("work")
+                && out.contains("+15550001111")
+                && out.contains("Bob"),
+            "{out}"
+        );
+
+        // Before approval the engine challenges; the explanation names the command.
+        let o = s.run(&[
+            "access",
+            "explain",
+            "--from",
+            "15550001111",
+            "--account",
+            "work",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(
+            stdout(&o).starts_with("drop (pairing_pending"),
+            "{}",
+            stdout(&o)
+        );
+        assert!(stderr(&o).contains("no gateway answers"), "{}", stderr(&o));
+
+        let o = s.run(&["pairing", "approve", "whatsapp", &code.to_lowercase()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(
+            stdout(&o).trim(),
+            "Approved +15550001111 on account work: their messages now reach the agent."
+        );
+        // The same code again: a clear error, exit 1.
+        let o = s.run(&["pairing", "approve", &code]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stderr(&o).contains(&format!("no pending pairing request has code {code}")),
+            "{}",
+            stderr(&o)
+        );
+
+        let o = s.run(&["--json", "allow", "list"]);
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["entries"][0]["entry"], "+15550001111", "{v}");
+        assert_eq!(v["entries"][0]["account"], "work");
+        assert_eq!(v["entries"][0]["source"], "pairing");
+
+        let o = s.run(&[
+            "access",
+            "explain",
+            "--from",
+            "+15550001111",
+            "--account",
+            "work",
+            "--json",
+        ]);
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(
+            (v["decision"].as_str(), v["reason"].as_str()),
+            (Some("allow"), Some("paired")),
+            "{v}"
+        );
+        assert_eq!(v["sender"], "+15550001111");
+        assert_eq!(v["account"], "work");
+        assert_eq!(v["markRead"], true);
+
+        let o = s.run(&["allow", "remove", "+1 555 000 1111", "--account", "work"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(
+            stdout(&o).starts_with("Removed +15550001111 from account work"),
+            "{}",
+            stdout(&o)
+        );
+        let o = s.run(&["allow", "add", "123456789@lid"]);
+        assert!(
+            stdout(&o).starts_with("Added 123456789@lid to account default"),
+            "{}",
+            stdout(&o)
+        );
+        let o = s.run(&["allow", "add", "*"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            stderr(&o).contains("cannot be added to the allow-store"),
+            "{}",
+            stderr(&o)
+        );
+        let o = s.run(&["access", "explain", "--from", "bob"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("--from:"), "{}", stderr(&o));
+        let o = s.run(&["allow", "list", "--account", "nope"]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stderr(&o).contains("nope"), "{}", stderr(&o));
+    }
+
+    #[test]
+    fn expired_codes_fail_clearly() {
+        let s = Setup::new("");
+        let code = s.challenge("default", "+15550001111", 2 * 3_600_000);
+        let o = s.run(&["pairing", "approve", &code, "--account", "default"]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(stderr(&o).contains("expired"), "{}", stderr(&o));
+        let o = s.run(&["pairing", "reject", "whatsapp", "ABCDEFGH"]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stderr(&o).contains("no pending pairing request"),
+            "{}",
+            stderr(&o)
+        );
+    }
+
+    #[test]
+    fn a_store_held_by_another_process_is_named() {
+        let s = Setup::new("");
+        let held = s.db();
+        let _code = Setup::challenge_on(&held, "default", "+15550001111", 0);
+        for args in [
+            vec!["pairing", "list"],
+            vec!["allow", "add", "+15550002222"],
+            vec!["access", "explain", "--from", "+15550002222"],
+        ] {
+            let o = s.run(&args);
+            assert_eq!(o.status.code(), Some(1), "{args:?}");
+            let err = stderr(&o);
+            assert!(
+                err.contains("is locked by another process"),
+                "{args:?}: {err}"
+            );
+            assert!(err.contains("WAGW_URL"), "{err}");
+        }
+    }
+}
+
+mod e2e {
+    //! The built `wagw gateway --sim` end to end: pairing through the CLI, a signed webhook
+    //! agent whose replies reach the simulated chat, retries while the agent is down,
+    //! deliveries surviving a SIGKILL with their ids, and refused requests changing nothing.
+
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::process::{Child, Stdio};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const TOKEN: &str = "e2e-test-token";
+
+    /// One request the agent received.
+    #[derive(Clone, Debug)]
+    struct Received {
+        signature: String,
+        delivery: String,
+        body: String,
+        answered: u16,
+    }
+
+    /// A webhook agent on a loopback port: answers `{"replies":[{"text":"got: <rawBody>"}]}`,
+    /// or 503 while `down`.
+    struct Agent {
+        port: u16,
+        down: Arc<AtomicBool>,
+        seen: Arc<Mutex<Vec<Received>>>,
+    }
+
+    impl Agent {
+        fn start() -> Agent {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let down = Arc::new(AtomicBool::new(false));
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let (d, s) = (down.clone(), seen.clone());
+            std::thread::spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    let (d, s) = (d.clone(), s.clone());
+                    std::thread::spawn(move || serve(stream, &d, &s));
+                }
+            });
+            Agent { port, down, seen }
+        }
+
+        fn seen(&self) -> Vec<Received> {
+            self.seen.lock().unwrap().clone()
+        }
+    }
+
+    fn serve(stream: TcpStream, down: &AtomicBool, seen: &Mutex<Vec<Received>>) {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut headers = Vec::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if line == "\r\n" {
+                break;
+            }
+            headers.push(line.trim_end().to_owned());
+        }
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find_map(|h| {
+                    let (k, v) = h.split_once(':')?;
+                    k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+                })
+                .unwrap_or_default()
+        };
+        let len: usize = header("content-length").parse().unwrap_or(0);
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).unwrap();
+        let body = String::from_utf8(body).unwrap();
+        let is_down = down.load(Ordering::SeqCst);
+        let raw: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        let reply = serde_json::json!({"replies": [{"text": format!("got: {}", raw["rawBody"].as_str().unwrap_or(""))}]}).to_string();
+        let (status, out) = if is_down {
+            (503, String::new())
+        } else {
+            (200, reply)
+        };
+        seen.lock().unwrap().push(Received {
+            signature: header("x-wagw-signature"),
+            delivery: header("x-wagw-delivery"),
+            body,
+            answered: status,
+        });
+        let mut stream = stream;
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{out}",
+            out.len()
+        );
+    }
+
+    /// A minimal HTTP/1.1 client: (status, body).
+    fn http(port: u16, method: &str, path: &str, token: &str, body: Option<&str>) -> (u16, String) {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let body = body.unwrap_or("");
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        let _ = s.write_all(body.as_bytes());
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        let status = out
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = out
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+        let start = Instant::now();
+        loop {
+            if let Some(v) = f() {
+                return v;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(secs),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    struct Gateway {
+        dir: tempfile::TempDir,
+        port: u16,
+        child: Option<Child>,
+    }
+
+    impl Gateway {
+        fn new(agent_port: u16) -> Gateway {
+            let dir = tempfile::tempdir().unwrap();
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            std::fs::write(
+                dir.path().join("wagw.json5"),
+                format!(
+                    "{{ gateway: {{ listen: \"127.0.0.1:{port}\", agents: [ {{ id: \"main\", type: \"webhook\", url: \"http://127.0.0.1:{agent_port}/turn\", secret: \"{SECRET}\", timeoutMs: 2000, maxAttempts: 20 }} ] }} }}"
+                ),
+            )
+            .unwrap();
+            let mut g = Gateway {
+                dir,
+                port,
+                child: None,
+            };
+            g.spawn();
+            g
+        }
+
+        fn env(&self) -> Vec<(&'static str, String)> {
+            vec![
+                (
+                    "WAGW_DATA_DIR",
+                    self.dir.path().join("data").to_str().unwrap().to_owned(),
+                ),
+                ("WAGW_TOKEN", TOKEN.to_owned()),
+            ]
+        }
+
+        fn config(&self) -> String {
+            self.dir
+                .path()
+                .join("wagw.json5")
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+
+        fn spawn(&mut self) {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_wagw"));
+            cmd.args(["gateway", "--sim", "--config", &self.config()])
+                .env_clear()
+                .env("HOME", "/nonexistent-home")
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(self.dir.path().join("gateway.log")).unwrap());
+            for (k, v) in self.env() {
+                cmd.env(k, v);
+            }
+            self.child = Some(cmd.spawn().unwrap());
+            let port = self.port;
+            wait_for("the gateway to listen", 30, || {
+                TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())
+            });
+            wait_for("the account to connect", 30, || {
+                let (_, b) = http(port, "GET", "/v1/accounts/default", TOKEN, None);
+                b.contains("\"connected\":true").then_some(())
+            });
+        }
+
+        fn kill(&mut self) {
+            if let Some(mut c) = self.child.take() {
+                c.kill().unwrap(); // SIGKILL
+                c.wait().unwrap();
+            }
+        }
+
+        fn cli(&self, args: &[&str]) -> Output {
+            let mut all = args.to_vec();
+            let config = self.config();
+            all.extend(["--config", &config]);
+            let env = self.env();
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            wagw(&all, &env)
+        }
+
+        fn inbound(&self, text: &str) {
+            let body = serde_json::json!({"from": "+15550001111", "name": "Bob", "text": text})
+                .to_string();
+            let (s, b) = http(self.port, "POST", "/v1/sim/inbound", TOKEN, Some(&body));
+            assert_eq!(s, 200, "{b}");
+        }
+
+        fn outbox(&self) -> Vec<String> {
+            let (s, b) = http(self.port, "GET", "/v1/sim/outbox/default", TOKEN, None);
+            assert_eq!(s, 200, "{b}");
+            let v: Value = serde_json::from_str(&b).unwrap();
+            v["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|m| m["text"].as_str().map(str::to_owned))
+                .collect()
+        }
+
+        fn log(&self) -> String {
+            std::fs::read_to_string(self.dir.path().join("gateway.log")).unwrap_or_default()
+        }
+    }
+
+    impl Drop for Gateway {
+        fn drop(&mut self) {
+            self.kill();
+        }
+    }
+
+    fn got(agent: &Agent, text: &str) -> Vec<Received> {
+        agent
+            .seen()
+            .into_iter()
+            .filter(|r| serde_json::from_str::<Value>(&r.body).is_ok_and(|v| v["rawBody"] == text))
+            .collect()
+    }
+
+    #[test]
+    fn pairing_webhook_retries_restart_and_refusals() {
+        let agent = Agent::start();
+        let mut gw = Gateway::new(agent.port);
+
+        // An unknown sender gets a pairing code in the chat.
+        gw.inbound("hi");
+        let code = wait_for("the pairing code", 10, || {
+            gw.outbox()
+                .iter()
+                .find_map(|t| t.split("Pairing code: ").nth(1).map(|r| r[..8].to_owned()))
+        });
+        assert!(
+            agent.seen().is_empty(),
+            "nothing reached the agent before approval"
+        );
+        let o = gw.cli(&["pairing", "approve", "whatsapp", &code]);
+        assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), gw.log());
+
+        // The next message reaches the agent, signed; its reply reaches the chat.
+        gw.inbound("second");
+        let r = wait_for("the signed turn", 15, || {
+            got(&agent, "second").into_iter().next()
+        });
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        wagw_agents::verify_signature(SECRET.as_bytes(), &r.signature, r.body.as_bytes(), now, 300)
+            .unwrap_or_else(|e| panic!("bad signature {:?}: {e}", r.signature));
+        assert!(r.delivery.starts_with("dlv_"), "{}", r.delivery);
+        wait_for("the agent's reply in the chat", 15, || {
+            gw.outbox()
+                .iter()
+                .any(|t| t.contains("got: second"))
+                .then_some(())
+        });
+
+        // The agent is down for a while: the turn is retried and arrives.
+        agent.down.store(true, Ordering::SeqCst);
+        gw.inbound("third");
+        wait_for("a failed attempt", 15, || {
+            (!got(&agent, "third").is_empty()).then_some(())
+        });
+        agent.down.store(false, Ordering::SeqCst);
+        wait_for("the retried turn's reply", 30, || {
+            gw.outbox()
+                .iter()
+                .any(|t| t.contains("got: third"))
+                .then_some(())
+        });
+        let attempts = got(&agent, "third");
+        assert!(
+            attempts.len() >= 2 && attempts.iter().all(|a| a.delivery == attempts[0].delivery),
+            "{attempts:?}"
+        );
+
+        // SIGKILL with a delivery pending: after the restart it arrives with the same id.
+        agent.down.store(true, Ordering::SeqCst);
+        gw.inbound("fourth");
+        let first = wait_for("the first attempt", 15, || {
+            got(&agent, "fourth").into_iter().next()
+        });
+        gw.kill();
+        agent.down.store(false, Ordering::SeqCst);
+        gw.spawn();
+        let delivered = wait_for("the delivery after the restart", 30, || {
+            got(&agent, "fourth")
+                .into_iter()
+                .find(|r| r.answered == 200)
+        });
+        assert_eq!(delivered.delivery, first.delivery);
+        let o = gw.cli(&["--json", "deliveries", "list", "--state", "delivered"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(stdout(&o).contains(&first.delivery), "{}", stdout(&o));
+
+        // Bad token, oversized and malformed bodies: 401/413/422, nothing changed.
+        let before = (gw.outbox().len(), agent.seen().len());
+        let body = serde_json::json!({"from": "+15550002222", "text": "x"}).to_string();
+        let (s, b) = http(
+            gw.port,
+            "POST",
+            "/v1/sim/inbound",
+            "wrong-token",
+            Some(&body),
+        );
+        assert_eq!(s, 401, "{b}");
+        let big = format!(
+            "{{\"from\": \"+15550002222\", \"text\": \"{}\"}}",
+            "a".repeat(2 * 1024 * 1024)
+        );
+        let (s, b) = http(gw.port, "POST", "/v1/sim/inbound", TOKEN, Some(&big));
+        assert_eq!(s, 413, "{b}");
+        let (s, b) = http(
+            gw.port,
+            "POST",
+            "/v1/sim/inbound",
+            TOKEN,
+            Some("{\"from\": "),
+        );
+        assert_eq!(s, 422, "{b}");
+        assert!(b.contains("not valid JSON"), "{b}");
+        let (s, b) = http(
+            gw.port,
+            "POST",
+            "/v1/allow/whatsapp",
+            TOKEN,
+            Some("{\"entry\": \"*\"}"),
+        );
+        assert_eq!(s, 422, "{b}");
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!((gw.outbox().len(), agent.seen().len()), before);
+        let o = gw.cli(&["--json", "pairing", "list"]);
+        assert_eq!(
+            serde_json::from_str::<Value>(&stdout(&o)).unwrap()["requests"],
+            serde_json::json!([])
+        );
+    }
+}
+
+#[test]
+fn message_send_dry_run_plans_chunks_and_media_without_a_gateway() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("wagw.json5");
+    std::fs::write(
+        &cfg,
+        "{ gateway: { listen: \"127.0.0.1:9\" }, channels: { whatsapp: { textChunkLimit: 1000 } } }",
+    )
+    .unwrap();
+    let png = dir.path().join("dot.png");
+    image::RgbImage::new(4, 3).save(&png).unwrap();
+    let text = "word ".repeat(500); // 2,500 characters
+    let o = wagw(
+        &[
+            "--json",
+            "message",
+            "send",
+            "--to",
+            "+15550001111",
+            "--text",
+            &text,
+            "--media",
+            png.to_str().unwrap(),
+            "--dry-run",
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        &[DATA],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let media = &v["media"][0];
+    assert_eq!(media["kind"], "image", "{v}");
+    assert_eq!(media["mime"], "image/png");
+    assert_eq!(media["ptt"], false);
+    assert_eq!(media["gifPlayback"], false);
+    assert!(media["bytes"].as_u64().unwrap() > 0);
+    assert!(
+        media["transform"].as_str().unwrap().starts_with("image"),
+        "{v}"
+    );
+    // 2,500 characters at 1,000 per message: the first chunk is the caption, two follow.
+    let caption = media["caption"].as_str().unwrap();
+    let chunks = v["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), 2, "{v}");
+    let total: usize = std::iter::once(caption)
+        .chain(chunks.iter().map(|c| c.as_str().unwrap()))
+        .map(|c| c.chars().count())
+        .sum();
+    assert!(
+        total >= 2_490 && caption.chars().count() <= 1_000,
+        "{total}"
+    );
+}

@@ -73,14 +73,15 @@ pub fn run(args: GatewayArgs, ctx: &Context) -> Result<ExitCode, CliError> {
         .build()
         .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async move {
-        let api = runtime::start(&config, RuntimeOptions { sim: args.sim }).await?;
+        let started = runtime::start(&config, RuntimeOptions { sim: args.sim }).await?;
+        let api = started.api;
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
             .map_err(|source| CliError::Bind {
                 addr: settings.listen,
                 source,
             })?;
-        let app = http::router(api.clone(), token, RouterOptions { sim: args.sim });
+        let app = http::router(api.clone(), token, RouterOptions { sim: started.sim });
         tracing::info!(target: "wagw::daemon", listen = %settings.listen, sim = args.sim,
             data_dir = %settings.data_dir.display(), "gateway listening");
         spawn_reload_on_sighup(api.clone());

@@ -41,15 +41,23 @@ pub struct SendArgs {
     /// The sending account (default: the config's default account).
     #[arg(long)]
     pub account: Option<String>,
+    /// Send nothing: print the chunks and the media plan for the account's settings (needs
+    /// no running gateway).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Runs a `message` subcommand.
 pub fn run(cmd: MessageCommand, ctx: &Context) -> Result<ExitCode, CliError> {
     let MessageCommand::Send(args) = cmd;
     let config = ctx.load_config()?;
-    let client = ctx.client(&config)?;
     let account = account_or_default(&config, args.account.as_deref());
     let request = build(&args)?;
+    if args.dry_run {
+        let plan = block_on(super::dry_run::plan(&config, &account, &args))??;
+        return super::dry_run::print(&plan, ctx.json, &mut std::io::stdout());
+    }
+    let client = ctx.client(&config)?;
     block_on(send(
         &client,
         &account,

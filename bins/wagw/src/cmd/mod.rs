@@ -7,10 +7,15 @@ use wagw_config::{Config, Env};
 
 use crate::error::CliError;
 
+pub mod access;
+pub mod allow;
 pub mod channels;
 pub mod config;
+pub mod deliveries;
 pub mod demo;
+pub mod direct;
 pub mod doctor;
+pub mod dry_run;
 pub mod gateway;
 pub mod message;
 pub mod pairing;

@@ -1,16 +1,21 @@
-//! `wagw pairing list | approve | reject`, over the running gateway's HTTP API. The
-//! channel word of the reference's CLI (`pairing approve whatsapp <CODE>`) is accepted.
+//! `wagw pairing list | approve | reject`: over the running gateway's HTTP API, or on the
+//! store directly when no gateway runs. The channel word of the reference's CLI
+//! (`pairing approve whatsapp <CODE>`) is accepted.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use wagw_config::Config;
 
 use super::channels::now_ms;
+use super::direct::{Backend, backend, no_store};
 use super::{Context, block_on};
+use crate::access::AccessOps;
 use crate::client::Client;
 use crate::error::CliError;
 use crate::http::model::{PairingDecision, PairingDecisionRequest, PairingList};
+use crate::http::validate;
 
 /// `wagw pairing ...`
 #[derive(Debug, Subcommand)]
@@ -37,7 +42,8 @@ pub struct Decision {
     account: Option<String>,
 }
 
-fn channel_ok(channel: Option<&str>) -> Result<(), CliError> {
+/// Refuses a channel other than `whatsapp`.
+pub fn channel_ok(channel: Option<&str>) -> Result<(), CliError> {
     match channel {
         None | Some("whatsapp") => Ok(()),
         Some(other) => Err(CliError::Usage(format!(
@@ -49,28 +55,42 @@ fn channel_ok(channel: Option<&str>) -> Result<(), CliError> {
 /// Runs a `pairing` subcommand.
 pub fn run(cmd: PairingCommand, ctx: &Context) -> Result<ExitCode, CliError> {
     let config = ctx.load_config()?;
-    let client = ctx.client(&config)?;
     let mut out = std::io::stdout();
-    match cmd {
-        PairingCommand::List { channel } => {
-            channel_ok(channel.as_deref())?;
-            block_on(list(&client, ctx.json, now_ms(), &mut out))?
+    block_on(async {
+        match cmd {
+            PairingCommand::List { channel } => {
+                channel_ok(channel.as_deref())?;
+                let list = match backend(ctx, &config, false).await? {
+                    Backend::Gateway(client) => fetch_list(&client).await?,
+                    Backend::Store { store: None, .. } => PairingList {
+                        requests: Vec::new(),
+                    },
+                    Backend::Store { store: Some(s), .. } => PairingList {
+                        requests: AccessOps::new(&s.access, &config).pairing_list(now_ms())?,
+                    },
+                };
+                print_list(&list, ctx.json, now_ms(), &mut out)
+            }
+            PairingCommand::Approve(d) => decide(ctx, &config, d, true, &mut out).await,
+            PairingCommand::Reject(d) => decide(ctx, &config, d, false, &mut out).await,
         }
-        PairingCommand::Approve(d) => block_on(decide(&client, d, true, ctx.json, &mut out))?,
-        PairingCommand::Reject(d) => block_on(decide(&client, d, false, ctx.json, &mut out))?,
-    }
+    })?
+}
+
+/// `GET /v1/pairing/whatsapp`.
+pub async fn fetch_list(client: &Client) -> Result<PairingList, CliError> {
+    client.get("/v1/pairing/whatsapp").await
 }
 
 /// Prints the pending requests.
-pub async fn list(
-    client: &Client,
+pub fn print_list(
+    list: &PairingList,
     json: bool,
     now_ms: i64,
     out: &mut dyn Write,
 ) -> Result<ExitCode, CliError> {
-    let list: PairingList = client.get("/v1/pairing/whatsapp").await?;
     if json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&list)?).ok();
+        writeln!(out, "{}", serde_json::to_string_pretty(list)?).ok();
     } else if list.requests.is_empty() {
         writeln!(out, "No pending pairing requests.").ok();
     } else {
@@ -97,41 +117,95 @@ pub async fn list(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn decide(
+/// Prints the pending requests of the gateway behind `client`.
+#[cfg(test)]
+pub async fn list(
     client: &Client,
-    d: Decision,
-    approve: bool,
     json: bool,
+    now_ms: i64,
     out: &mut dyn Write,
 ) -> Result<ExitCode, CliError> {
-    let code = match d.words.as_slice() {
-        [code] => code.clone(),
+    let list = fetch_list(client).await?;
+    print_list(&list, json, now_ms, out)
+}
+
+fn code_of(d: &Decision) -> Result<String, CliError> {
+    match d.words.as_slice() {
+        [code] => Ok(code.clone()),
         [channel, code] => {
             channel_ok(Some(channel))?;
-            code.clone()
+            Ok(code.clone())
         }
-        _ => {
-            return Err(CliError::Usage(
-                "give the pairing code, e.g. `wagw pairing approve K7PQ2MZX`".to_owned(),
-            ));
-        }
-    };
+        _ => Err(CliError::Usage(
+            "give the pairing code, e.g. `wagw pairing approve K7PQ2MZX`".to_owned(),
+        )),
+    }
+}
+
+/// Approves or rejects through the gateway behind `client`.
+pub async fn decide_http(
+    client: &Client,
+    code: String,
+    account: Option<String>,
+    approve: bool,
+) -> Result<PairingDecision, CliError> {
     let path = if approve {
         "/v1/pairing/whatsapp/approve"
     } else {
         "/v1/pairing/whatsapp/reject"
     };
-    let r: PairingDecision = client
-        .post(
-            path,
-            &PairingDecisionRequest {
-                code,
-                account: d.account,
-            },
-        )
-        .await?;
+    client
+        .post(path, &PairingDecisionRequest { code, account })
+        .await
+}
+
+async fn decide(
+    ctx: &Context,
+    config: &Config,
+    d: Decision,
+    approve: bool,
+    out: &mut dyn Write,
+) -> Result<ExitCode, CliError> {
+    let code = code_of(&d)?;
+    let r = match backend(ctx, config, false).await? {
+        Backend::Gateway(client) => decide_http(&client, code, d.account, approve).await?,
+        Backend::Store { store: None, url } => {
+            return Err(no_store(
+                config,
+                &url,
+                &format!(
+                    "no pending pairing request has code {}",
+                    code.to_uppercase()
+                ),
+            ));
+        }
+        Backend::Store { store: Some(s), .. } => {
+            let code = validate::pairing_code(&code)?;
+            let account = d
+                .account
+                .as_deref()
+                .map(|a| validate::account_id("account", a))
+                .transpose()?;
+            AccessOps::new(&s.access, config).pairing_decide(
+                &code,
+                account.as_ref(),
+                approve,
+                now_ms(),
+            )?
+        }
+    };
+    print_decision(&r, approve, ctx.json, out)
+}
+
+/// Prints an approval or rejection.
+pub fn print_decision(
+    r: &PairingDecision,
+    approve: bool,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<ExitCode, CliError> {
     if json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&r)?).ok();
+        writeln!(out, "{}", serde_json::to_string_pretty(r)?).ok();
     } else if approve {
         writeln!(
             out,

@@ -198,6 +198,7 @@ async fn pairing_and_send_go_through_the_api() {
         gif_playback: false,
         reply_to: None,
         account: None,
+        dry_run: false,
     };
     let request = message::build(&args).unwrap();
     assert_eq!(request.media[0].base64.as_deref(), Some("/9j/"));
@@ -288,5 +289,45 @@ async fn doctor_lists_each_account_with_its_fix() {
             .unwrap()
             .starts_with("wagw channels login --account work"),
         "{work:?}"
+    );
+}
+
+#[tokio::test]
+async fn allow_and_explain_go_through_the_gateway_when_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(Fake::new(dir.path().to_path_buf()));
+    let base = serve(fake.clone()).await;
+    let client = Client::new(&base, ApiToken::new(TOKEN));
+    let added = super::allow::change_http(&client, "+15550002222", Some("work"), true)
+        .await
+        .unwrap();
+    assert!(added.changed);
+    let removed = super::allow::change_http(&client, "123456789@lid", Some("work"), false)
+        .await
+        .unwrap();
+    assert_eq!(removed.entry, "123456789@lid");
+    let args = super::access::ExplainArgs {
+        from: "+15550001111".into(),
+        account: Some("work".into()),
+        group: None,
+        mentioned: false,
+        reply_to_bot: false,
+        from_me: false,
+        text: None,
+    };
+    let view: crate::http::model_access::ExplainView = client
+        .post("/v1/access/explain", &args.request())
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    super::access::print(&view, None, false, &mut out).unwrap();
+    assert!(text(out).starts_with("drop (not_in_allowlist, rule channels.whatsapp.allowFrom)"),);
+    assert_eq!(
+        fake.calls(),
+        vec![
+            "allow_add Some(AccountId(work)) +15550002222",
+            "allow_remove Some(AccountId(work)) 123456789@lid",
+            "explain Some(AccountId(work)) +15550001111 group=None mentioned=false",
+        ]
     );
 }

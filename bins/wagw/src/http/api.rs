@@ -16,6 +16,8 @@ use super::model::{
     AccountView, EventRecord, LoginMethod, LoginStatus, LogoutResponse, PairingDecision,
     PairingRequestView, Readiness, ReloadResponse, SendResponse, SentId, SimInjected,
 };
+use super::model_access::{AllowChange, AllowEntryView, ExplainView};
+use super::model_agents::DeliveryView;
 
 /// The gateway operations the HTTP API exposes. Every method is one route (or two).
 ///
@@ -85,6 +87,44 @@ pub trait GatewayApi: Send + Sync + 'static {
         code: &str,
         account: Option<&AccountId>,
     ) -> Result<PairingDecision, ApiError>;
+
+    /// `POST /v1/access/explain`: runs the access engine on a described message against
+    /// the live config, store state and linked identity (`None` = the default account).
+    async fn access_explain(
+        &self,
+        account: Option<&AccountId>,
+        input: wagw_access::ExplainInput,
+    ) -> Result<ExplainView, ApiError>;
+
+    /// `GET /v1/allow/whatsapp`: the allow-store of one account, or of every account.
+    async fn allow_list(
+        &self,
+        account: Option<&AccountId>,
+    ) -> Result<Vec<AllowEntryView>, ApiError>;
+
+    /// `POST /v1/allow/whatsapp`: adds a sender (`None` = the default account).
+    async fn allow_add(
+        &self,
+        account: Option<&AccountId>,
+        entry: wagw_access::AllowEntry,
+    ) -> Result<AllowChange, ApiError>;
+
+    /// `DELETE /v1/allow/whatsapp/{entry}`: removes a sender (`None` = the default account).
+    async fn allow_remove(
+        &self,
+        account: Option<&AccountId>,
+        entry: wagw_access::AllowEntry,
+    ) -> Result<AllowChange, ApiError>;
+
+    /// `GET /v1/deliveries`: webhook deliveries in `state`, at most `limit`.
+    async fn deliveries_list(
+        &self,
+        state: wagw_agents::DeliveryState,
+        limit: usize,
+    ) -> Result<Vec<DeliveryView>, ApiError>;
+
+    /// `POST /v1/deliveries/{id}/replay`: a dead delivery back in the queue, same id.
+    async fn delivery_replay(&self, id: &str) -> Result<DeliveryView, ApiError>;
 
     /// `GET /v1/media/{id}`: a saved inbound media file. `id` is already checked to be a
     /// plain file name (letters, digits, `.`, `-`, `_`; no `..`).

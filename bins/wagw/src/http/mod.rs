@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 pub mod api;
 pub mod auth;
@@ -18,6 +18,8 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod model;
+pub mod model_access;
+pub mod model_agents;
 pub mod openapi;
 pub mod routes;
 pub mod validate;
@@ -70,6 +72,14 @@ pub fn router(api: Arc<dyn GatewayApi>, token: ApiToken, options: RouterOptions)
             post(routes::pairing_approve),
         )
         .route("/v1/pairing/whatsapp/reject", post(routes::pairing_reject))
+        .route("/v1/access/explain", post(routes::access_explain))
+        .route(
+            "/v1/allow/whatsapp",
+            get(routes::allow_list).post(routes::allow_add),
+        )
+        .route("/v1/allow/whatsapp/{entry}", delete(routes::allow_remove))
+        .route("/v1/deliveries", get(routes::deliveries_list))
+        .route("/v1/deliveries/{id}/replay", post(routes::delivery_replay))
         .route("/v1/media/{id}", get(routes::media))
         .route("/v1/events", get(events::events))
         .route("/v1/reload", post(routes::reload))

@@ -5,6 +5,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::error::{ErrorBody, ErrorDetail};
 use super::model::*;
+use super::model_access::*;
+use super::model_agents::*;
 use super::{events, routes};
 
 #[derive(OpenApi)]
@@ -15,7 +17,9 @@ use super::{events, routes};
         routes::healthz, routes::readyz, routes::accounts, routes::account,
         routes::login_start, routes::login_status, routes::logout, routes::send, routes::react,
         routes::poll, routes::read, routes::presence, routes::pairing_list,
-        routes::pairing_approve, routes::pairing_reject, routes::media, events::events,
+        routes::pairing_approve, routes::pairing_reject, routes::access_explain,
+        routes::allow_list, routes::allow_add, routes::allow_remove, routes::deliveries_list,
+        routes::delivery_replay, routes::media, events::events,
         routes::reload, routes::metrics, routes::openapi, routes::sim_inbound, routes::sim_outbox,
     ),
     components(schemas(
@@ -24,7 +28,8 @@ use super::{events, routes};
         SendResponse, ReactionRequest, PollRequest, ReadRequest, PresenceState, PresenceRequest,
         SentId, OkResponse, PairingRequestView, PairingList, PairingDecisionRequest,
         PairingDecision, EventRecord, Readiness, ReloadResponse, SimInboundRequest, SimInjected,
-        SimOutbox,
+        SimOutbox, ExplainRequest, ExplainView, AllowEntryView, AllowListView, AllowRequest,
+        AllowChange, DeliveryView, DeliveryList,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -17,6 +17,10 @@ use super::model::{
     PresenceRequest, ReactionRequest, ReadRequest, Readiness, ReloadResponse, SendMessageRequest,
     SendResponse, SentId, SimInboundRequest, SimInjected, SimOutbox,
 };
+use super::model_access::{
+    AccountQuery, AllowChange, AllowListView, AllowRequest, ExplainRequest, ExplainView,
+};
+use super::model_agents::{DeliveriesQuery, DeliveryList, DeliveryView};
 use super::validate;
 use crate::qr;
 
@@ -34,6 +38,8 @@ impl JsonBody for ReadRequest {}
 impl JsonBody for PresenceRequest {}
 impl JsonBody for PairingDecisionRequest {}
 impl JsonBody for SimInboundRequest {}
+impl JsonBody for ExplainRequest {}
+impl JsonBody for AllowRequest {}
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
@@ -277,6 +283,101 @@ pub async fn pairing_reject(
     ValidJson(req): ValidJson<PairingDecisionRequest>,
 ) -> ApiResult<PairingDecision> {
     decide(&s, req, false).await
+}
+
+/// Runs the access engine on a described message: the decision, its reason and the config
+/// key that decided it (what `wagw access explain` prints).
+#[utoipa::path(post, path = "/v1/access/explain", tag = "access",
+    request_body = ExplainRequest,
+    responses((status = 200, body = ExplainView), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn access_explain(
+    State(s): State<AppState>,
+    ValidJson(req): ValidJson<ExplainRequest>,
+) -> ApiResult<ExplainView> {
+    let (account, input) = validate::explain(req)?;
+    Ok(Json(s.api.access_explain(account.as_ref(), input).await?))
+}
+
+fn query_account(q: &AccountQuery) -> Result<Option<wagw_core::AccountId>, ApiError> {
+    q.account
+        .as_deref()
+        .map(|a| validate::account_id("account", a))
+        .transpose()
+}
+
+/// The allow-store: senders approved by pairing or added by the operator.
+#[utoipa::path(get, path = "/v1/allow/whatsapp", tag = "access",
+    params(AccountQuery),
+    responses((status = 200, body = AllowListView), (status = 404, body = ErrorBody)))]
+pub async fn allow_list(
+    State(s): State<AppState>,
+    Query(q): Query<AccountQuery>,
+) -> ApiResult<AllowListView> {
+    let account = query_account(&q)?;
+    Ok(Json(AllowListView {
+        entries: s.api.allow_list(account.as_ref()).await?,
+    }))
+}
+
+/// Adds a sender to the allow-store.
+#[utoipa::path(post, path = "/v1/allow/whatsapp", tag = "access",
+    request_body = AllowRequest,
+    responses((status = 200, body = AllowChange), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn allow_add(
+    State(s): State<AppState>,
+    ValidJson(req): ValidJson<AllowRequest>,
+) -> ApiResult<AllowChange> {
+    let entry = validate::allow_entry("entry", &req.entry)?;
+    let account = req
+        .account
+        .as_deref()
+        .map(|a| validate::account_id("account", a))
+        .transpose()?;
+    Ok(Json(s.api.allow_add(account.as_ref(), entry).await?))
+}
+
+/// Removes a sender from the allow-store.
+#[utoipa::path(delete, path = "/v1/allow/whatsapp/{entry}", tag = "access",
+    params(("entry" = String, Path, description = "+E.164 or a LID (URL-encoded)"), AccountQuery),
+    responses((status = 200, body = AllowChange), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn allow_remove(
+    State(s): State<AppState>,
+    Path(entry): Path<String>,
+    Query(q): Query<AccountQuery>,
+) -> ApiResult<AllowChange> {
+    let entry = validate::allow_entry("entry", &entry)?;
+    let account = query_account(&q)?;
+    Ok(Json(s.api.allow_remove(account.as_ref(), entry).await?))
+}
+
+/// Webhook deliveries of the durable outbox (`?state=dead` by default).
+#[utoipa::path(get, path = "/v1/deliveries", tag = "agents",
+    params(DeliveriesQuery),
+    responses((status = 200, body = DeliveryList), (status = 422, body = ErrorBody)))]
+pub async fn deliveries_list(
+    State(s): State<AppState>,
+    Query(q): Query<DeliveriesQuery>,
+) -> ApiResult<DeliveryList> {
+    let state = crate::deliveries::state(q.state.as_deref())?;
+    let limit = q.limit.unwrap_or(100);
+    Ok(Json(DeliveryList {
+        deliveries: s.api.deliveries_list(state, limit).await?,
+    }))
+}
+
+/// Puts a dead delivery back in the queue (same id, same body, attempts reset).
+#[utoipa::path(post, path = "/v1/deliveries/{id}/replay", tag = "agents",
+    params(("id" = String, Path, description = "The delivery id (X-Wagw-Delivery)")),
+    responses((status = 200, body = DeliveryView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn delivery_replay(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<DeliveryView> {
+    Ok(Json(s.api.delivery_replay(&id).await?))
 }
 
 /// A saved inbound media file (what a turn's `media[].url` points to).

@@ -15,6 +15,7 @@ use super::model::{
     LoginMethod, LoginRequest, PollRequest, PresenceState, ReactionRequest, ReadRequest,
     SendMessageRequest, SimInboundRequest,
 };
+use super::model_access::ExplainRequest;
 
 /// Most media items one send may carry.
 pub const MAX_MEDIA_ITEMS: usize = 32;
@@ -377,4 +378,58 @@ pub fn sim(req: SimInboundRequest) -> Result<SimMessage, ApiError> {
         quote,
         mentions,
     })
+}
+
+/// `POST /v1/access/explain`: the account and the engine's inputs, each field checked.
+pub fn explain(
+    req: ExplainRequest,
+) -> Result<(Option<AccountId>, wagw_access::ExplainInput), ApiError> {
+    let account = req
+        .account
+        .as_deref()
+        .map(|a| account_id("account", a))
+        .transpose()?;
+    wagw_access::parse_sender(&req.from).map_err(|e| {
+        ApiError::invalid(
+            "from",
+            format!(
+                "from: {e} (expected a phone number like +15551234567, a user JID or a LID like 123456789@lid)"
+            ),
+        )
+    })?;
+    if let Some(g) = req.group.as_deref() {
+        let jid = target("group", g)?;
+        if !jid.is_group() {
+            return Err(ApiError::invalid(
+                "group",
+                format!("group: {g:?} is not a group JID (…@g.us)"),
+            ));
+        }
+    }
+    Ok((
+        account,
+        wagw_access::ExplainInput {
+            from: req.from,
+            group: req.group,
+            mentioned: req.mentioned,
+            reply_to_bot: req.reply_to_bot,
+            from_me: req.from_me,
+            text: non_empty(req.text),
+        },
+    ))
+}
+
+/// An allow-store entry: a phone number or a LID; `"*"` belongs in `allowFrom`.
+pub fn allow_entry(field: &str, raw: &str) -> Result<wagw_access::AllowEntry, ApiError> {
+    match wagw_access::AllowEntry::parse(raw) {
+        Ok(wagw_access::AllowEntry::Any) => Err(ApiError::invalid(
+            field,
+            format!(
+                "{field}: \"*\" cannot be added to the allow-store; to admit everyone set \
+                 dmPolicy: \"open\" and allowFrom: [\"*\"] in the config"
+            ),
+        )),
+        Ok(entry) => Ok(entry),
+        Err(e) => Err(ApiError::invalid(field, format!("{field}: {e}"))),
+    }
 }

@@ -13,6 +13,8 @@ use crate::http::api::{
 };
 use crate::http::error::ApiError;
 use crate::http::model::*;
+use crate::http::model_access::*;
+use crate::http::model_agents::*;
 
 pub struct Fake {
     pub calls: Mutex<Vec<String>>,
@@ -277,6 +279,111 @@ impl GatewayApi for Fake {
             sender: "+15550001111".into(),
             outcome: "rejected".into(),
         })
+    }
+
+    async fn access_explain(
+        &self,
+        account: Option<&AccountId>,
+        input: wagw_access::ExplainInput,
+    ) -> Result<ExplainView, ApiError> {
+        self.record(format!(
+            "explain {account:?} {} group={:?} mentioned={}",
+            input.from, input.group, input.mentioned
+        ));
+        if let Some(a) = account {
+            self.known(a)?;
+        }
+        Ok(ExplainView {
+            decision: "drop".into(),
+            reason: "not_in_allowlist".into(),
+            rule: "channels.whatsapp.allowFrom".into(),
+            sender: "+15550001111".into(),
+            account: account.map_or("default".into(), |a| a.to_string()),
+            explanation: "+15550001111 is not in channels.whatsapp.allowFrom; add it there".into(),
+            mark_read: None,
+            is_self_chat: None,
+            is_owner: None,
+            activation: None,
+        })
+    }
+
+    async fn allow_list(
+        &self,
+        account: Option<&AccountId>,
+    ) -> Result<Vec<AllowEntryView>, ApiError> {
+        self.record(format!("allow_list {account:?}"));
+        Ok(vec![AllowEntryView {
+            account: "default".into(),
+            entry: "+15550001111".into(),
+            lid: None,
+            added_at_ms: 1,
+            source: "pairing".into(),
+            name: Some("Alice".into()),
+        }])
+    }
+
+    async fn allow_add(
+        &self,
+        account: Option<&AccountId>,
+        entry: wagw_access::AllowEntry,
+    ) -> Result<AllowChange, ApiError> {
+        self.record(format!("allow_add {account:?} {entry}"));
+        Ok(AllowChange {
+            account: "default".into(),
+            entry: entry.to_string(),
+            changed: true,
+        })
+    }
+
+    async fn allow_remove(
+        &self,
+        account: Option<&AccountId>,
+        entry: wagw_access::AllowEntry,
+    ) -> Result<AllowChange, ApiError> {
+        self.record(format!("allow_remove {account:?} {entry}"));
+        Ok(AllowChange {
+            account: "default".into(),
+            entry: entry.to_string(),
+            changed: false,
+        })
+    }
+
+    async fn deliveries_list(
+        &self,
+        state: wagw_agents::DeliveryState,
+        limit: usize,
+    ) -> Result<Vec<DeliveryView>, ApiError> {
+        self.record(format!("deliveries {state} {limit}"));
+        Ok(vec![DeliveryView {
+            id: "dlv_1".into(),
+            agent_id: "bot".into(),
+            account_id: "default".into(),
+            state: state.to_string(),
+            attempts: 8,
+            created_at_ms: 1,
+            next_attempt_at_ms: None,
+            finished_at_ms: Some(2),
+            last_status: Some(500),
+            last_error: Some("HTTP 500".into()),
+            replays: 0,
+        }])
+    }
+
+    async fn delivery_replay(&self, id: &str) -> Result<DeliveryView, ApiError> {
+        self.record(format!("replay {id}"));
+        if id != "dlv_1" {
+            return Err(ApiError::NotFound {
+                code: "unknown_delivery",
+                message: format!("no delivery {id}"),
+            });
+        }
+        let mut v = self
+            .deliveries_list(wagw_agents::DeliveryState::Pending, 1)
+            .await?
+            .remove(0);
+        v.attempts = 0;
+        v.replays = 1;
+        Ok(v)
     }
 
     async fn media_file(&self, id: &str) -> Result<MediaFile, ApiError> {

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod events;
 pub mod fake;
 
@@ -21,14 +22,14 @@ pub use fake::Fake;
 
 const TOKEN: &str = "s3cret-token";
 
-fn setup(sim: bool) -> (Router, Arc<Fake>, tempfile::TempDir) {
+pub(crate) fn setup(sim: bool) -> (Router, Arc<Fake>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let fake = Arc::new(Fake::new(dir.path().to_path_buf()));
     let app = router(fake.clone(), ApiToken::new(TOKEN), RouterOptions { sim });
     (app, fake, dir)
 }
 
-fn req(method: &str, uri: &str, body: Option<&str>) -> Request<Body> {
+pub(crate) fn req(method: &str, uri: &str, body: Option<&str>) -> Request<Body> {
     let mut b = Request::builder()
         .method(method)
         .uri(uri)
@@ -40,7 +41,7 @@ fn req(method: &str, uri: &str, body: Option<&str>) -> Request<Body> {
         .unwrap()
 }
 
-async fn call(app: &Router, r: Request<Body>) -> (StatusCode, Value) {
+pub(crate) async fn call(app: &Router, r: Request<Body>) -> (StatusCode, Value) {
     let res = app.clone().oneshot(r).await.unwrap();
     let status = res.status();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
@@ -70,6 +71,10 @@ async fn healthz_is_open_everything_else_needs_the_token() {
         ("GET", "/v1/pairing/whatsapp"),
         ("POST", "/v1/pairing/whatsapp/approve"),
         ("POST", "/v1/pairing/whatsapp/reject"),
+        ("POST", "/v1/access/explain"),
+        ("GET", "/v1/allow/whatsapp"),
+        ("POST", "/v1/allow/whatsapp"),
+        ("DELETE", "/v1/allow/whatsapp/+15550001111"),
         ("GET", "/v1/media/abc.jpg"),
         ("GET", "/v1/events"),
         ("POST", "/v1/reload"),
@@ -614,6 +619,9 @@ async fn openapi_document_lists_every_route() {
         "/v1/pairing/whatsapp",
         "/v1/pairing/whatsapp/approve",
         "/v1/pairing/whatsapp/reject",
+        "/v1/access/explain",
+        "/v1/allow/whatsapp",
+        "/v1/allow/whatsapp/{entry}",
         "/v1/media/{id}",
         "/v1/events",
         "/v1/reload",

@@ -1,0 +1,611 @@
+//! [`GatewayApi`] on the real gateway: each method maps the validated request onto one
+//! `wagw-gateway` call (or the access store it exposes) and the result onto the API's JSON
+//! shapes. Gateway errors become API errors whose messages say what to do.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+use wagw_access::{AllowEntry, ExplainInput, LidMap, SelfIdentity};
+use wagw_core::{AccountId, ChatPresence, Jid, Phone};
+use wagw_gateway::{
+    AccountStatus, GatewayError, GatewaySettings, LoginPrompt, PollRequest, ReactRequest, Reply,
+};
+
+use super::{Runtime, now_ms};
+use crate::access::AccessOps;
+use crate::http::api::{
+    GatewayApi, LoginChallenge, LoginStart, MarkRead, MediaFile, MediaInput, Poll, Reaction,
+    SendMessage, SimMessage,
+};
+use crate::http::error::ApiError;
+use crate::http::model::{
+    AccountView, EventRecord, LoginState, LoginStatus, LogoutResponse, PairingDecision,
+    PairingRequestView, Readiness, ReloadResponse, SendResponse, SentId, SimInjected,
+};
+use crate::http::model_access::{AllowChange, AllowEntryView, ExplainView};
+use crate::http::model_agents::DeliveryView;
+
+/// An event of the daemon's log in the API's shape.
+pub fn record(e: wagw_agents::Event) -> EventRecord {
+    EventRecord {
+        seq: e.id,
+        at_ms: i64::try_from(e.at_ms).unwrap_or(i64::MAX),
+        kind: e.kind,
+        data: e.data,
+    }
+}
+
+/// A gateway error as the API's.
+pub fn api_error(e: GatewayError) -> ApiError {
+    let message = e.to_string();
+    match e {
+        GatewayError::NoActiveListener(_) => ApiError::Unavailable {
+            code: "no_active_listener",
+            message,
+        },
+        GatewayError::ShuttingDown => ApiError::Unavailable {
+            code: "shutting_down",
+            message,
+        },
+        GatewayError::UnknownAccount(id) => ApiError::unknown_account(id.as_str()),
+        GatewayError::ActionDisabled { .. } => ApiError::Forbidden(message),
+        GatewayError::InvalidRequest(_) => ApiError::Invalid {
+            field: None,
+            message,
+        },
+        GatewayError::Transport { .. } => ApiError::Upstream(message),
+        GatewayError::Access(a) => crate::access::api_error(a),
+        _ => ApiError::Internal(message),
+    }
+}
+
+impl Runtime {
+    fn status_of(&self, id: &AccountId) -> Option<AccountStatus> {
+        self.gateway
+            .status()
+            .into_iter()
+            .find(|s| &s.account_id == id)
+    }
+
+    fn configured(&self, id: &AccountId) -> Result<(), ApiError> {
+        self.config()
+            .resolve_account(id)
+            .map(|_| ())
+            .map_err(|_| ApiError::unknown_account(id.as_str()))
+    }
+
+    fn own_identity(&self, id: &AccountId) -> SelfIdentity {
+        SelfIdentity {
+            phone: self
+                .status_of(id)
+                .and_then(|s| s.phone)
+                .and_then(|p| Phone::parse(&p).ok()),
+            lid: None,
+        }
+    }
+
+    fn on_sim(&self, account: &wagw_config::ResolvedAccount) -> bool {
+        self.sim.is_some() && (self.force_sim || account.transport == wagw_config::Transport::Sim)
+    }
+
+    fn view(&self, account: &wagw_config::ResolvedAccount) -> AccountView {
+        let status = self.status_of(&account.account_id);
+        let sim = self.on_sim(account);
+        let metrics = status.as_ref().map(|s| &s.metrics);
+        let linked = sim
+            || status.as_ref().is_some_and(|s| s.phone.is_some())
+            || account.auth_dir.join("db").exists()
+            || std::fs::read_dir(&account.auth_dir).is_ok_and(|mut d| d.next().is_some());
+        AccountView {
+            id: account.account_id.to_string(),
+            name: account.name.clone(),
+            enabled: account.enabled,
+            linked,
+            running: status.is_some(),
+            connected: status.as_ref().is_some_and(|s| s.connected),
+            state: status
+                .as_ref()
+                .map_or_else(|| "stopped".to_owned(), |s| s.state.clone()),
+            detail: status.as_ref().and_then(|s| s.detail.clone()),
+            transport: if sim { "sim" } else { "whatsapp" }.to_owned(),
+            self_phone: status.as_ref().and_then(|s| s.phone.clone()),
+            self_lid: None,
+            last_error: status
+                .as_ref()
+                .filter(|s| !s.connected)
+                .and_then(|s| s.detail.clone()),
+            reconnect_attempts: metrics
+                .map_or(0, |m| m.reconnects.values().sum::<u64>())
+                .try_into()
+                .unwrap_or(u32::MAX),
+            last_inbound_at_ms: metrics.map(|m| m.last_inbound_ms).filter(|&ms| ms > 0),
+            last_outbound_at_ms: None,
+            dm_policy: serde_json::to_value(account.dm_policy)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            allow_from: account.allow_from.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    async fn login_prompt(&self, id: &AccountId) -> Option<LoginPrompt> {
+        // The supervisor publishes the prompt shortly after the link starts.
+        for _ in 0..50 {
+            if let Some(p) = self.status_of(id).and_then(|s| s.login) {
+                return Some(p);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        None
+    }
+}
+
+fn expires_in(at_ms: i64) -> u64 {
+    u64::try_from(((at_ms - now_ms()) / 1000).max(0)).unwrap_or(0)
+}
+
+fn reply_of(m: SendMessage) -> Reply {
+    let media = m
+        .media
+        .into_iter()
+        .map(|item| match item.source {
+            MediaInput::Url(url) => wagw_gateway::MediaSource::Url { url },
+            MediaInput::Path(path) => wagw_gateway::MediaSource::Path { path },
+            MediaInput::Bytes(data) => wagw_gateway::MediaSource::Bytes {
+                data: data.into(),
+                mime: item.mime,
+                file_name: item.file_name,
+            },
+        })
+        .collect();
+    Reply {
+        text: m.text,
+        media,
+        reply_to: m.reply_to,
+    }
+}
+
+#[async_trait]
+impl GatewayApi for Runtime {
+    async fn readiness(&self) -> Readiness {
+        Readiness {
+            ready: true,
+            message: None,
+        }
+    }
+
+    async fn accounts(&self) -> Result<Vec<AccountView>, ApiError> {
+        let config = self.config();
+        Ok(config.accounts().iter().map(|a| self.view(a)).collect())
+    }
+
+    async fn account(&self, id: &AccountId) -> Result<AccountView, ApiError> {
+        let config = self.config();
+        let account = config
+            .resolve_account(id)
+            .map_err(|_| ApiError::unknown_account(id.as_str()))?;
+        Ok(self.view(account))
+    }
+
+    async fn login_start(
+        &self,
+        id: &AccountId,
+        login: LoginStart,
+    ) -> Result<LoginChallenge, ApiError> {
+        self.configured(id)?;
+        let status = self.status_of(id).ok_or_else(|| ApiError::Unavailable {
+            code: "account_not_running",
+            message: format!(
+                "account {id} is not running (disabled, or web.enabled is false): enable it and reload"
+            ),
+        })?;
+        if status.connected && !login.force {
+            return Err(ApiError::Conflict {
+                code: "already_linked",
+                message: format!(
+                    "account {id} is linked and connected{}; relink with --force",
+                    status.phone.map(|p| format!(" as {p}")).unwrap_or_default()
+                ),
+            });
+        }
+        if let Some(phone) = &login.phone {
+            let code = self
+                .gateway
+                .request_pair_code(id, phone)
+                .await
+                .map_err(api_error)?;
+            return Ok(LoginChallenge::Code {
+                code,
+                expires_in: 180,
+            });
+        }
+        self.gateway.login(id).await.map_err(api_error)?;
+        match self.login_prompt(id).await {
+            Some(LoginPrompt::Qr {
+                code,
+                expires_at_ms,
+            }) => Ok(LoginChallenge::Qr {
+                qr: code,
+                expires_in: expires_in(expires_at_ms),
+            }),
+            Some(LoginPrompt::PairCode {
+                code,
+                expires_at_ms,
+            }) => Ok(LoginChallenge::Code {
+                code,
+                expires_in: expires_in(expires_at_ms),
+            }),
+            None => Err(ApiError::Unavailable {
+                code: "no_login_prompt",
+                message: format!(
+                    "account {id} showed no QR within 5 s; poll GET /v1/accounts/{id}/login or check the logs"
+                ),
+            }),
+        }
+    }
+
+    async fn login_status(&self, id: &AccountId) -> Result<LoginStatus, ApiError> {
+        self.configured(id)?;
+        let Some(status) = self.status_of(id) else {
+            return Ok(LoginStatus {
+                status: LoginState::Idle,
+                phone: None,
+                qr: None,
+                qr_png: None,
+                code: None,
+                expires_in: None,
+                message: format!("account {id} is not running"),
+            });
+        };
+        let mut out = LoginStatus {
+            status: LoginState::Idle,
+            phone: status.phone.clone(),
+            qr: None,
+            qr_png: None,
+            code: None,
+            expires_in: None,
+            message: String::new(),
+        };
+        match (&status.login, status.connected) {
+            (_, true) => {
+                out.status = LoginState::Connected;
+                out.message = format!(
+                    "✅ Linked{}! WhatsApp is ready.",
+                    status.phone.map(|p| format!(" as {p}")).unwrap_or_default()
+                );
+            }
+            (
+                Some(LoginPrompt::Qr {
+                    code,
+                    expires_at_ms,
+                }),
+                false,
+            ) => {
+                out.status = LoginState::Pending;
+                out.qr = Some(code.clone());
+                out.expires_in = Some(expires_in(*expires_at_ms));
+                out.message = "Scan the QR in WhatsApp → Settings → Linked devices.".to_owned();
+            }
+            (
+                Some(LoginPrompt::PairCode {
+                    code,
+                    expires_at_ms,
+                }),
+                false,
+            ) => {
+                out.status = LoginState::Pending;
+                out.code = Some(code.clone());
+                out.expires_in = Some(expires_in(*expires_at_ms));
+                out.message = format!("Type {code} on the phone.");
+            }
+            (None, false) => {
+                out.message = status
+                    .detail
+                    .unwrap_or_else(|| format!("account {id} is {}", status.state));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn logout(&self, id: &AccountId) -> Result<LogoutResponse, ApiError> {
+        self.configured(id)?;
+        self.gateway.logout(id).await.map_err(api_error)?;
+        Ok(LogoutResponse {
+            cleared: true,
+            message: format!(
+                "Cleared account {id}'s WhatsApp Web session. Link it again with: wagw channels login --account {id}"
+            ),
+        })
+    }
+
+    async fn send(&self, id: &AccountId, message: SendMessage) -> Result<SendResponse, ApiError> {
+        self.configured(id)?;
+        let chat = message.to.clone();
+        let report = self
+            .gateway
+            .send_reply(id, &chat, reply_of(message))
+            .await
+            .map_err(api_error)?;
+        if report.sent.is_empty() && !report.failed.is_empty() {
+            let failures: Vec<String> = report
+                .failed
+                .iter()
+                .map(|f| format!("{}: {}", f.part, f.error))
+                .collect();
+            return Err(ApiError::Upstream(format!(
+                "nothing was sent: {}",
+                failures.join("; ")
+            )));
+        }
+        let sent = report.sent;
+        Ok(SendResponse {
+            timestamp_ms: sent.last().map(|s| s.timestamp_ms),
+            message_ids: sent.into_iter().map(|s| s.id.as_str().to_owned()).collect(),
+        })
+    }
+
+    async fn react(&self, id: &AccountId, r: Reaction) -> Result<SentId, ApiError> {
+        let remove = r.emoji.is_empty();
+        let receipt = self
+            .gateway
+            .react(
+                id,
+                ReactRequest {
+                    chat: r.chat,
+                    message_id: r.message_id,
+                    emoji: r.emoji,
+                    remove,
+                    participant: r.participant,
+                    from_me: r.from_me,
+                },
+            )
+            .await
+            .map_err(api_error)?;
+        Ok(SentId {
+            message_id: receipt.id.as_str().to_owned(),
+            timestamp_ms: receipt.timestamp_ms,
+        })
+    }
+
+    async fn poll(&self, id: &AccountId, p: Poll) -> Result<SentId, ApiError> {
+        let receipt = self
+            .gateway
+            .send_poll(
+                id,
+                PollRequest {
+                    chat: p.to,
+                    question: p.question,
+                    options: p.options,
+                    selectable_count: p.selectable_count,
+                },
+            )
+            .await
+            .map_err(api_error)?;
+        Ok(SentId {
+            message_id: receipt.id.as_str().to_owned(),
+            timestamp_ms: receipt.timestamp_ms,
+        })
+    }
+
+    async fn mark_read(&self, id: &AccountId, r: MarkRead) -> Result<(), ApiError> {
+        self.gateway
+            .mark_read(id, &r.chat, r.participant.as_ref(), &r.message_ids)
+            .await
+            .map_err(api_error)
+    }
+
+    async fn presence(
+        &self,
+        id: &AccountId,
+        chat: Jid,
+        state: ChatPresence,
+    ) -> Result<(), ApiError> {
+        self.gateway
+            .presence(id, &chat, state)
+            .await
+            .map_err(api_error)
+    }
+
+    async fn pairing_list(&self) -> Result<Vec<PairingRequestView>, ApiError> {
+        let config = self.config();
+        AccessOps::new(self.gateway.access_store(), &config).pairing_list(now_ms())
+    }
+
+    async fn pairing_approve(
+        &self,
+        code: &str,
+        account: Option<&AccountId>,
+    ) -> Result<PairingDecision, ApiError> {
+        let config = self.config();
+        let r = AccessOps::new(self.gateway.access_store(), &config).pairing_decide(
+            code,
+            account,
+            true,
+            now_ms(),
+        );
+        self.gateway.refresh_access();
+        r
+    }
+
+    async fn pairing_reject(
+        &self,
+        code: &str,
+        account: Option<&AccountId>,
+    ) -> Result<PairingDecision, ApiError> {
+        let config = self.config();
+        let r = AccessOps::new(self.gateway.access_store(), &config).pairing_decide(
+            code,
+            account,
+            false,
+            now_ms(),
+        );
+        self.gateway.refresh_access();
+        r
+    }
+
+    async fn access_explain(
+        &self,
+        account: Option<&AccountId>,
+        input: ExplainInput,
+    ) -> Result<ExplainView, ApiError> {
+        let config = self.config();
+        let ops = AccessOps::new(self.gateway.access_store(), &config);
+        let id = ops.account(account)?.account_id.clone();
+        ops.explain(
+            Some(&id),
+            &input,
+            self.own_identity(&id),
+            LidMap::new(),
+            now_ms(),
+        )
+    }
+
+    async fn allow_list(
+        &self,
+        account: Option<&AccountId>,
+    ) -> Result<Vec<AllowEntryView>, ApiError> {
+        let config = self.config();
+        AccessOps::new(self.gateway.access_store(), &config).allow_list(account)
+    }
+
+    async fn allow_add(
+        &self,
+        account: Option<&AccountId>,
+        entry: AllowEntry,
+    ) -> Result<AllowChange, ApiError> {
+        let config = self.config();
+        let r = AccessOps::new(self.gateway.access_store(), &config).allow_add(
+            account,
+            entry,
+            now_ms(),
+        );
+        self.gateway.refresh_access();
+        r
+    }
+
+    async fn allow_remove(
+        &self,
+        account: Option<&AccountId>,
+        entry: AllowEntry,
+    ) -> Result<AllowChange, ApiError> {
+        let config = self.config();
+        let r = AccessOps::new(self.gateway.access_store(), &config).allow_remove(account, entry);
+        self.gateway.refresh_access();
+        r
+    }
+
+    async fn deliveries_list(
+        &self,
+        state: wagw_agents::DeliveryState,
+        limit: usize,
+    ) -> Result<Vec<DeliveryView>, ApiError> {
+        crate::deliveries::list(self.sinks.outbox(), state, limit)
+    }
+
+    async fn delivery_replay(&self, id: &str) -> Result<DeliveryView, ApiError> {
+        crate::deliveries::replay(self.sinks.outbox(), id).await
+    }
+
+    async fn media_file(&self, id: &str) -> Result<MediaFile, ApiError> {
+        let path = wagw_gateway::media::inbound_dir(&self.config().gateway().data_dir).join(id);
+        if !path.is_file() {
+            return Err(ApiError::NotFound {
+                code: "unknown_media",
+                message: format!(
+                    "media {id:?} is not (or no longer) on disk: saved media is deleted after media.retentionHours"
+                ),
+            });
+        }
+        let mime = mime_guess::from_path(&path)
+            .first_or_octet_stream()
+            .essence_str()
+            .to_owned();
+        Ok(MediaFile { path, mime })
+    }
+
+    fn events_after(&self, after: u64, limit: usize) -> Result<Vec<EventRecord>, ApiError> {
+        let page = self
+            .events
+            .read_after(after, limit)
+            .map_err(|e| ApiError::Internal(format!("event log: {e}")))?;
+        if page.missed > 0 {
+            tracing::debug!(target: "wagw::http", missed = page.missed, "event stream resumed past trimmed events");
+        }
+        Ok(page.events.into_iter().map(record).collect())
+    }
+
+    fn subscribe_events(&self) -> broadcast::Receiver<EventRecord> {
+        self.live.subscribe()
+    }
+
+    async fn reload(&self) -> Result<ReloadResponse, ApiError> {
+        let path = self.config_path.clone().ok_or_else(|| ApiError::Invalid {
+            field: None,
+            message: "the gateway was started without a config file; nothing to reload".to_owned(),
+        })?;
+        let config =
+            wagw_config::Config::load(&path, &wagw_config::Env::from_process()).map_err(|e| {
+                ApiError::Invalid {
+                    field: None,
+                    message: format!("the config was not reloaded: {e}"),
+                }
+            })?;
+        let specs = crate::agents::agent_specs(&config).map_err(|e| ApiError::Invalid {
+            field: None,
+            message: format!("the config was not reloaded: {e}"),
+        })?;
+        let settings = GatewaySettings::from_config(&config).map_err(api_error)?;
+        self.gateway.reload(settings).await.map_err(api_error)?;
+        self.sinks.replace(&specs);
+        let response = ReloadResponse {
+            accounts: config
+                .enabled_accounts()
+                .map(|a| a.account_id.to_string())
+                .collect(),
+            warnings: config.warnings().iter().map(ToString::to_string).collect(),
+        };
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::new(config);
+        Ok(response)
+    }
+
+    fn metrics_text(&self) -> String {
+        super::metrics::render(
+            &self.gateway.metrics(),
+            self.sinks.outbox().counts().ok().as_ref(),
+        )
+    }
+
+    async fn shutdown(&self) -> Result<(), ApiError> {
+        self.stop()
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+
+    async fn sim_inbound(&self, message: SimMessage) -> Result<SimInjected, ApiError> {
+        let net = self.sim.as_ref().ok_or_else(|| ApiError::NotFound {
+            code: "sim_disabled",
+            message: "the simulator is not running: start the gateway with `wagw gateway --sim`"
+                .to_owned(),
+        })?;
+        let config = self.config();
+        let account = match &message.account {
+            Some(a) => config
+                .resolve_account(a)
+                .map_err(|_| ApiError::unknown_account(a.as_str()))?,
+            None => config.default_account(),
+        }
+        .account_id
+        .clone();
+        super::sim::inbound(net, &account, message).await
+    }
+
+    async fn sim_outbox(&self, account: &AccountId) -> Result<Vec<serde_json::Value>, ApiError> {
+        let net = self.sim.as_ref().ok_or_else(|| ApiError::NotFound {
+            code: "sim_disabled",
+            message: "the simulator is not running: start the gateway with `wagw gateway --sim`"
+                .to_owned(),
+        })?;
+        super::sim::outbox(net, account)
+    }
+}

@@ -1,0 +1,232 @@
+//! The gateway runtime behind the HTTP API: [`start`] builds the `wagw-gateway` runtime from
+//! the config — transports per account ([`transport`]), the agent sinks of `wagw-agents`
+//! as its `AgentSink` ([`sink`]), the webhook worker and the event log — and returns the
+//! [`GatewayApi`] the daemon serves ([`api`]).
+//!
+//! Everything here is wiring: the pipeline, pairing, outbound planning and delivery
+//! retries live in the crates.
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use wagw_agents::{AgentSinks, DEFAULT_EVENT_CAPACITY, EventLog, Outbox, WebhookWorker};
+use wagw_config::Config;
+use wagw_gateway::{Gateway, GatewaySettings, GatewayStore};
+use wagw_sim::SimNetwork;
+
+use crate::error::CliError;
+use crate::http::GatewayApi;
+use crate::http::model::EventRecord;
+
+pub mod api;
+pub mod metrics;
+pub mod sim;
+pub mod sink;
+pub mod transport;
+
+/// The webhook outbox's tree in the gateway's database.
+pub const OUTBOX_TREE: &str = "outbox";
+/// The daemon's event log tree (`GET /v1/events`): agent turns for `events` agents and
+/// the gateway's status events, in one sequence. (The gateway keeps its own log in
+/// `events`.)
+pub const EVENT_LOG_TREE: &str = "daemon_events";
+
+/// How the runtime is started.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RuntimeOptions {
+    /// Every account on the simulator (`wagw gateway --sim`).
+    pub sim: bool,
+}
+
+/// A started runtime.
+pub struct Started {
+    /// What the HTTP layer serves.
+    pub api: Arc<dyn GatewayApi>,
+    /// Some account runs on the simulator: serve `/v1/sim/*`.
+    pub sim: bool,
+}
+
+fn runtime_error(what: &str) -> impl Fn(&dyn std::fmt::Display) -> CliError + '_ {
+    move |e| CliError::Runtime(format!("{what}: {e}"))
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    crate::cmd::channels::now_ms()
+}
+
+/// The running gateway and the daemon's parts around it.
+pub struct Runtime {
+    pub(crate) gateway: Gateway,
+    pub(crate) config: RwLock<Arc<Config>>,
+    pub(crate) config_path: Option<PathBuf>,
+    pub(crate) sinks: AgentSinks,
+    pub(crate) events: EventLog,
+    pub(crate) live: broadcast::Sender<EventRecord>,
+    pub(crate) sim: Option<SimNetwork>,
+    pub(crate) force_sim: bool,
+    stop_worker: std::sync::Mutex<Option<oneshot::Sender<()>>>,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Runtime {
+    /// The config in effect.
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// Starts every enabled account and returns the API the HTTP layer serves.
+pub async fn start(config: &Config, options: RuntimeOptions) -> Result<Started, CliError> {
+    let specs = crate::agents::agent_specs(config)?;
+    let transports = transport::Transports::for_config(config, options.sim, now_ms())?;
+    let sim = transports.sim.clone();
+    let settings =
+        GatewaySettings::from_config(config).map_err(|e| runtime_error("settings")(&e))?;
+    let store =
+        GatewayStore::open(&config.gateway().data_dir).map_err(|e| runtime_error("store")(&e))?;
+    let db = store.db().clone();
+    let tree = |name: &str| db.open_tree(name).map_err(|e| runtime_error(name)(&e));
+    let outbox = Outbox::new(tree(OUTBOX_TREE)?);
+    let events = EventLog::open(tree(EVENT_LOG_TREE)?, DEFAULT_EVENT_CAPACITY)?;
+    let sinks = AgentSinks::new(&specs, outbox.clone(), events.clone());
+    // Subscribed before the gateway starts, so its first status events are not missed.
+    let gateway_events = store.events().subscribe();
+    let gateway = Gateway::builder()
+        .settings(settings)
+        .store(store)
+        .transport(transports)
+        .sink(sink::DaemonSink {
+            sinks: sinks.clone(),
+        })
+        .start()
+        .await
+        .map_err(|e| runtime_error("start")(&e))?;
+
+    let (live, _) = broadcast::channel(1024);
+    let mut tasks = vec![
+        tokio::spawn(forward_gateway_events(gateway_events, events.clone())),
+        tokio::spawn(relay_live(events.subscribe(), live.clone())),
+    ];
+    let (done_tx, done_rx) = mpsc::unbounded_channel();
+    let worker = WebhookWorker::new(outbox, sinks.webhook_targets())?.completions(done_tx);
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    tasks.push(tokio::spawn(worker.run(async move {
+        let _ = stop_rx.await;
+    })));
+    tasks.push(tokio::spawn(sink::drain_completions(
+        done_rx,
+        gateway.clone(),
+    )));
+    tracing::info!(target: "wagw::daemon", accounts = ?gateway.account_ids(), agents = specs.len(),
+        sim = sim.is_some(), "runtime started");
+    let runtime = Runtime {
+        gateway,
+        config: RwLock::new(Arc::new(config.clone())),
+        config_path: config.source().map(std::path::Path::to_path_buf),
+        sinks,
+        events,
+        live,
+        sim,
+        force_sim: options.sim,
+        stop_worker: std::sync::Mutex::new(Some(stop_tx)),
+        tasks: std::sync::Mutex::new(tasks),
+    };
+    let sim = runtime.sim.is_some();
+    Ok(Started {
+        api: Arc::new(runtime),
+        sim,
+    })
+}
+
+impl Runtime {
+    /// Stops the webhook worker (it finishes in-flight attempts within its grace) and the
+    /// daemon's tasks, then the gateway.
+    pub(crate) async fn stop(&self) -> Result<(), CliError> {
+        if let Some(stop) = self
+            .stop_worker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            let _ = stop.send(());
+        }
+        self.gateway
+            .shutdown()
+            .await
+            .map_err(|e| runtime_error("shutdown")(&e))?;
+        let tasks: Vec<JoinHandle<()>> = self
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+            .collect();
+        for task in tasks {
+            // The worker (third) gets its grace; the others just stop.
+            if tokio::time::timeout(Duration::from_secs(5), async {
+                if !task.is_finished() {
+                    task.abort();
+                }
+                let _ = task.await;
+            })
+            .await
+            .is_err()
+            {
+                tracing::warn!(target: "wagw::daemon", "a background task did not stop in time");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Copies the gateway's status events (account state, QR, linked, pairing challenges,
+/// send failures) into the daemon's event log, so `/v1/events` has one sequence.
+async fn forward_gateway_events(
+    mut rx: broadcast::Receiver<wagw_gateway::StoredEvent>,
+    log: EventLog,
+) {
+    loop {
+        match rx.recv().await {
+            Ok(stored) => {
+                let Ok(value) = serde_json::to_value(&stored.event) else {
+                    continue;
+                };
+                let kind = value
+                    .get("type")
+                    .and_then(|t| t.as_str())
+                    .unwrap_or("status")
+                    .to_owned();
+                if let Err(e) = log.append(&kind, &value).await {
+                    tracing::warn!(target: "wagw::daemon", error = %e, "event log append failed");
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!(target: "wagw::daemon", skipped = n, "status events skipped (the event log fell behind)");
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// The event log's live feed in the HTTP layer's shape.
+async fn relay_live(
+    mut rx: broadcast::Receiver<wagw_agents::Event>,
+    tx: broadcast::Sender<EventRecord>,
+) {
+    loop {
+        match rx.recv().await {
+            Ok(e) => {
+                let _ = tx.send(api::record(e));
+            }
+            // Subscribers see the gap and read the durable log.
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! `/v1/sim/*`: a simulated person writes to an account; what an account sent.
+
+use wagw_core::{AccountId, MessageKey};
+use wagw_sim::SimNetwork;
+
+use crate::http::api::SimMessage;
+use crate::http::error::ApiError;
+use crate::http::model::SimInjected;
+
+fn sim_error(e: impl std::fmt::Display) -> ApiError {
+    ApiError::invalid("from", format!("the simulator refused the message: {e}"))
+}
+
+/// Injects `m` on `net` for `account` (already resolved to a configured account).
+pub async fn inbound(
+    net: &SimNetwork,
+    account: &AccountId,
+    m: SimMessage,
+) -> Result<SimInjected, ApiError> {
+    let socket = net.socket(account).ok_or_else(|| ApiError::NotFound {
+        code: "sim_account",
+        message: format!(
+            "account {account} does not run on the simulator (start with `wagw gateway --sim`)"
+        ),
+    })?;
+    let phone = net.try_phone(&m.from.to_string()).map_err(sim_error)?;
+    let phone = match &m.name {
+        Some(n) => phone.named(n),
+        None => phone,
+    };
+    let mut builder = match &m.group {
+        Some(jid) => {
+            let group = net.find_group(jid).ok_or_else(|| ApiError::NotFound {
+                code: "sim_group",
+                message: format!(
+                    "group: {jid} does not exist on the simulator; send to a DM instead, or use a group the simulator created"
+                ),
+            })?;
+            phone.message_in(&group)
+        }
+        None => phone.message_to(&socket),
+    };
+    if let Some(text) = &m.text {
+        builder = builder.text(text);
+    }
+    if let Some(quote) = &m.quote {
+        let key = net.key_for(&socket, quote).unwrap_or_else(|| MessageKey {
+            chat: socket_chat(&m, &phone),
+            id: quote.clone(),
+            from_me: false,
+            participant: None,
+        });
+        builder = builder.quote(&key);
+    }
+    for jid in &m.mentions {
+        builder = builder.mention_jid(jid.clone());
+    }
+    let key = builder.try_send().await.map_err(sim_error)?;
+    Ok(SimInjected {
+        message_id: key.id.as_str().to_owned(),
+    })
+}
+
+fn socket_chat(m: &SimMessage, phone: &wagw_sim::SimPhone) -> wagw_core::Jid {
+    m.group.clone().unwrap_or_else(|| phone.jid())
+}
+
+/// What `account` sent on the simulated network, oldest first, as JSON.
+pub fn outbox(net: &SimNetwork, account: &AccountId) -> Result<Vec<serde_json::Value>, ApiError> {
+    if net.socket(account).is_none() {
+        return Err(ApiError::unknown_account(account.as_str()));
+    }
+    net.sent_by(account)
+        .iter()
+        .map(|e| serde_json::to_value(e).map_err(|e| ApiError::Internal(e.to_string())))
+        .collect()
+}

@@ -1,0 +1,93 @@
+//! The transport of each account: the simulator (`wagw gateway --sim`, or
+//! `accounts.<id>.transport: "sim"`) or real WhatsApp (`wagw-socket`, protocol state in
+//! the account's `authDir`).
+
+use std::sync::Arc;
+
+use wagw_config::{Config, Transport};
+use wagw_core::{AccountId, Phone, SocketError, WaSocket};
+use wagw_gateway::{TransportFactory, TransportSettings};
+use wagw_sim::{SimConfig, SimNetwork};
+use wagw_socket::{SocketConfig, WhatsAppSocket};
+
+use crate::error::CliError;
+
+/// The simulated number of the n-th configured account (1-based): `+1 555 019 nnnn`.
+pub fn sim_owner_number(index: usize) -> String {
+    format!("+1555019{:04}", index + 1)
+}
+
+/// Builds each account's socket.
+pub struct Transports {
+    /// The simulated network, when any account runs on it.
+    pub sim: Option<SimNetwork>,
+    /// `--sim`: every account on the simulator.
+    pub force_sim: bool,
+}
+
+impl Transports {
+    /// The transports for `config`. Every account on the simulator gets a linked simulated
+    /// phone ([`sim_owner_number`]).
+    pub fn for_config(
+        config: &Config,
+        force_sim: bool,
+        now_ms: i64,
+    ) -> Result<Transports, CliError> {
+        let on_sim = |t: Transport| force_sim || t == Transport::Sim;
+        let sim = config
+            .accounts()
+            .iter()
+            .any(|a| on_sim(a.transport))
+            .then(|| {
+                SimNetwork::with_config(SimConfig {
+                    // Simulated timestamps follow the wall clock, like the gateway's.
+                    start_ms: now_ms,
+                    ..SimConfig::default()
+                })
+            });
+        if let Some(net) = &sim {
+            for (i, a) in config.accounts().iter().enumerate() {
+                if !on_sim(a.transport) {
+                    continue;
+                }
+                let owner = Phone::parse(&sim_owner_number(i))
+                    .map_err(|e| CliError::Runtime(format!("simulated number: {e}")))?;
+                net.add_account(a.account_id.clone(), Some(owner))
+                    .map_err(|e| CliError::Runtime(format!("simulator: {e}")))?;
+            }
+        }
+        Ok(Transports { sim, force_sim })
+    }
+}
+
+impl TransportFactory for Transports {
+    fn create(
+        &self,
+        account: &AccountId,
+        settings: &TransportSettings,
+    ) -> Result<Arc<dyn WaSocket>, SocketError> {
+        if (self.force_sim || settings.kind == Transport::Sim)
+            && let Some(net) = &self.sim
+        {
+            let socket = match net.socket(account) {
+                Some(s) => s,
+                // An account added by a config reload.
+                None => net
+                    .add_account(account.clone(), None)
+                    .map_err(|e| SocketError::Other(e.to_string()))?,
+            };
+            return Ok(Arc::new(socket));
+        }
+        let mut config = SocketConfig::new(account.clone(), settings.auth_dir.clone());
+        if let Some(name) = &settings.name {
+            config.device_name = name.clone();
+        }
+        let socket = WhatsAppSocket::open(config).map_err(|e| {
+            SocketError::Other(format!(
+                "account {account}: cannot open the WhatsApp session in {}: {e}",
+                settings.auth_dir.display()
+            ))
+        })?;
+        Ok(Arc::new(socket))
+    }
+}
