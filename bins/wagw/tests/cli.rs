@@ -1044,3 +1044,33 @@ fn message_send_dry_run_plans_chunks_and_media_without_a_gateway() {
         "{total}"
     );
 }
+
+/// The README's run command: every step of the scripted conversation must happen, not just
+/// print. The output is the evidence (what Bob, the group and the agent saw).
+#[test]
+fn demo_plays_every_step_of_the_script() {
+    let o = wagw(&["demo"], &[]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let out = stdout(&o);
+    for expected in [
+        // 1-2: an unknown sender is challenged with a code the owner approves
+        "wagw pairing approve whatsapp ",
+        "gateway   approved +15550002222",
+        // 3: the approved sender is answered
+        "Echo: Hi again!",
+        // 4: the unmentioned group message is history for the mentioned one
+        "[Chat messages since your last reply - for context]",
+        "Carol (+15550003333): Who's driving on Saturday?",
+        "[Current message - respond to this]",
+        // 5: the quoted reply block
+        "[Replying to +15550009999 id:",
+        "[/Replying]",
+        // 6: 10,000 characters as chunks of at most 4000
+        "3 message(s) of [3999, 4000, 1999] characters",
+        // 7: the big PNG went out as a JPEG under the 5 MB cap
+        "[image image/jpeg, 0.",
+        "drops {\"mention_required\": 1}",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+}
