@@ -412,6 +412,23 @@ async fn newsletters_malformed_senders_and_foreign_accounts_are_dropped() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_blank_message_is_counted_as_empty_not_delivered() {
+    let h = Harness::start(
+        "{ channels: { whatsapp: { dmPolicy: 'open', allowFrom: ['*'] } } }",
+        echo,
+    )
+    .await;
+    let bob = h.net.phone("+15550002222");
+    bob.send_text(&h.account, "  \n ").await;
+    h.settle().await;
+    let m = &h.gw.metrics()[&AccountId::default_account()];
+    assert_eq!(m.drops["empty"], 1, "{:?}", m.drops);
+    assert!(h.turns().is_empty());
+    assert!(h.net.sent_by(&h.account).is_empty(), "no reply");
+    h.gw.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_undecryptable_message_is_counted_not_delivered() {
     let h = Harness::start(
         "{ channels: { whatsapp: { dmPolicy: 'open', allowFrom: ['*'] } } }",

@@ -186,3 +186,32 @@ async fn activation_always_from_the_owner_persists_across_a_restart() {
     );
     h.gw.shutdown().await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_accounts_own_number_may_switch_activation_from_its_phone() {
+    // No `allowFrom`: the account's own number is the owner (quirk Q24). Its own group
+    // messages are never turns, but its `/activation` command is executed.
+    let h = Harness::start("{ channels: { whatsapp: { groupPolicy: 'open' } } }", echo).await;
+    let me = h.net.owner(&h.account).unwrap();
+    let bob = h.net.phone("+15550002222").named("Bob");
+    let group = group_with(&h, "Family", &[&bob]);
+    me.send_group_text(&group, "/activation always").await;
+    h.settle().await;
+    assert_eq!(
+        h.net.sent_texts(&h.account),
+        ["Group activation set to always."]
+    );
+    me.send_group_text(&group, "dinner at 7").await;
+    bob.send_group_text(&group, "ok!").await;
+    h.settle().await;
+    let turns = h.turns();
+    assert_eq!(
+        turns.len(),
+        1,
+        "Bob is answered, the owner's own post is not"
+    );
+    assert_eq!(turns[0].raw_body, "ok!");
+    let m = &h.gw.metrics()[&AccountId::default_account()];
+    assert_eq!(m.drops["from_me_group"], 1, "{:?}", m.drops);
+    h.gw.shutdown().await.unwrap();
+}
