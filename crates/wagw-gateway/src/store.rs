@@ -71,6 +71,28 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<(), GatewayError> {
 
 /// Sets 0600 on every file and 0700 on every folder under `dir` (sled creates its files with
 /// the process umask).
+/// How long opening waits for the database's file lock to be released.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens the database, waiting up to [`LOCK_WAIT`] while its file lock is held. sled's IO
+/// threads finish writing a just-dropped database in the background, so the lock can
+/// outlive the handle by a moment: without the wait, a gateway restarted in the same
+/// process (tests, embedders reloading) sometimes failed with "could not acquire lock".
+/// A lock held longer is another gateway on this directory, reported as before.
+fn open_waiting_for_lock(config: &sled::Config) -> sled::Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock && started.elapsed() < LOCK_WAIT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn tighten_tree(dir: &Path) -> Result<(), GatewayError> {
     let entries =
         fs::read_dir(dir).map_err(|e| GatewayError::store(dir, format!("cannot list: {e}")))?;
@@ -106,13 +128,13 @@ impl GatewayStore {
         create_private_dir(data_dir)?;
         let path = data_dir.join("state");
         create_private_dir(&path)?;
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(&path)
             .cache_capacity(options.cache_bytes)
             // No background flusher thread: writes are flushed explicitly, in groups, before
             // they are acknowledged.
-            .flush_every_ms(None)
-            .open()
+            .flush_every_ms(None);
+        let db = open_waiting_for_lock(&config)
             .map_err(|e| {
                 GatewayError::store(
                     &path,

@@ -3,14 +3,20 @@
 
 #[path = "gateway/access.rs"]
 mod access;
+#[path = "gateway/drops.rs"]
+mod drops;
 #[path = "gateway/fake.rs"]
 mod fake;
+#[path = "gateway/groups.rs"]
+mod groups;
 #[path = "gateway/lifecycle.rs"]
 mod lifecycle;
 #[path = "gateway/outbound.rs"]
 mod outbound;
 #[path = "gateway/pipeline.rs"]
 mod pipeline;
+#[path = "gateway/runtime.rs"]
+mod runtime;
 #[path = "gateway/sim.rs"]
 mod sim;
 #[path = "gateway/soak.rs"]

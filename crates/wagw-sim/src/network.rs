@@ -340,6 +340,15 @@ impl SimNetwork {
             .unwrap_or_default()
     }
 
+    /// How many `group_metadata` queries the account made on a live connection (to check
+    /// a gateway's metadata cache).
+    pub fn metadata_queries(&self, account: &(impl AsAccountId + ?Sized)) -> u64 {
+        self.lock()
+            .accounts
+            .get(account.account_id())
+            .map_or(0, |a| a.metadata_queries)
+    }
+
     /// Chat presences the account set.
     pub fn presences(&self, account: &(impl AsAccountId + ?Sized)) -> Vec<SimPresence> {
         self.lock()

@@ -273,6 +273,9 @@ impl WaSocket for SimSocket {
 
     async fn group_metadata(&self, group: &Jid) -> Result<GroupMetadata, SocketError> {
         self.with_up(|st| {
+            if let Some(acct) = st.accounts.get_mut(&self.id) {
+                acct.metadata_queries += 1;
+            }
             let g = *st
                 .by_group
                 .get(&group.without_device())

@@ -189,6 +189,8 @@ pub(crate) struct AccountState {
     pub acks: Vec<crate::delivery::AckWatch>,
     /// How many connections were opened (for logs).
     pub connections: u64,
+    /// How many `group_metadata` queries the account made (caching tests).
+    pub metadata_queries: u64,
 }
 
 impl AccountState {
@@ -204,6 +206,7 @@ impl AccountState {
             faults: Faults::default(),
             acks: Vec::new(),
             connections: 0,
+            metadata_queries: 0,
         }
     }
 
