@@ -35,13 +35,68 @@ pub(crate) struct ConnShared {
     pub store: Arc<crate::store::SledStore>,
     /// A passkey link waits at the verification stage for the operator's confirmation.
     pub passkey_confirmation_pending: AtomicBool,
+    /// `Connected` was emitted. Its lock also orders emits, so nothing overtakes it.
+    pub connected_sent: Mutex<bool>,
+}
+
+/// Events that belong to a logged-in session: the gateway must see `Connected` first.
+fn is_session_event(event: &SocketEvent) -> bool {
+    matches!(
+        event,
+        SocketEvent::OfflineSyncCompleted { .. }
+            | SocketEvent::Message { .. }
+            | SocketEvent::Receipt(_)
+            | SocketEvent::Undecryptable { .. }
+            | SocketEvent::GroupUpdate { .. }
+            | SocketEvent::ContactChanged { .. }
+    )
 }
 
 impl ConnShared {
     /// Queues an event for the gateway (no-op once the gateway stopped listening).
+    ///
+    /// The library announces `Connected` only after its critical app-state sync, which
+    /// follows the offline backlog. The contract wants `Connected` first, so the first
+    /// session event of a logged-in connection announces it.
     pub fn emit(&self, event: SocketEvent) {
+        let mut sent = self
+            .connected_sent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if !*sent && is_session_event(&event) {
+            self.announce_connected(&mut sent);
+        }
         debug!(target: "wagw::socket", account = %self.account, event = event.label(), "socket event");
         let _ = self.tx.send(event);
+    }
+
+    /// Emits `Connected` once per connection, when the client knows who it is (the
+    /// library's `Connected`, or the first session event, whichever comes first).
+    pub fn connected(&self) {
+        let mut sent = self
+            .connected_sent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if *sent {
+            debug!(target: "wagw::socket", account = %self.account, "critical sync done");
+            return;
+        }
+        self.announce_connected(&mut sent);
+    }
+
+    fn announce_connected(&self, sent: &mut bool) {
+        let identity = self.client().and_then(|c| login::identity_of_client(&c));
+        let Some(identity) = identity else {
+            warn!(target: "wagw::socket", account = %self.account,
+                "logged in but the device has no phone identity");
+            return;
+        };
+        *sent = true;
+        self.with_close(|c| c.logged_in = true);
+        *self.identity.write().unwrap_or_else(|p| p.into_inner()) = Some(identity.clone());
+        info!(target: "wagw::socket", account = %self.account, "connected to WhatsApp");
+        debug!(target: "wagw::socket", account = %self.account, event = "connected", "socket event");
+        let _ = self.tx.send(SocketEvent::Connected { identity });
     }
 
     /// The client, while it exists.
@@ -244,21 +299,7 @@ impl EventHandler for Forwarder {
     fn handle_event(&self, event: Arc<Event>) {
         let s = &self.shared;
         match &*event {
-            Event::Connected(_) => {
-                s.with_close(|c| c.logged_in = true);
-                let identity = s.client().and_then(|c| login::identity_of_client(&c));
-                if let Some(id) = &identity {
-                    *s.identity.write().unwrap_or_else(|p| p.into_inner()) = Some(id.clone());
-                }
-                match identity {
-                    Some(identity) => {
-                        info!(target: "wagw::socket", account = %s.account, "connected to WhatsApp");
-                        s.emit(SocketEvent::Connected { identity });
-                    }
-                    None => warn!(target: "wagw::socket", account = %s.account,
-                        "connected but the device has no phone identity"),
-                }
-            }
+            Event::Connected(_) => s.connected(),
             Event::Messages(batch) => {
                 // Batches the durability hook committed were already emitted by the hook.
                 if batch.hook_committed {

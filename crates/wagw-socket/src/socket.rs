@@ -420,6 +420,7 @@ impl WaSocket for WhatsAppSocket {
             undecryptable: self.inner.undecryptable.clone(),
             store: store.clone(),
             passkey_confirmation_pending: AtomicBool::new(false),
+            connected_sent: std::sync::Mutex::new(false),
         });
         let bot = self.build_bot(&shared, store).await?;
         let client = bot.client();

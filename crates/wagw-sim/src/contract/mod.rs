@@ -123,7 +123,9 @@ pub trait ContractHarness: Send {
     /// A new account, already linked, not connected. Each call gives a distinct account.
     async fn linked_socket(&mut self) -> Self::Socket;
 
-    /// A contact the accounts may message and receive messages from (a phone JID).
+    /// A chat the accounts may message and receive messages from: a contact's phone JID,
+    /// or a channel (newsletter) JID when the harness's server speaks no end-to-end
+    /// encryption.
     fn peer(&self) -> Jid;
 
     /// Makes [`peer`](ContractHarness::peer) send `text` to the socket's account. Needs

@@ -16,7 +16,7 @@ use whatsapp_rust::store::traits::DeviceStore;
 const NEWSLETTER: &str = "120363000000000001@newsletter";
 const T: Duration = Duration::from_secs(30);
 
-fn config(dir: &std::path::Path) -> SocketConfig {
+pub(crate) fn config(dir: &std::path::Path) -> SocketConfig {
     let mut c = SocketConfig::new(AccountId::default_account(), dir.join("accounts/default"));
     c.version = Some((2, 3000, 1_023_000_000));
     c.send_ack_timeout = Duration::from_secs(5);
@@ -25,7 +25,7 @@ fn config(dir: &std::path::Path) -> SocketConfig {
 }
 
 /// Seeds the account's store with a linked device, as if it had paired before.
-async fn seed_linked(cfg: &SocketConfig) {
+pub(crate) async fn seed_linked(cfg: &SocketConfig) {
     let store = SledStore::open(&cfg.auth_dir, StoreOptions::default()).unwrap();
     let mut d = whatsapp_rust::wacore::store::Device::new();
     d.pn = Some(whatsapp_rust::Jid::pn("15550001234"));

@@ -1,8 +1,9 @@
 //! wagw-socket's integration tests: protocol conversions, the sled store against the
 //! library's reference store, crash durability, and the real client against the
-//! in-process fake WhatsApp server.
+//! in-process fake WhatsApp server, including the shared `WaSocket` contract suite.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod contract;
 mod conversion;
 mod fake_server;
 mod outbound;
