@@ -179,6 +179,9 @@ pub struct AccountStatus {
     /// The linked phone number, once known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// The linked account's LID, once WhatsApp told it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lid: Option<String>,
     /// The QR or pair code to show while linking.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login: Option<LoginPrompt>,
@@ -299,6 +302,9 @@ impl Gateway {
                     detail,
                     connected: self.inner.shared.registry.is_live(account.id()),
                     phone: account.identity().map(|i| i.phone.to_string()),
+                    lid: account
+                        .identity()
+                        .and_then(|i| i.lid.as_ref().map(ToString::to_string)),
                     login: account.login_prompt(),
                     metrics: account.metrics().snapshot(),
                 }

@@ -110,7 +110,7 @@ impl Runtime {
             detail: status.as_ref().and_then(|s| s.detail.clone()),
             transport: if sim { "sim" } else { "whatsapp" }.to_owned(),
             self_phone: status.as_ref().and_then(|s| s.phone.clone()),
-            self_lid: None,
+            self_lid: status.as_ref().and_then(|s| s.lid.clone()),
             last_error: status
                 .as_ref()
                 .filter(|s| !s.connected)

@@ -32,7 +32,10 @@ fn echo() -> Arc<dyn AgentSink> {
 #[tokio::test]
 async fn answers_and_acks_after_persisting() {
     let dir = tempfile::tempdir().unwrap();
-    let socket = FakeSocket::linked("+15550009999");
+    let mut socket = FakeSocket::linked("+15550009999");
+    if let Some(identity) = socket.identity.as_mut() {
+        identity.lid = Some(Lid::parse("987654321@lid").unwrap());
+    }
     let gw = start(dir.path(), &socket, echo()).await;
     socket.wait_connects(1).await;
     let committed = socket.deliver(dm("+15550001111", "M1", "hi")).await;
@@ -50,6 +53,8 @@ async fn answers_and_acks_after_persisting() {
     let status = gw.status();
     assert_eq!(status[0].state, "connected");
     assert!(status[0].connected);
+    assert_eq!(status[0].phone.as_deref(), Some("+15550009999"));
+    assert_eq!(status[0].lid.as_deref(), Some("987654321@lid"));
     assert_eq!(status[0].metrics.messages_out, 1);
     gw.shutdown().await.unwrap();
 }
