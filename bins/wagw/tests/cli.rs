@@ -312,6 +312,10 @@ mod daemon {
             "{out}"
         );
         assert!(out.contains("fix: start it with `wagw gateway`"), "{out}");
+        assert!(
+            out.contains("ok   no state store yet in "),
+            "doctor checks the store when no gateway holds it: {out}"
+        );
 
         let o = wagw(
             &[

@@ -59,7 +59,12 @@ pub fn run(ctx: &Context) -> Result<ExitCode, CliError> {
     if let Some(config) = &config {
         checks.extend(local_checks(config));
         let client = ctx.client(config)?;
+        let reachable = block_on(client.healthy())?.is_ok();
         checks.extend(block_on(gateway_checks(&client))??);
+        if !reachable {
+            // No gateway holds the store: check that it opens, as the gateway will need it.
+            checks.push(store_check(config, client.base()));
+        }
     }
     let mut out = std::io::stdout();
     print(&checks, ctx.json, &mut out)?;
@@ -165,6 +170,23 @@ pub fn local_checks(config: &wagw_config::Config) -> Vec<Check> {
         ));
     }
     checks
+}
+
+/// Whether the state database at `<dataDir>/state` opens (only while no gateway runs: the
+/// gateway holds it exclusively). Nothing is created when there is no store yet.
+fn store_check(config: &wagw_config::Config, url: &str) -> Check {
+    let dir = &config.gateway().data_dir;
+    match super::direct::DirectStore::open(dir, url, false) {
+        Ok(Some(store)) => ok(format!("state store {} opens", store.path().display())),
+        Ok(None) => ok(format!(
+            "no state store yet in {} (the gateway creates it on first start)",
+            dir.display()
+        )),
+        Err(e) => fail(
+            format!("state store: {e}"),
+            "check the data dir's permissions and free space; if another gateway holds it, point WAGW_URL at that gateway",
+        ),
+    }
 }
 
 /// Reachability, token, readiness (store open, accounts started), each account's state.
