@@ -488,13 +488,8 @@ impl Gateway {
 }
 
 fn new_loader(settings: &GatewaySettings) -> Result<wagw_outbound::MediaLoader, GatewayError> {
-    let media = settings.config.media();
-    wagw_outbound::MediaLoader::new(wagw_outbound::MediaSettings {
-        local_roots: media.local_roots.clone(),
-        allow_private_networks: media.allow_private_networks,
-        ..wagw_outbound::MediaSettings::default()
-    })
-    .map_err(|e| GatewayError::InvalidRequest(format!("media settings: {e}")))
+    wagw_outbound::MediaLoader::new(crate::outbound::media_settings(&settings.config))
+        .map_err(|e| GatewayError::InvalidRequest(format!("media settings: {e}")))
 }
 
 fn new_normalizer(settings: &GatewaySettings) -> Result<Normalizer, GatewayError> {

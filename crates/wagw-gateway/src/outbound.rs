@@ -4,10 +4,11 @@
 //! suppression, metrics and the event log.
 
 use serde::Serialize;
+use wagw_config::{Config, ResolvedAccount};
 use wagw_core::{Jid, MessageKey, OutboundMessage, OutboundQuote, SendReceipt};
 use wagw_outbound::{
-    DeliveryReport, MediaCaps, MediaOptions, Outbox, PrefixVars, ReplyTarget, TextSettings,
-    deliver_reply, render_prefix, resolve_prefix_template, send_with_retry,
+    DeliveryReport, MediaCaps, MediaOptions, MediaSettings, Outbox, PrefixVars, ReplyTarget,
+    TextSettings, deliver_reply, render_prefix, resolve_prefix_template, send_with_retry,
 };
 
 use crate::account::Account;
@@ -27,6 +28,47 @@ pub struct SendReport {
     pub failed: Vec<wagw_outbound::FailedPart>,
     /// Warnings from media planning (fallbacks, ignored options).
     pub warnings: Vec<String>,
+}
+
+/// How an account's text goes out to one chat: `textChunkLimit`, `chunkMode` and the rendered
+/// response prefix (the account's `responsePrefix`, else `messages.responsePrefix`, else the
+/// self-chat default). The send path and `wagw message send --dry-run` both use it, so a dry
+/// run shows exactly what a send would.
+pub fn text_settings(
+    account: &ResolvedAccount,
+    config: &Config,
+    is_self_chat: bool,
+) -> TextSettings {
+    let messages = config.messages();
+    let configured = account
+        .response_prefix
+        .as_deref()
+        .or(messages.response_prefix.as_deref());
+    let identity = messages.identity_name.as_deref();
+    let prefix = resolve_prefix_template(configured, is_self_chat, identity).map(|template| {
+        render_prefix(
+            &template,
+            &PrefixVars {
+                identity_name: identity.map(str::to_owned),
+                ..PrefixVars::default()
+            },
+        )
+    });
+    TextSettings {
+        limit: account.text_chunk_limit as usize,
+        mode: account.chunk_mode,
+        prefix,
+    }
+}
+
+/// The media loader settings from `media.*` (`localRoots`, `allowPrivateNetworks`).
+pub fn media_settings(config: &Config) -> MediaSettings {
+    let media = config.media();
+    MediaSettings {
+        local_roots: media.local_roots.clone(),
+        allow_private_networks: media.allow_private_networks,
+        ..MediaSettings::default()
+    }
 }
 
 /// Which media caps apply.
@@ -69,28 +111,6 @@ impl Account {
         }
     }
 
-    /// The rendered response prefix for a chat (`responsePrefix`, the self-chat default).
-    fn response_prefix(&self, is_self_chat: bool) -> Option<String> {
-        let settings = self.settings();
-        let gateway = self.shared.settings();
-        let messages = gateway.config.messages();
-        let configured = settings
-            .resolved
-            .response_prefix
-            .as_deref()
-            .or(messages.response_prefix.as_deref());
-        let identity = messages.identity_name.as_deref();
-        resolve_prefix_template(configured, is_self_chat, identity).map(|template| {
-            render_prefix(
-                &template,
-                &PrefixVars {
-                    identity_name: identity.map(str::to_owned),
-                    ..PrefixVars::default()
-                },
-            )
-        })
-    }
-
     /// Delivers one reply (text and/or media) to `chat` through `wagw-outbound`.
     pub(crate) async fn deliver(
         &self,
@@ -101,11 +121,11 @@ impl Account {
     ) -> Result<SendReport, GatewayError> {
         let socket = self.shared.registry.get(self.id())?;
         let settings = self.settings();
-        let text_settings = TextSettings {
-            limit: settings.resolved.text_chunk_limit as usize,
-            mode: settings.resolved.chunk_mode,
-            prefix: self.response_prefix(is_self_chat),
-        };
+        let text_settings = text_settings(
+            &settings.resolved,
+            &self.shared.settings().config,
+            is_self_chat,
+        );
         let caps = match caps {
             Caps::Reply => {
                 MediaCaps::reply(Some(u64::from(settings.resolved.outbound_media_max_mb)))

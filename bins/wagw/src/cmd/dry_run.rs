@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use serde::Serialize;
 use wagw_config::Config;
 use wagw_outbound::{
-    MediaAction, MediaCaps, MediaFacts, MediaLoader, MediaOptions, MediaSettings, MediaSource,
-    PrefixVars, TextSettings, Tools, plan_media, plan_text, render_prefix, resolve_prefix_template,
+    MediaAction, MediaCaps, MediaFacts, MediaLoader, MediaOptions, MediaSource, Tools, plan_media,
+    plan_text,
 };
 
 use super::message::SendArgs;
@@ -63,35 +63,11 @@ pub async fn plan(config: &Config, account: &str, args: &SendArgs) -> Result<Dry
         .parse()
         .map_err(|e| CliError::Usage(format!("--account: {e}")))?;
     let resolved = config.resolve_account(&id)?;
-    let messages = config.messages();
-    let identity = messages.identity_name.as_deref();
-    let configured = resolved
-        .response_prefix
-        .as_deref()
-        .or(messages.response_prefix.as_deref());
     // Without the linked number the CLI cannot tell a self-chat; plan as any other chat.
-    let prefix = resolve_prefix_template(configured, false, identity).map(|t| {
-        render_prefix(
-            &t,
-            &PrefixVars {
-                identity_name: identity.map(str::to_owned),
-                ..PrefixVars::default()
-            },
-        )
-    });
-    let text_settings = TextSettings {
-        limit: resolved.text_chunk_limit as usize,
-        mode: resolved.chunk_mode,
-        prefix,
-    };
+    let text_settings = wagw_gateway::outbound::text_settings(resolved, config, false);
     let mut chunks = plan_text(args.text.as_deref().unwrap_or_default(), &text_settings);
-    let media_settings = config.media();
-    let loader = MediaLoader::new(MediaSettings {
-        local_roots: media_settings.local_roots.clone(),
-        allow_private_networks: media_settings.allow_private_networks,
-        ..MediaSettings::default()
-    })
-    .map_err(|e| CliError::Usage(format!("media settings: {e}")))?;
+    let loader = MediaLoader::new(wagw_gateway::outbound::media_settings(config))
+        .map_err(|e| CliError::Usage(format!("media settings: {e}")))?;
     let ffmpeg = Tools::detect().ffmpeg.is_some();
     let caps = MediaCaps::explicit();
     let options = MediaOptions {
