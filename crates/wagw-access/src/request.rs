@@ -79,6 +79,11 @@ impl AccessRequest {
 
     /// Builds a request from a normalized inbound message. Mention detection and command
     /// parsing need the agent's mention patterns, so the caller passes their results.
+    ///
+    /// The engine judges a DM by its peer. For the account's own DM (`from_me`) the
+    /// transport names the author — this account — as `sender`, which would read as the
+    /// self-chat and answer the owner's private conversations; so the peer is taken from
+    /// the chat instead.
     pub fn from_inbound(
         msg: &InboundMessage,
         own: SelfIdentity,
@@ -87,10 +92,14 @@ impl AccessRequest {
         reply_to_bot: bool,
         command: Option<Command>,
     ) -> AccessRequest {
+        let sender = match Sender::from_jid(&msg.chat) {
+            Some(peer) if msg.from_me && !msg.chat.is_group() => peer,
+            _ => msg.sender.clone(),
+        };
         AccessRequest {
             account: msg.account.clone(),
             chat: msg.chat.clone(),
-            sender: msg.sender.clone(),
+            sender,
             from_me: msg.from_me,
             own,
             timestamp_ms: msg.timestamp_ms,
@@ -104,5 +113,49 @@ impl AccessRequest {
     /// True for a group chat.
     pub fn is_group(&self) -> bool {
         self.chat.is_group()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use wagw_core::{Content, ContextInfo, MessageId};
+
+    fn message(chat: &str, sender: &str, from_me: bool) -> InboundMessage {
+        InboundMessage {
+            id: MessageId::new("M1"),
+            account: AccountId::default_account(),
+            chat: Jid::parse(chat).unwrap(),
+            sender: Sender::phone(Phone::parse(sender).unwrap()),
+            sender_jid: None,
+            push_name: None,
+            timestamp_ms: 0,
+            from_me,
+            offline: false,
+            content: Content::text("hi"),
+            context: ContextInfo::default(),
+        }
+    }
+
+    fn sender_of(msg: &InboundMessage) -> Sender {
+        AccessRequest::from_inbound(msg, SelfIdentity::default(), 0, false, false, None).sender
+    }
+
+    #[test]
+    fn own_dm_is_judged_by_its_peer() {
+        let msg = message("15550001111@s.whatsapp.net", "+15550009999", true);
+        assert_eq!(
+            sender_of(&msg),
+            Sender::phone(Phone::parse("+15550001111").unwrap())
+        );
+    }
+
+    #[test]
+    fn inbound_dm_and_own_group_message_keep_their_author() {
+        let dm = message("15550001111@s.whatsapp.net", "+15550001111", false);
+        assert_eq!(sender_of(&dm), dm.sender);
+        let group = message("120363012345678901@g.us", "+15550009999", true);
+        assert_eq!(sender_of(&group), group.sender);
     }
 }

@@ -5,7 +5,7 @@
 use wagw_access::{
     AccessRequest, Command, Decision, DropReason, FollowUp, SelfIdentity, decide, parse_command,
 };
-use wagw_core::{Activation, InboundMessage, OutboundMessage, OwnIdentity, Sender};
+use wagw_core::{Activation, InboundMessage, OutboundMessage, OwnIdentity};
 use wagw_normalize::{MentionOutcome, Normalizer};
 
 use crate::account::Account;
@@ -48,7 +48,7 @@ impl Account {
         let me = SelfIdentity::from(own);
         let text = message.content.text_or_caption().unwrap_or_default();
         let command = parse_command(text, &me, &[]);
-        let mut request = AccessRequest::from_inbound(
+        let request = AccessRequest::from_inbound(
             message,
             me,
             self.connected_at_ms(),
@@ -56,15 +56,6 @@ impl Account {
             mention == MentionOutcome::ReplyToBot,
             command.clone(),
         );
-        if !is_group
-            && message.from_me
-            && let Some(peer) = Sender::from_jid(&message.chat)
-        {
-            // The engine judges a DM by its peer; for the account's own message the
-            // transport names the author (this account), which would read as self-chat
-            // and answer the owner's private conversations. The peer is the chat.
-            request.sender = peer;
-        }
         let now = self.shared.clock.now_ms();
         let snapshot = match self.access_snapshot() {
             Ok(s) => s,
