@@ -216,6 +216,14 @@ pub enum SocketEvent {
         /// The WebAuthn request options as JSON, to hand to an authenticator.
         options_json: String,
     },
+    /// The passkey assertion was accepted and WhatsApp shows a verification code on the
+    /// phone: when it matches `code`, confirm with [`WaSocket::confirm_passkey`].
+    PasskeyConfirmation {
+        /// The code the phone shows, to compare.
+        code: String,
+        /// How long the code is valid.
+        expires_in: Duration,
+    },
     /// A passkey step failed.
     PasskeyError {
         /// What went wrong.
@@ -281,6 +289,7 @@ impl SocketEvent {
             SocketEvent::PairCode { .. } => "pair_code",
             SocketEvent::PairCodeError { .. } => "pair_code_error",
             SocketEvent::PasskeyRequired { .. } => "passkey_required",
+            SocketEvent::PasskeyConfirmation { .. } => "passkey_confirmation",
             SocketEvent::PasskeyError { .. } => "passkey_error",
             SocketEvent::Paired { .. } => "paired",
             SocketEvent::Connected { .. } => "connected",
@@ -375,6 +384,13 @@ pub trait WaSocket: Send + Sync + 'static {
 
     /// Completes a passkey step with an authenticator's assertion (WebAuthn JSON).
     async fn submit_passkey_assertion(&self, assertion_json: &str) -> Result<(), SocketError>;
+
+    /// Finishes a passkey link once the operator has checked that the code of
+    /// [`SocketEvent::PasskeyConfirmation`] matches the one the phone shows. Transports
+    /// without passkey linking report [`SocketError::Unsupported`].
+    async fn confirm_passkey(&self) -> Result<(), SocketError> {
+        Err(SocketError::Unsupported("passkey"))
+    }
 
     /// A liveness round-trip the server must answer (an IQ ping on the real transport).
     /// The supervisor probes an idle link with it before deciding the link is dead.

@@ -316,6 +316,7 @@ impl Input {
             | SocketEvent::PairCode { .. }
             | SocketEvent::PairCodeError { .. }
             | SocketEvent::PasskeyRequired { .. }
+            | SocketEvent::PasskeyConfirmation { .. }
             | SocketEvent::PasskeyError { .. } => None,
         }
     }

@@ -65,6 +65,9 @@ impl SimNetwork {
             SimFault::DuplicateNextInbound => acct.faults.duplicate_next = true,
             SimFault::FailPairCode { detail } => acct.faults.fail_pair_code = Some(detail),
             SimFault::RequirePasskey { required } => acct.faults.require_passkey = required,
+            SimFault::RequirePasskeyConfirmation { required } => {
+                acct.faults.require_passkey_confirmation = required
+            }
             SimFault::DeadLink => acct.faults.dead_link = acct.conn.is_some(),
             SimFault::Clear => acct.faults = Default::default(),
         }
@@ -155,6 +158,16 @@ impl SimNetwork {
     /// Linking asks for a passkey after the scan.
     pub fn require_passkey(&self, account: &(impl AsAccountId + ?Sized), required: bool) {
         self.fault(account, SimFault::RequirePasskey { required });
+    }
+
+    /// An accepted passkey assertion is followed by a verification code to confirm
+    /// (`PasskeyConfirmation`) before linking completes.
+    pub fn require_passkey_confirmation(
+        &self,
+        account: &(impl AsAccountId + ?Sized),
+        required: bool,
+    ) {
+        self.fault(account, SimFault::RequirePasskeyConfirmation { required });
     }
 
     /// Makes the current connection silently dead: pings and sends time out, inbound

@@ -141,6 +141,13 @@ pub enum SimFault {
         /// Whether a passkey is required.
         required: bool,
     },
+    /// After an accepted passkey assertion, linking waits for the operator to confirm a
+    /// verification code (`PasskeyConfirmation`, then `WaSocket::confirm_passkey`), as
+    /// WhatsApp does when the phone cannot prove continuity by itself.
+    RequirePasskeyConfirmation {
+        /// Whether the confirmation stage is required.
+        required: bool,
+    },
     /// The link goes silently dead (half-open TCP): pings and sends time out after
     /// `SimConfig::ack_timeout`, inbound stops arriving (it queues for the next connection).
     /// No `Closed` comes until the gateway gives up and reconnects.
@@ -158,6 +165,7 @@ pub(crate) struct Faults {
     pub duplicate_next: bool,
     pub fail_pair_code: Option<String>,
     pub require_passkey: bool,
+    pub require_passkey_confirmation: bool,
     pub banned_until_ms: Option<i64>,
     pub outdated: bool,
     /// The current connection is half-open (reset when it closes).

@@ -144,7 +144,24 @@ pub(crate) fn submit_passkey(
                     .and_then(Value::as_str)
                     .map(|c| c == challenge)
             });
+        let confirm = acct.faults.require_passkey_confirmation;
         match answered {
+            Some(true) if confirm => {
+                // The phone shows a verification code; linking waits for the operator.
+                let code = ids::pair_code(&mut st.rng);
+                let ttl = st.config.pair_code_ttl;
+                let Some(conn) = linking_conn(&mut st, account, None) else {
+                    return Err(SocketError::NotConnected);
+                };
+                if let Some(l) = linking_state(conn) {
+                    l.passkey = None;
+                    l.passkey_confirm = Some((peer, code.clone()));
+                }
+                conn.emit(SocketEvent::PasskeyConfirmation {
+                    code,
+                    expires_in: ttl,
+                });
+            }
             Some(true) => complete_link(&mut st, account, peer),
             Some(false) | None => {
                 let detail = if answered.is_none() {
@@ -162,6 +179,26 @@ pub(crate) fn submit_passkey(
             }
         }
     }
+    Ok(())
+}
+
+/// `WaSocket::confirm_passkey`: the operator confirmed the verification code.
+pub(crate) fn confirm_passkey(net: &SimNetwork, account: &AccountId) -> Result<(), SocketError> {
+    let mut st = net.lock();
+    let acct = st
+        .accounts
+        .get_mut(account)
+        .ok_or(SocketError::NotConnected)?;
+    let conn = acct.conn.as_mut().ok_or(SocketError::NotConnected)?;
+    let Some(linking) = linking_state(conn) else {
+        return Err(SocketError::AlreadyLinked);
+    };
+    let Some((peer, _)) = linking.passkey_confirm.take() else {
+        return Err(SocketError::InvalidRequest(
+            "no passkey link is waiting for confirmation".into(),
+        ));
+    };
+    complete_link(&mut st, account, peer);
     Ok(())
 }
 
@@ -260,7 +297,7 @@ impl SimNetwork {
             }
             let shown = linking_conn(&mut st, id, None)
                 .and_then(linking_state)
-                .is_some_and(|l| l.qr_shown && l.passkey.is_none());
+                .is_some_and(|l| l.qr_shown && l.passkey.is_none() && l.passkey_confirm.is_none());
             if !shown {
                 return Err(SimError::NotLinking(id.clone()));
             }

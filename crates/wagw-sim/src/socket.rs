@@ -167,6 +167,10 @@ impl WaSocket for SimSocket {
         crate::login::submit_passkey(&self.net, &self.id, assertion_json)
     }
 
+    async fn confirm_passkey(&self) -> Result<(), SocketError> {
+        crate::login::confirm_passkey(&self.net, &self.id)
+    }
+
     async fn ping(&self) -> Result<(), SocketError> {
         let dead = {
             let st = self.net.lock();

@@ -153,6 +153,8 @@ pub(crate) struct Linking {
     pub pair: Option<(Phone, String, i64)>,
     /// Waiting for a passkey assertion: the phone that scanned and the challenge.
     pub passkey: Option<(usize, String)>,
+    /// Waiting for the operator to confirm a passkey verification code: the phone and code.
+    pub passkey_confirm: Option<(usize, String)>,
 }
 
 #[derive(Debug)]

@@ -178,7 +178,7 @@ pub(crate) fn forward_login_event(s: &Arc<ConnShared>, event: &Event) {
                 }
             } else {
                 s.passkey_confirmation_pending.store(true, Ordering::SeqCst);
-                s.emit(SocketEvent::PairCode {
+                s.emit(SocketEvent::PasskeyConfirmation {
                     code: c.code.clone(),
                     expires_in: PASSKEY_CODE_TTL,
                 });
@@ -260,6 +260,30 @@ pub(crate) async fn submit_passkey_assertion(
         .map_err(|e| SocketError::Rejected {
             code: 0,
             detail: format!("passkey assertion rejected: {e}"),
+        })
+}
+
+/// Finishes a passkey link after the operator checked that the code of
+/// [`SocketEvent::PasskeyConfirmation`] matches the phone's. Refused when no link waits
+/// for confirmation, so a stray call cannot send a confirmation WhatsApp did not ask for.
+pub(crate) async fn confirm_passkey(
+    client: &Client,
+    shared: &ConnShared,
+) -> Result<(), SocketError> {
+    if !shared
+        .passkey_confirmation_pending
+        .swap(false, Ordering::SeqCst)
+    {
+        return Err(SocketError::InvalidRequest(
+            "no passkey link is waiting for confirmation".into(),
+        ));
+    }
+    client
+        .send_passkey_confirmation()
+        .await
+        .map_err(|e| SocketError::Rejected {
+            code: 0,
+            detail: format!("passkey confirmation failed: {e}"),
         })
 }
 

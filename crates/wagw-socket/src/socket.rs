@@ -270,27 +270,6 @@ impl WhatsAppSocket {
         r
     }
 
-    /// Finishes a passkey link after the operator confirmed the code shown as
-    /// [`SocketEvent::PairCode`] matches the phone's.
-    pub async fn confirm_passkey_link(&self) -> Result<(), SocketError> {
-        let (client, shared) = self.live().await?;
-        if !shared
-            .passkey_confirmation_pending
-            .swap(false, Ordering::SeqCst)
-        {
-            return Err(SocketError::InvalidRequest(
-                "no passkey link is waiting for confirmation".into(),
-            ));
-        }
-        client
-            .send_passkey_confirmation()
-            .await
-            .map_err(|e| SocketError::Rejected {
-                code: 0,
-                detail: format!("passkey confirmation failed: {e}"),
-            })
-    }
-
     /// Closes the current connection (if any) and waits until its `Closed` was emitted.
     async fn close_current(&self, logout: bool) {
         let conn = self.inner.conn.lock().await.take();
@@ -508,6 +487,11 @@ impl WaSocket for WhatsAppSocket {
     async fn submit_passkey_assertion(&self, assertion_json: &str) -> Result<(), SocketError> {
         let (client, _) = self.live().await?;
         login::submit_passkey_assertion(&client, assertion_json).await
+    }
+
+    async fn confirm_passkey(&self) -> Result<(), SocketError> {
+        let (client, shared) = self.live().await?;
+        login::confirm_passkey(&client, &shared).await
     }
 
     fn own_identity(&self) -> Option<OwnIdentity> {

@@ -198,6 +198,48 @@ async fn passkey_step_when_required() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn passkey_confirmation_stage_when_required() {
+    let net = SimNetwork::new();
+    let me = net.phone("+15550009999");
+    let account = net.unlinked_account("work");
+    net.require_passkey(&account, true);
+    net.require_passkey_confirmation(&account, true);
+    let mut rx = account.connect().await.unwrap();
+    assert!(matches!(next(&mut rx).await, SocketEvent::QrCode { .. }));
+    assert_eq!(
+        account.confirm_passkey().await,
+        Err(SocketError::InvalidRequest(
+            "no passkey link is waiting for confirmation".into()
+        ))
+    );
+    net.scan(&account, &me).await.unwrap();
+    assert!(matches!(
+        next(&mut rx).await,
+        SocketEvent::PasskeyRequired { .. }
+    ));
+    let good = net.passkey_assertion(&account).unwrap();
+    account.submit_passkey_assertion(&good).await.unwrap();
+    let code = match next(&mut rx).await {
+        SocketEvent::PasskeyConfirmation { code, expires_in } => {
+            assert_eq!(expires_in, Duration::from_secs(180));
+            code
+        }
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(code.len(), 8);
+    // Not linked until the operator confirms; the assertion cannot be replayed.
+    assert_eq!(account.own_identity(), None);
+    assert!(account.submit_passkey_assertion(&good).await.is_err());
+    account.confirm_passkey().await.unwrap();
+    assert!(matches!(next(&mut rx).await, SocketEvent::Paired { .. }));
+    assert!(matches!(next(&mut rx).await, SocketEvent::Connected { .. }));
+    assert_eq!(
+        account.confirm_passkey().await,
+        Err(SocketError::AlreadyLinked)
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn passkey_step_times_out() {
     let net = SimNetwork::new();
     let me = net.phone("+15550009999");
