@@ -105,6 +105,27 @@ pub enum LoginPrompt {
         /// When it stops being valid, Unix ms.
         expires_at_ms: i64,
     },
+    /// WhatsApp asks for a passkey: hand `options_json` to an authenticator that holds the
+    /// account's passkey and submit its assertion ([`crate::Gateway::submit_passkey_assertion`]),
+    /// or fall back to a pair code.
+    Passkey {
+        /// The WebAuthn request options, as JSON.
+        options_json: String,
+        /// Why the last assertion failed, when one did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// The assertion was accepted: when the phone shows this code, confirm
+    /// ([`crate::Gateway::confirm_passkey`]).
+    PasskeyConfirmation {
+        /// The code the phone shows.
+        code: String,
+        /// When it stops being valid, Unix ms.
+        expires_at_ms: i64,
+        /// Why the last confirmation failed, when one did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
 }
 
 /// How many sessions' last message times an account remembers.
@@ -348,6 +369,19 @@ impl Account {
     /// Remembers (or clears) the linking prompt.
     pub(crate) fn set_login(&self, prompt: Option<LoginPrompt>) {
         *self.login.lock().unwrap_or_else(|p| p.into_inner()) = prompt;
+    }
+
+    /// Notes a failed linking step on the prompt the operator is looking at (a passkey
+    /// prompt keeps showing, so they can retry or fall back to a pair code).
+    pub(crate) fn login_failed(&self, detail: &str) {
+        let mut prompt = self.login.lock().unwrap_or_else(|p| p.into_inner());
+        match &mut *prompt {
+            Some(LoginPrompt::Passkey { error, .. })
+            | Some(LoginPrompt::PasskeyConfirmation { error, .. }) => {
+                *error = Some(detail.to_owned());
+            }
+            Some(LoginPrompt::Qr { .. }) | Some(LoginPrompt::PairCode { .. }) | None => {}
+        }
     }
 
     /// The current linking prompt, if linking.

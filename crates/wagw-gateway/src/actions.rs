@@ -192,6 +192,30 @@ impl Gateway {
             })
     }
 
+    /// Continues a passkey link with the assertion (WebAuthn JSON) an authenticator holding
+    /// the account's passkey returned for the options of [`crate::LoginPrompt::Passkey`].
+    pub async fn submit_passkey_assertion(
+        &self,
+        account: &AccountId,
+        assertion_json: &str,
+    ) -> Result<(), GatewayError> {
+        let acct = self.account(account)?;
+        let result = acct
+            .socket()
+            .clone()
+            .submit_passkey_assertion(assertion_json)
+            .await;
+        passkey_result(&acct, account, result)
+    }
+
+    /// Finishes a passkey link once the operator saw the phone show the code of
+    /// [`crate::LoginPrompt::PasskeyConfirmation`].
+    pub async fn confirm_passkey(&self, account: &AccountId) -> Result<(), GatewayError> {
+        let acct = self.account(account)?;
+        let result = acct.socket().clone().confirm_passkey().await;
+        passkey_result(&acct, account, result)
+    }
+
     /// Marks messages read (blue ticks). `sender` is the participant in groups.
     pub async fn mark_read(
         &self,
@@ -209,4 +233,20 @@ impl Gateway {
                 source,
             })
     }
+}
+
+/// A refused passkey step also shows on the login prompt, so whoever polls the login status
+/// sees why (the socket may not emit `PasskeyError` for a locally refused call).
+fn passkey_result(
+    acct: &crate::account::Account,
+    account: &AccountId,
+    result: Result<(), wagw_core::SocketError>,
+) -> Result<(), GatewayError> {
+    result.map_err(|source| {
+        acct.login_failed(&format!("passkey step failed: {source}"));
+        GatewayError::Transport {
+            account: account.clone(),
+            source,
+        }
+    })
 }

@@ -40,6 +40,28 @@ pub enum GatewayEvent {
         /// The code.
         code: String,
     },
+    /// WhatsApp asks for a passkey assertion to finish linking.
+    PasskeyRequired {
+        /// The account.
+        account: AccountId,
+        /// The WebAuthn request options, as JSON, for an authenticator.
+        options_json: String,
+    },
+    /// The passkey assertion was accepted; confirm once the phone shows this code.
+    PasskeyConfirmation {
+        /// The account.
+        account: AccountId,
+        /// The verification code.
+        code: String,
+    },
+    /// A linking step failed (pair code request, passkey assertion or confirmation); the
+    /// operator decides what to try next.
+    LoginError {
+        /// The account.
+        account: AccountId,
+        /// What went wrong.
+        detail: String,
+    },
     /// The account was linked.
     Linked {
         /// The account.

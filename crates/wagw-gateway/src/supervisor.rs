@@ -290,12 +290,44 @@ async fn handle_event(account: &Arc<Account>, event: SocketEvent) {
         }
         SocketEvent::PairCodeError { detail } => {
             tracing::warn!(target: "wagw::login", account = %id, %detail, "pair code request failed");
+            account.set_detail(format!("pair code request failed: {detail}"));
+            account.record(GatewayEvent::LoginError {
+                account: id,
+                detail,
+            });
         }
-        SocketEvent::PasskeyRequired { .. } => {
-            tracing::info!(target: "wagw::login", account = %id, "WhatsApp asks for a passkey to finish linking");
+        SocketEvent::PasskeyRequired { options_json } => {
+            tracing::info!(target: "wagw::login", account = %id,
+                "WhatsApp asks for a passkey to finish linking: submit an assertion or use a pair code");
+            account.set_login(Some(LoginPrompt::Passkey {
+                options_json: options_json.clone(),
+                error: None,
+            }));
+            account.record(GatewayEvent::PasskeyRequired {
+                account: id,
+                options_json,
+            });
+        }
+        SocketEvent::PasskeyConfirmation { code, expires_in } => {
+            tracing::info!(target: "wagw::login", account = %id,
+                "passkey accepted; confirm when the phone shows the same code");
+            account.set_login(Some(LoginPrompt::PasskeyConfirmation {
+                code: code.clone(),
+                expires_at_ms: account.shared.clock.now_ms()
+                    + i64::try_from(expires_in.as_millis()).unwrap_or(i64::MAX),
+                error: None,
+            }));
+            account.record(GatewayEvent::PasskeyConfirmation { account: id, code });
         }
         SocketEvent::PasskeyError { detail } => {
             tracing::warn!(target: "wagw::login", account = %id, %detail, "passkey step failed");
+            let detail = format!("passkey step failed: {detail}");
+            account.login_failed(&detail);
+            account.set_detail(detail.clone());
+            account.record(GatewayEvent::LoginError {
+                account: id,
+                detail,
+            });
         }
         SocketEvent::Paired { identity } => {
             account.set_login(None);

@@ -233,3 +233,115 @@ async fn inbound_media_is_saved_before_the_turn() {
     assert_eq!(std::fs::read(path).unwrap(), b"\xff\xd8\xff\xe0fakejpeg");
     h.gw.shutdown().await.unwrap();
 }
+
+/// Polls the gateway's status until `pred` holds for the default account's login prompt.
+async fn login_prompt_until(
+    gw: &Gateway,
+    pred: impl Fn(&Option<LoginPrompt>) -> bool,
+) -> Option<LoginPrompt> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        let login = gw.status().into_iter().next().and_then(|s| s.login);
+        if pred(&login) {
+            return login;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the login prompt never matched: {:?}", gw.status());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_passkey_link_surfaces_in_status_and_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = SimNetwork::with_seed(11);
+    let me = net.phone("+15550009999");
+    let account = net.unlinked_account("default");
+    net.require_passkey(&account, true);
+    net.require_passkey_confirmation(&account, true);
+    let socket = account.clone();
+    let gw = Gateway::builder()
+        .settings(GatewaySettings::from_json5(OPEN, dir.path()).unwrap())
+        .transport(
+            move |_: &AccountId, _: &TransportSettings| -> Result<Arc<dyn WaSocket>, SocketError> {
+                Ok(Arc::new(socket.clone()))
+            },
+        )
+        .clock(Arc::new(SimTime(net.clock().clone())))
+        .sink(NullSink)
+        .start()
+        .await
+        .unwrap();
+    let id = AccountId::default_account();
+    gw.login(&id).await.unwrap();
+    login_prompt_until(&gw, |p| matches!(p, Some(LoginPrompt::Qr { .. }))).await;
+    net.scan(&account, &me).await.unwrap();
+    let prompt = login_prompt_until(&gw, |p| matches!(p, Some(LoginPrompt::Passkey { .. }))).await;
+    let Some(LoginPrompt::Passkey {
+        options_json,
+        error: None,
+    }) = prompt
+    else {
+        panic!("unexpected {prompt:?}");
+    };
+    assert!(options_json.contains("challenge"));
+
+    // A wrong assertion is refused and the reason shows on the prompt, which stays up.
+    assert!(
+        gw.submit_passkey_assertion(&id, r#"{"challenge":"nope"}"#)
+            .await
+            .is_err()
+    );
+    let prompt = login_prompt_until(&gw, |p| {
+        matches!(p, Some(LoginPrompt::Passkey { error: Some(_), .. }))
+    })
+    .await;
+    assert!(
+        format!("{prompt:?}").contains("does not answer the challenge"),
+        "{prompt:?}"
+    );
+
+    let good = net.passkey_assertion(&account).unwrap();
+    gw.submit_passkey_assertion(&id, &good).await.unwrap();
+    let prompt = login_prompt_until(&gw, |p| {
+        matches!(p, Some(LoginPrompt::PasskeyConfirmation { .. }))
+    })
+    .await;
+    let Some(LoginPrompt::PasskeyConfirmation { code, .. }) = prompt else {
+        panic!("unexpected {prompt:?}");
+    };
+    gw.confirm_passkey(&id).await.unwrap();
+    login_prompt_until(&gw, Option::is_none).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !gw.status()[0].connected {
+        assert!(std::time::Instant::now() < deadline, "never connected");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let events: Vec<GatewayEvent> = gw
+        .store()
+        .events()
+        .since(0, 1000)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert!(events.iter().any(
+        |e| matches!(e, GatewayEvent::PasskeyRequired { options_json: o, .. } if o == &options_json)
+    ));
+    assert!(events.iter().any(
+        |e| matches!(e, GatewayEvent::LoginError { detail, .. } if detail.contains("challenge"))
+    ));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, GatewayEvent::PasskeyConfirmation { code: c, .. } if c == &code))
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, GatewayEvent::Linked { .. }))
+    );
+    // Nothing left to confirm once linked.
+    assert!(gw.confirm_passkey(&id).await.is_err());
+    gw.shutdown().await.unwrap();
+}
