@@ -47,6 +47,20 @@ pub trait GatewayApi: Send + Sync + 'static {
     /// `GET /v1/accounts/{id}/login`: the login's progress. The handler adds `qrPng`.
     async fn login_status(&self, id: &AccountId) -> Result<LoginStatus, ApiError>;
 
+    /// `POST /v1/accounts/{id}/login/passkey`: continues a passkey link with an
+    /// authenticator's assertion (validated JSON, passed on unchanged); returns the login's
+    /// progress. `ApiError::Conflict` with code `no_passkey_step` when none is waiting.
+    async fn login_passkey(
+        &self,
+        id: &AccountId,
+        assertion_json: String,
+    ) -> Result<LoginStatus, ApiError>;
+
+    /// `POST /v1/accounts/{id}/login/passkey/confirm`: the operator saw the phone show
+    /// the login's `passkeyCode`; finishes the link. `ApiError::Conflict` with code
+    /// `no_passkey_step` when no confirmation is waiting.
+    async fn login_passkey_confirm(&self, id: &AccountId) -> Result<LoginStatus, ApiError>;
+
     /// `POST /v1/accounts/{id}/logout`: unlinks the account and deletes its session.
     async fn logout(&self, id: &AccountId) -> Result<LogoutResponse, ApiError>;
 

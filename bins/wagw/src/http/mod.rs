@@ -60,6 +60,14 @@ pub fn router(api: Arc<dyn GatewayApi>, token: ApiToken, options: RouterOptions)
             "/v1/accounts/{id}/login",
             post(routes::login_start).get(routes::login_status),
         )
+        .route(
+            "/v1/accounts/{id}/login/passkey",
+            post(routes::login_passkey),
+        )
+        .route(
+            "/v1/accounts/{id}/login/passkey/confirm",
+            post(routes::login_passkey_confirm),
+        )
         .route("/v1/accounts/{id}/logout", post(routes::logout))
         .route("/v1/accounts/{id}/messages", post(routes::send))
         .route("/v1/accounts/{id}/reactions", post(routes::react))

@@ -111,10 +111,11 @@ pub struct LoginResponse {
 }
 
 /// The state of a login.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LoginState {
     /// No login in progress and the account is not linked.
+    #[default]
     Idle,
     /// Waiting for the scan or the code.
     Pending,
@@ -127,7 +128,7 @@ pub enum LoginState {
 }
 
 /// `GET /v1/accounts/{id}/login`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginStatus {
     /// `idle`, `pending`, `connected`, `expired` or `failed`.
@@ -147,9 +148,35 @@ pub struct LoginStatus {
     /// Seconds until the current QR or code expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<u64>,
+    /// While WhatsApp waits for a passkey: the WebAuthn request options to hand to an
+    /// authenticator that holds the account's passkey (`navigator.credentials.get`); post
+    /// its assertion to `POST …/login/passkey`, or fall back to a pair code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub passkey_options: Option<serde_json::Value>,
+    /// After the passkey was accepted: the verification code the phone shows. When they
+    /// match, confirm with `POST …/login/passkey/confirm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey_code: Option<String>,
+    /// Why the last linking step failed while the login is still pending (a refused
+    /// assertion, a failed confirmation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// A sentence for a person.
     pub message: String,
 }
+
+/// `POST /v1/accounts/{id}/login/passkey`: the assertion JSON an authenticator returned
+/// for `passkeyOptions` (a WebAuthn `PublicKeyCredential` as JSON: `id`/`rawId` in
+/// base64url, `type: "public-key"`, `response` with `clientDataJSON`,
+/// `authenticatorData`, `signature`, `userHandle`). It is passed on to WhatsApp as sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = Object, example = json!({
+    "id": "AQID", "rawId": "AQID", "type": "public-key",
+    "response": {"clientDataJSON": "…", "authenticatorData": "…", "signature": "…", "userHandle": "…"}
+}))]
+pub struct PasskeyAssertion(pub serde_json::Value);
 
 /// `POST /v1/accounts/{id}/logout`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

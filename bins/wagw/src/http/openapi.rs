@@ -15,7 +15,8 @@ use super::{events, routes};
         Every route but /healthz needs `Authorization: Bearer <token>` (`wagw token` prints it)."),
     paths(
         routes::healthz, routes::readyz, routes::accounts, routes::account,
-        routes::login_start, routes::login_status, routes::logout, routes::send, routes::react,
+        routes::login_start, routes::login_status, routes::login_passkey,
+        routes::login_passkey_confirm, routes::logout, routes::send, routes::react,
         routes::poll, routes::read, routes::presence, routes::pairing_list,
         routes::pairing_approve, routes::pairing_reject, routes::access_explain,
         routes::allow_list, routes::allow_add, routes::allow_remove, routes::deliveries_list,
@@ -24,7 +25,7 @@ use super::{events, routes};
     ),
     components(schemas(
         ErrorBody, ErrorDetail, AccountView, AccountList, LoginMethod, LoginRequest,
-        LoginResponse, LoginState, LoginStatus, LogoutResponse, MediaItem, SendMessageRequest,
+        LoginResponse, LoginState, LoginStatus, PasskeyAssertion, LogoutResponse, MediaItem, SendMessageRequest,
         SendResponse, ReactionRequest, PollRequest, ReadRequest, PresenceState, PresenceRequest,
         SentId, OkResponse, PairingRequestView, PairingList, PairingDecisionRequest,
         PairingDecision, EventRecord, Readiness, ReloadResponse, SimInboundRequest, SimInjected,

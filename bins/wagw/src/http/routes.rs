@@ -13,9 +13,10 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, SEND_LIMIT, ValidJson};
 use super::model::{
     AccountList, AccountView, LoginMethod, LoginRequest, LoginResponse, LoginStatus,
-    LogoutResponse, OkResponse, PairingDecision, PairingDecisionRequest, PairingList, PollRequest,
-    PresenceRequest, ReactionRequest, ReadRequest, Readiness, ReloadResponse, SendMessageRequest,
-    SendResponse, SentId, SimInboundRequest, SimInjected, SimOutbox,
+    LogoutResponse, OkResponse, PairingDecision, PairingDecisionRequest, PairingList,
+    PasskeyAssertion, PollRequest, PresenceRequest, ReactionRequest, ReadRequest, Readiness,
+    ReloadResponse, SendMessageRequest, SendResponse, SentId, SimInboundRequest, SimInjected,
+    SimOutbox,
 };
 use super::model_access::{
     AccountQuery, AllowChange, AllowListView, AllowRequest, ExplainRequest, ExplainView,
@@ -27,6 +28,7 @@ use crate::qr;
 impl JsonBody for LoginRequest {
     const EMPTY_IS_OBJECT: bool = true;
 }
+impl JsonBody for PasskeyAssertion {}
 impl JsonBody for SendMessageRequest {
     const LIMIT: usize = SEND_LIMIT;
     const TOO_LARGE_HINT: &'static str =
@@ -132,11 +134,48 @@ pub async fn login_status(
     Path(id): Path<String>,
 ) -> ApiResult<LoginStatus> {
     let id = validate::account_id("id", &id)?;
-    let mut status = s.api.login_status(&id).await?;
+    let status = s.api.login_status(&id).await?;
+    with_qr_png(status)
+}
+
+fn with_qr_png(mut status: LoginStatus) -> ApiResult<LoginStatus> {
     if let Some(qr) = &status.qr {
         status.qr_png = Some(qr_png(qr)?);
     }
     Ok(Json(status))
+}
+
+/// Continues a passkey link: the body is the assertion JSON an authenticator returned for
+/// the login's `passkeyOptions`. Returns the login's progress (next: `passkeyCode` to
+/// confirm, or `connected`). Untested on live WhatsApp.
+#[utoipa::path(post, path = "/v1/accounts/{id}/login/passkey", tag = "accounts",
+    params(("id" = String, Path, description = "Account id")),
+    request_body(content = PasskeyAssertion, description = "The WebAuthn assertion JSON"),
+    responses((status = 200, body = LoginStatus), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 502, body = ErrorBody)))]
+pub async fn login_passkey(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ValidJson(req): ValidJson<PasskeyAssertion>,
+) -> ApiResult<LoginStatus> {
+    let id = validate::account_id("id", &id)?;
+    let assertion = validate::passkey_assertion(req)?;
+    with_qr_png(s.api.login_passkey(&id, assertion).await?)
+}
+
+/// Finishes a passkey link once the phone shows the login's `passkeyCode`.
+/// Untested on live WhatsApp.
+#[utoipa::path(post, path = "/v1/accounts/{id}/login/passkey/confirm", tag = "accounts",
+    params(("id" = String, Path, description = "Account id")),
+    responses((status = 200, body = LoginStatus), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn login_passkey_confirm(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<LoginStatus> {
+    let id = validate::account_id("id", &id)?;
+    with_qr_png(s.api.login_passkey_confirm(&id).await?)
 }
 
 /// Unlinks the account and deletes its WhatsApp Web session.

@@ -12,8 +12,8 @@ use super::api::{
 };
 use super::error::ApiError;
 use super::model::{
-    LoginMethod, LoginRequest, PollRequest, PresenceState, ReactionRequest, ReadRequest,
-    SendMessageRequest, SimInboundRequest,
+    LoginMethod, LoginRequest, PasskeyAssertion, PollRequest, PresenceState, ReactionRequest,
+    ReadRequest, SendMessageRequest, SimInboundRequest,
 };
 use super::model_access::ExplainRequest;
 
@@ -77,6 +77,56 @@ pub fn login(req: LoginRequest) -> Result<LoginStart, ApiError> {
         phone,
         force: req.force,
     })
+}
+
+/// `POST …/login/passkey`: checks the parts of a WebAuthn assertion that WhatsApp needs
+/// to find the credential, and returns the JSON to pass on unchanged.
+pub fn passkey_assertion(req: PasskeyAssertion) -> Result<String, ApiError> {
+    let v = &req.0;
+    let id = match (v.get("rawId"), v.get("id")) {
+        (Some(raw), _) => ("rawId", raw),
+        (None, Some(id)) => ("id", id),
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "rawId",
+                "rawId: missing; post the assertion JSON your authenticator returned (PublicKeyCredential.toJSON())",
+            ));
+        }
+    };
+    let (field, id) = id;
+    let Some(id) = id.as_str() else {
+        return Err(ApiError::invalid(
+            field,
+            format!("{field}: expected the credential id as a base64url string"),
+        ));
+    };
+    if id.is_empty()
+        || base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(id.trim_end_matches('='))
+            .is_err()
+    {
+        return Err(ApiError::invalid(
+            field,
+            format!("{field}: {id:?} is not base64url (A-Z a-z 0-9 - _)"),
+        ));
+    }
+    if let Some(kind) = v.get("type")
+        && kind.as_str() != Some("public-key")
+    {
+        return Err(ApiError::invalid(
+            "type",
+            format!("type: expected \"public-key\", got {kind}"),
+        ));
+    }
+    if let Some(response) = v.get("response")
+        && !response.is_object()
+    {
+        return Err(ApiError::invalid(
+            "response",
+            "response: expected the authenticator's response object (clientDataJSON, authenticatorData, signature)",
+        ));
+    }
+    Ok(v.to_string())
 }
 
 /// `POST …/messages`.

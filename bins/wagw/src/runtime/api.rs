@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 use wagw_access::{AllowEntry, ExplainInput, LidMap, SelfIdentity};
-use wagw_core::{AccountId, ChatPresence, Jid, Phone};
+use wagw_core::{AccountId, ChatPresence, Jid, Phone, SocketError};
 use wagw_gateway::{
     AccountStatus, GatewayError, GatewaySettings, LoginPrompt, PollRequest, ReactRequest, Reply,
 };
@@ -57,6 +57,28 @@ pub fn api_error(e: GatewayError) -> ApiError {
         GatewayError::Transport { .. } => ApiError::Upstream(message),
         GatewayError::Access(a) => crate::access::api_error(a),
         _ => ApiError::Internal(message),
+    }
+}
+
+/// A passkey step the state does not allow is a conflict the operator resolves (start a
+/// login, wait for the prompt); what WhatsApp refused stays an upstream failure.
+fn passkey_error(e: GatewayError) -> ApiError {
+    let message = e.to_string();
+    match &e {
+        GatewayError::Transport { source, .. } => match source {
+            SocketError::InvalidRequest(_) | SocketError::NotConnected => ApiError::Conflict {
+                code: "no_passkey_step",
+                message: format!(
+                    "{message}; start linking with POST …/login and wait until GET …/login shows passkeyOptions or passkeyCode"
+                ),
+            },
+            SocketError::AlreadyLinked => ApiError::Conflict {
+                code: "already_linked",
+                message,
+            },
+            _ => api_error(e),
+        },
+        _ => api_error(e),
     }
 }
 
@@ -236,6 +258,15 @@ impl GatewayApi for Runtime {
                 code,
                 expires_in: expires_in(expires_at_ms),
             }),
+            Some(LoginPrompt::Passkey { .. } | LoginPrompt::PasskeyConfirmation { .. }) => {
+                Err(ApiError::Conflict {
+                    code: "passkey_pending",
+                    message: format!(
+                        "account {id} is at the passkey step of a link: see GET /v1/accounts/{id}/login \
+                         (passkeyOptions / passkeyCode), or request a pair code with {{\"method\": \"code\"}}"
+                    ),
+                })
+            }
             None => Err(ApiError::Unavailable {
                 code: "no_login_prompt",
                 message: format!(
@@ -249,23 +280,13 @@ impl GatewayApi for Runtime {
         self.configured(id)?;
         let Some(status) = self.status_of(id) else {
             return Ok(LoginStatus {
-                status: LoginState::Idle,
-                phone: None,
-                qr: None,
-                qr_png: None,
-                code: None,
-                expires_in: None,
                 message: format!("account {id} is not running"),
+                ..LoginStatus::default()
             });
         };
         let mut out = LoginStatus {
-            status: LoginState::Idle,
             phone: status.phone.clone(),
-            qr: None,
-            qr_png: None,
-            code: None,
-            expires_in: None,
-            message: String::new(),
+            ..LoginStatus::default()
         };
         match (&status.login, status.connected) {
             (_, true) => {
@@ -299,6 +320,43 @@ impl GatewayApi for Runtime {
                 out.expires_in = Some(expires_in(*expires_at_ms));
                 out.message = format!("Type {code} on the phone.");
             }
+            (
+                Some(LoginPrompt::Passkey {
+                    options_json,
+                    error,
+                }),
+                false,
+            ) => {
+                out.status = LoginState::Pending;
+                // WhatsApp's options are JSON; pass them on as an object when they parse.
+                out.passkey_options = Some(
+                    serde_json::from_str(options_json)
+                        .unwrap_or_else(|_| serde_json::Value::String(options_json.clone())),
+                );
+                out.error = error.clone();
+                out.message = format!(
+                    "WhatsApp asks for a passkey: get an assertion for passkeyOptions from an authenticator \
+                     that holds this account's passkey and POST it to /v1/accounts/{id}/login/passkey \
+                     (wagw channels login --account {id} --passkey-assertion FILE), or link with a pair code instead."
+                );
+            }
+            (
+                Some(LoginPrompt::PasskeyConfirmation {
+                    code,
+                    expires_at_ms,
+                    error,
+                }),
+                false,
+            ) => {
+                out.status = LoginState::Pending;
+                out.passkey_code = Some(code.clone());
+                out.expires_in = Some(expires_in(*expires_at_ms));
+                out.error = error.clone();
+                out.message = format!(
+                    "Passkey accepted. When the phone shows {code}, confirm with POST /v1/accounts/{id}/login/passkey/confirm \
+                     (wagw channels login --account {id} --passkey-confirm)."
+                );
+            }
             (None, false) => {
                 out.message = status
                     .detail
@@ -306,6 +364,28 @@ impl GatewayApi for Runtime {
             }
         }
         Ok(out)
+    }
+
+    async fn login_passkey(
+        &self,
+        id: &AccountId,
+        assertion_json: String,
+    ) -> Result<LoginStatus, ApiError> {
+        self.configured(id)?;
+        self.gateway
+            .submit_passkey_assertion(id, &assertion_json)
+            .await
+            .map_err(passkey_error)?;
+        self.login_status(id).await
+    }
+
+    async fn login_passkey_confirm(&self, id: &AccountId) -> Result<LoginStatus, ApiError> {
+        self.configured(id)?;
+        self.gateway
+            .confirm_passkey(id)
+            .await
+            .map_err(passkey_error)?;
+        self.login_status(id).await
     }
 
     async fn logout(&self, id: &AccountId) -> Result<LogoutResponse, ApiError> {

@@ -146,11 +146,8 @@ impl GatewayApi for Fake {
             return Ok(LoginStatus {
                 status: LoginState::Connected,
                 phone: Some("+15550009999".into()),
-                qr: None,
-                qr_png: None,
-                code: None,
-                expires_in: None,
                 message: "Linked!".into(),
+                ..LoginStatus::default()
             });
         }
         Ok(LoginStatus {
@@ -164,10 +161,41 @@ impl GatewayApi for Fake {
                 }
                 .into(),
             ),
-            qr_png: None,
-            code: None,
             expires_in: Some(20),
             message: "Still waiting for the QR scan.".into(),
+            ..LoginStatus::default()
+        })
+    }
+
+    async fn login_passkey(
+        &self,
+        id: &AccountId,
+        assertion_json: String,
+    ) -> Result<LoginStatus, ApiError> {
+        self.record(format!("login_passkey {id} {assertion_json}"));
+        self.known(id)?;
+        if assertion_json.contains("wrong") {
+            return Err(ApiError::Upstream(
+                "passkey assertion rejected: the signature does not verify".into(),
+            ));
+        }
+        Ok(LoginStatus {
+            status: LoginState::Pending,
+            passkey_code: Some("ABCD1234".into()),
+            expires_in: Some(180),
+            message: "Passkey accepted. When the phone shows ABCD1234, confirm.".into(),
+            ..LoginStatus::default()
+        })
+    }
+
+    async fn login_passkey_confirm(&self, id: &AccountId) -> Result<LoginStatus, ApiError> {
+        self.record(format!("login_passkey_confirm {id}"));
+        self.known(id)?;
+        Ok(LoginStatus {
+            status: LoginState::Connected,
+            phone: Some("+15550009999".into()),
+            message: "Linked!".into(),
+            ..LoginStatus::default()
         })
     }
 

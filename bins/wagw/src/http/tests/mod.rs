@@ -6,6 +6,7 @@
 mod access;
 mod events;
 pub mod fake;
+mod login;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +63,8 @@ async fn healthz_is_open_everything_else_needs_the_token() {
         ("GET", "/v1/accounts/default"),
         ("POST", "/v1/accounts/default/login"),
         ("GET", "/v1/accounts/default/login"),
+        ("POST", "/v1/accounts/default/login/passkey"),
+        ("POST", "/v1/accounts/default/login/passkey/confirm"),
         ("POST", "/v1/accounts/default/logout"),
         ("POST", "/v1/accounts/default/messages"),
         ("POST", "/v1/accounts/default/reactions"),
