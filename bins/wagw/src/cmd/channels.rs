@@ -20,7 +20,9 @@ use crate::qr;
 #[derive(Debug, Subcommand)]
 pub enum ChannelsCommand {
     /// Link a WhatsApp account: shows a QR to scan (redrawn when it rotates), or with
-    /// --code a pair code to type on the phone; waits until linked.
+    /// --code a pair code to type on the phone; waits until linked. When WhatsApp asks for
+    /// a passkey it prints the request options; continue with --passkey-assertion, then
+    /// --passkey-confirm.
     Login(LoginArgs),
     /// Unlink an account and delete its WhatsApp Web session.
     Logout(AccountArg),
@@ -40,6 +42,13 @@ pub struct LoginArgs {
     /// Link again even if the account is linked.
     #[arg(long)]
     pub force: bool,
+    /// Continue a link at its passkey step with the assertion JSON an authenticator
+    /// returned for the printed options (a file, or - for stdin).
+    #[arg(long, value_name = "FILE|-", conflicts_with_all = ["code", "force", "passkey_confirm"])]
+    pub passkey_assertion: Option<String>,
+    /// Finish a passkey link once the phone shows the same code as printed.
+    #[arg(long, conflicts_with_all = ["code", "force"])]
+    pub passkey_confirm: bool,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 180, value_name = "SECS")]
     pub timeout: u64,
@@ -116,6 +125,42 @@ pub async fn login(
     out: &mut dyn Write,
 ) -> Result<ExitCode, CliError> {
     let path = format!("/v1/accounts/{}/login", segment(account));
+    let mut shown = Shown::default();
+    if let Some(source) = &args.passkey_assertion {
+        let assertion = read_assertion(source)?;
+        let s: LoginStatus = client.post(&format!("{path}/passkey"), &assertion).await?;
+        writeln!(out, "Passkey assertion sent for account {account}.").ok();
+        return follow(
+            client,
+            account,
+            args,
+            &path,
+            s,
+            interactive,
+            poll,
+            out,
+            shown,
+        )
+        .await;
+    }
+    if args.passkey_confirm {
+        let s: LoginStatus = client
+            .post(&format!("{path}/passkey/confirm"), &serde_json::json!({}))
+            .await?;
+        writeln!(out, "Passkey link confirmed for account {account}.").ok();
+        return follow(
+            client,
+            account,
+            args,
+            &path,
+            s,
+            interactive,
+            poll,
+            out,
+            shown,
+        )
+        .await;
+    }
     let request = LoginRequest {
         method: if args.code.is_some() {
             LoginMethod::Code
@@ -126,11 +171,10 @@ pub async fn login(
         force: args.force,
     };
     let started: LoginResponse = client.post(&path, &request).await?;
-    let mut shown = None;
     match (&started.qr, &started.code) {
         (Some(q), _) => {
             draw_qr(out, q, interactive)?;
-            shown = Some(q.clone());
+            shown.qr = Some(q.clone());
         }
         (None, Some(code)) => {
             writeln!(out, "Pair code for account {account}: {code}").ok();
@@ -143,42 +187,8 @@ pub async fn login(
     loop {
         tokio::time::sleep(poll).await;
         let s: LoginStatus = client.get(&path).await?;
-        match s.status {
-            LoginState::Connected => {
-                let phone = s.phone.map(|p| format!(" as {p}")).unwrap_or_default();
-                writeln!(
-                    out,
-                    "✅ Linked{phone}! WhatsApp account {account} is ready."
-                )
-                .ok();
-                return Ok(ExitCode::SUCCESS);
-            }
-            LoginState::Pending => {
-                // A QR login shows each new QR; a code login keeps its code.
-                if let Some(q) =
-                    s.qr.filter(|q| shown.is_some() && shown.as_ref() != Some(q))
-                {
-                    draw_qr(out, &q, interactive)?;
-                    writeln!(
-                        out,
-                        "(QR refreshed) Waiting for WhatsApp to link account {account}..."
-                    )
-                    .ok();
-                    shown = Some(q);
-                }
-            }
-            LoginState::Expired => {
-                return Err(CliError::Failed(format!(
-                    "the login {} expired before it was used. Run `wagw channels login --account {account}` again",
-                    if args.code.is_some() { "code" } else { "QR" }
-                )));
-            }
-            LoginState::Failed | LoginState::Idle => {
-                return Err(CliError::Failed(format!(
-                    "WhatsApp login failed: {}",
-                    s.message
-                )));
-            }
+        if let Some(done) = step(account, args, s, interactive, out, &mut shown)? {
+            return Ok(done);
         }
         if Instant::now() >= deadline {
             return Err(CliError::Failed(format!(
@@ -186,6 +196,142 @@ pub async fn login(
                 args.timeout
             )));
         }
+    }
+}
+
+/// What the login follower has printed already, so each prompt shows once.
+#[derive(Debug, Default)]
+struct Shown {
+    qr: Option<String>,
+    passkey_options: bool,
+    passkey_code: Option<String>,
+    error: Option<String>,
+}
+
+/// After a passkey step: shows the status it returned, then waits like a login.
+#[allow(clippy::too_many_arguments)] // the login's context, passed through
+async fn follow(
+    client: &Client,
+    account: &str,
+    args: &LoginArgs,
+    path: &str,
+    first: LoginStatus,
+    interactive: bool,
+    poll: Duration,
+    out: &mut dyn Write,
+    mut shown: Shown,
+) -> Result<ExitCode, CliError> {
+    if let Some(done) = step(account, args, first, interactive, out, &mut shown)? {
+        return Ok(done);
+    }
+    writeln!(out, "Waiting for WhatsApp to link account {account}...").ok();
+    let deadline = Instant::now() + Duration::from_secs(args.timeout);
+    loop {
+        tokio::time::sleep(poll).await;
+        let s: LoginStatus = client.get(path).await?;
+        if let Some(done) = step(account, args, s, interactive, out, &mut shown)? {
+            return Ok(done);
+        }
+        if Instant::now() >= deadline {
+            return Err(CliError::Failed(format!(
+                "not linked after {}s. Check `wagw channels status`, then continue with `wagw channels login --account {account}`",
+                args.timeout
+            )));
+        }
+    }
+}
+
+/// Reads a passkey assertion from a file or stdin (`-`) and checks it is JSON.
+fn read_assertion(source: &str) -> Result<serde_json::Value, CliError> {
+    let text = if source == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| CliError::Usage(format!("--passkey-assertion: cannot read stdin: {e}")))?
+    } else {
+        std::fs::read_to_string(source).map_err(|e| {
+            CliError::Usage(format!("--passkey-assertion: cannot read {source}: {e}"))
+        })?
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        CliError::Usage(format!(
+            "--passkey-assertion: {source} is not JSON ({e}); give the assertion your authenticator returned"
+        ))
+    })
+}
+
+/// Shows one login status; `Some(exit)` once the login is over.
+fn step(
+    account: &str,
+    args: &LoginArgs,
+    s: LoginStatus,
+    interactive: bool,
+    out: &mut dyn Write,
+    shown: &mut Shown,
+) -> Result<Option<ExitCode>, CliError> {
+    if s.error.is_some() && s.error != shown.error {
+        writeln!(out, "⚠ {}", s.error.as_deref().unwrap_or_default()).ok();
+        shown.error = s.error.clone();
+    }
+    if let Some(options) = s
+        .passkey_options
+        .as_ref()
+        .filter(|_| !shown.passkey_options)
+    {
+        writeln!(
+            out,
+            "WhatsApp asks for a passkey to link account {account}. Request options for an authenticator \
+             that holds this account's passkey (navigator.credentials.get):\n{options}\n\
+             Then run: wagw channels login --account {account} --passkey-assertion <file|->\n\
+             Or link with a pair code instead: wagw channels login --account {account} --code <phone>"
+        )
+        .ok();
+        shown.passkey_options = true;
+    }
+    if let Some(code) = s
+        .passkey_code
+        .as_ref()
+        .filter(|c| shown.passkey_code.as_ref() != Some(*c))
+    {
+        writeln!(
+            out,
+            "Passkey accepted. Passkey code for account {account}: {code}\n\
+             When the phone shows the same code, run: wagw channels login --account {account} --passkey-confirm"
+        )
+        .ok();
+        shown.passkey_code = Some(code.clone());
+    }
+    match s.status {
+        LoginState::Connected => {
+            let phone = s.phone.map(|p| format!(" as {p}")).unwrap_or_default();
+            writeln!(
+                out,
+                "✅ Linked{phone}! WhatsApp account {account} is ready."
+            )
+            .ok();
+            Ok(Some(ExitCode::SUCCESS))
+        }
+        LoginState::Pending => {
+            // A QR login shows each new QR; a code login keeps its code.
+            if let Some(q) =
+                s.qr.filter(|q| shown.qr.is_some() && shown.qr.as_ref() != Some(q))
+            {
+                draw_qr(out, &q, interactive)?;
+                writeln!(
+                    out,
+                    "(QR refreshed) Waiting for WhatsApp to link account {account}..."
+                )
+                .ok();
+                shown.qr = Some(q);
+            }
+            Ok(None)
+        }
+        LoginState::Expired => Err(CliError::Failed(format!(
+            "the login {} expired before it was used. Run `wagw channels login --account {account}` again",
+            if args.code.is_some() { "code" } else { "QR" }
+        ))),
+        LoginState::Failed | LoginState::Idle => Err(CliError::Failed(format!(
+            "WhatsApp login failed: {}",
+            s.message
+        ))),
     }
 }
 

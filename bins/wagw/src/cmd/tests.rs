@@ -104,6 +104,8 @@ async fn login_draws_the_qr_redraws_it_on_refresh_and_waits_until_linked() {
         code: None,
         force: false,
         timeout: 10,
+        passkey_assertion: None,
+        passkey_confirm: false,
     };
     let mut out = Vec::new();
     let code = channels::login(
@@ -147,6 +149,8 @@ async fn login_with_a_pair_code_prints_the_code() {
         code: Some("+15550009999".into()),
         force: false,
         timeout: 10,
+        passkey_assertion: None,
+        passkey_confirm: false,
     };
     let mut out = Vec::new();
     channels::login(
@@ -330,4 +334,126 @@ async fn allow_and_explain_go_through_the_gateway_when_it_runs() {
             "explain Some(AccountId(work)) +15550001111 group=None mentioned=false",
         ]
     );
+}
+
+fn passkey_args(assertion: Option<String>, confirm: bool) -> channels::LoginArgs {
+    channels::LoginArgs {
+        account: None,
+        code: None,
+        force: false,
+        timeout: 10,
+        passkey_assertion: assertion,
+        passkey_confirm: confirm,
+    }
+}
+
+#[tokio::test]
+async fn login_shows_the_passkey_request_its_code_and_failures_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(Fake::new(dir.path().to_path_buf()));
+    *fake.passkey.lock().unwrap() = true;
+    let base = serve(fake.clone()).await;
+    let client = Client::new(&base, ApiToken::new(TOKEN));
+    let mut out = Vec::new();
+    let args = passkey_args(None, false);
+    channels::login(
+        &client,
+        "default",
+        &args,
+        false,
+        Duration::from_millis(10),
+        &mut out,
+    )
+    .await
+    .unwrap();
+    let out = text(out);
+    assert!(out.contains("WhatsApp asks for a passkey"), "{out}");
+    assert!(out.contains(r#""challenge":"Y2hhbGxlbmdl""#), "{out}");
+    assert!(out.contains("--passkey-assertion <file|->"), "{out}");
+    assert!(out.contains("--code <phone>"), "{out}");
+    assert_eq!(out.matches("the assertion was refused").count(), 1, "{out}");
+    assert_eq!(
+        out.matches("Passkey code for account default: ABCD1234")
+            .count(),
+        1,
+        "{out}"
+    );
+    assert!(out.contains("--passkey-confirm"), "{out}");
+    assert!(out.trim_end().ends_with("is ready."), "{out}");
+}
+
+#[tokio::test]
+async fn login_sends_a_passkey_assertion_from_a_file_then_confirms() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(Fake::new(dir.path().to_path_buf()));
+    let base = serve(fake.clone()).await;
+    let client = Client::new(&base, ApiToken::new(TOKEN));
+    let file = dir.path().join("assertion.json");
+    std::fs::write(
+        &file,
+        r#"{"rawId":"AQID","type":"public-key","response":{}}"#,
+    )
+    .unwrap();
+
+    let mut out = Vec::new();
+    let args = passkey_args(Some(file.display().to_string()), false);
+    channels::login(
+        &client,
+        "default",
+        &args,
+        false,
+        Duration::from_millis(10),
+        &mut out,
+    )
+    .await
+    .unwrap();
+    let out = text(out);
+    assert!(out.contains("Passkey assertion sent"), "{out}");
+    assert!(
+        out.contains("Passkey code for account default: ABCD1234"),
+        "{out}"
+    );
+    assert!(
+        fake.calls()[0].starts_with(r#"login_passkey default {"#),
+        "{:?}",
+        fake.calls()
+    );
+    assert!(fake.calls()[0].contains(r#""rawId":"AQID""#));
+
+    let mut out = Vec::new();
+    let args = passkey_args(None, true);
+    channels::login(
+        &client,
+        "default",
+        &args,
+        false,
+        Duration::from_millis(10),
+        &mut out,
+    )
+    .await
+    .unwrap();
+    let out = text(out);
+    assert!(out.contains("Passkey link confirmed"), "{out}");
+    assert!(out.contains("✅ Linked as +15550009999"), "{out}");
+    assert!(
+        fake.calls()
+            .contains(&"login_passkey_confirm default".to_owned())
+    );
+
+    // A file that is not JSON is a usage error, and nothing is sent.
+    std::fs::write(&file, "not json").unwrap();
+    let calls = fake.calls().len();
+    let args = passkey_args(Some(file.display().to_string()), false);
+    let err = channels::login(
+        &client,
+        "default",
+        &args,
+        false,
+        Duration::from_millis(10),
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("is not JSON"), "{err}");
+    assert_eq!(fake.calls().len(), calls);
 }

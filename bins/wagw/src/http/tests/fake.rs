@@ -23,6 +23,8 @@ pub struct Fake {
     pub media_dir: PathBuf,
     /// How many times the login status was polled (pending twice, then connected).
     pub polls: Mutex<u32>,
+    /// The login status goes through the passkey step (options, then code) instead of QRs.
+    pub passkey: Mutex<bool>,
 }
 
 impl Fake {
@@ -33,6 +35,7 @@ impl Fake {
             live: broadcast::channel(16).0,
             media_dir,
             polls: Mutex::new(0),
+            passkey: Mutex::new(false),
         }
     }
 
@@ -142,6 +145,27 @@ impl GatewayApi for Fake {
         self.known(id)?;
         let mut polls = self.polls.lock().unwrap();
         *polls += 1;
+        if *self.passkey.lock().unwrap() && *polls <= 2 {
+            return Ok(if *polls == 1 {
+                LoginStatus {
+                    status: LoginState::Pending,
+                    passkey_options: Some(
+                        serde_json::json!({"challenge": "Y2hhbGxlbmdl", "rpId": "web.whatsapp.com"}),
+                    ),
+                    error: Some("passkey step failed: the assertion was refused".into()),
+                    message: "WhatsApp asks for a passkey.".into(),
+                    ..LoginStatus::default()
+                }
+            } else {
+                LoginStatus {
+                    status: LoginState::Pending,
+                    passkey_code: Some("ABCD1234".into()),
+                    expires_in: Some(180),
+                    message: "Passkey accepted.".into(),
+                    ..LoginStatus::default()
+                }
+            });
+        }
         if *polls > 2 {
             return Ok(LoginStatus {
                 status: LoginState::Connected,
