@@ -46,6 +46,7 @@ pub struct FakeConnection {
     ik: bool,
     ctl: mpsc::UnboundedSender<Ctl>,
     stanzas: mpsc::UnboundedReceiver<Node>,
+    pub(crate) pairing: Arc<crate::pairing::Pairing>,
 }
 
 impl std::fmt::Debug for FakeConnection {
@@ -271,11 +272,13 @@ pub(crate) async fn serve(
     };
     let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
     let (stanza_tx, stanza_rx) = mpsc::unbounded_channel();
+    let pairing = Arc::new(crate::pairing::Pairing::default());
     state.accept(FakeConnection {
         kind: kind.clone(),
         ik: hs.ik,
         ctl: ctl_tx,
         stanzas: stanza_rx,
+        pairing: pairing.clone(),
     });
 
     let config = state.config();
@@ -335,7 +338,12 @@ pub(crate) async fn serve(
                     break;
                 };
                 let auto_ack = state.config().auto_ack_messages;
-                for reply in auto_replies(&node, auto_ack) {
+                // Linking queries (`xmlns="md"`) first: see pairing.rs.
+                let replies = match pairing.answer(&node) {
+                    Some(reply) => vec![reply],
+                    None => auto_replies(&node, auto_ack),
+                };
+                for reply in replies {
                     if !wire.send(&reply).await {
                         return;
                     }

@@ -4,7 +4,7 @@
 //! WhatsApp's side of the connection, so tests can drive the **real** client (through
 //! `wagw-socket`) without a network: Noise XX and IK handshakes with a self-made certificate
 //! chain, the binary node codec from the library's own crates, pairing refs (QR codes),
-//! login `<success>`, the offline-drain marker, plaintext (newsletter) messages both ways
+//! login `<success>`, pair-code and passkey linking stanzas, the offline-drain marker, plaintext (newsletter) messages both ways
 //! with server acks, and every failure a reconnect policy classifies (stream errors 401,
 //! 503, 515, `conflict replaced`, `<failure>` 402 with an expiry, 403, 405, transport EOF).
 //!
@@ -31,9 +31,11 @@
 
 mod conn;
 mod noise;
+mod pairing;
 mod server;
 
 pub use conn::{ConnKind, FakeConnection, attr};
+pub use pairing::{PAIR_CODE_REF, PASSKEY_REF, child_bytes, passkey_verification_code};
 pub use server::{FakeConfig, FakeWhatsApp, LoginOutcome};
 
 /// What a fake-server operation could not do.

@@ -245,9 +245,11 @@ pub(crate) async fn request_pair_code(
 }
 
 /// Sends an authenticator's WebAuthn assertion (the JSON `navigator.credentials.get`
-/// returns) to continue a passkey link.
+/// returns) to continue a passkey link. A refusal also goes out as
+/// [`SocketEvent::PasskeyError`], so whoever follows the events sees it.
 pub(crate) async fn submit_passkey_assertion(
     client: &Client,
+    shared: &ConnShared,
     assertion_json: &str,
 ) -> Result<(), SocketError> {
     let credential_id = credential_id_of(assertion_json)?;
@@ -257,10 +259,14 @@ pub(crate) async fn submit_passkey_assertion(
             credential_id,
         })
         .await
-        .map_err(|e| SocketError::Rejected {
-            code: 0,
-            detail: format!("passkey assertion rejected: {e}"),
-        })
+        .map_err(|e| passkey_refused(shared, format!("passkey assertion rejected: {e}")))
+}
+
+fn passkey_refused(shared: &ConnShared, detail: String) -> SocketError {
+    shared.emit(SocketEvent::PasskeyError {
+        detail: detail.clone(),
+    });
+    SocketError::Rejected { code: 0, detail }
 }
 
 /// Finishes a passkey link after the operator checked that the code of
@@ -281,10 +287,7 @@ pub(crate) async fn confirm_passkey(
     client
         .send_passkey_confirmation()
         .await
-        .map_err(|e| SocketError::Rejected {
-            code: 0,
-            detail: format!("passkey confirmation failed: {e}"),
-        })
+        .map_err(|e| passkey_refused(shared, format!("passkey confirmation failed: {e}")))
 }
 
 /// The credential id (`rawId`, base64url) of a WebAuthn assertion JSON.

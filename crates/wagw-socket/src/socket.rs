@@ -485,8 +485,8 @@ impl WaSocket for WhatsAppSocket {
     }
 
     async fn submit_passkey_assertion(&self, assertion_json: &str) -> Result<(), SocketError> {
-        let (client, _) = self.live().await?;
-        login::submit_passkey_assertion(&client, assertion_json).await
+        let (client, shared) = self.live().await?;
+        login::submit_passkey_assertion(&client, &shared, assertion_json).await
     }
 
     async fn confirm_passkey(&self) -> Result<(), SocketError> {

@@ -34,7 +34,7 @@ pub(crate) async fn seed_linked(cfg: &SocketConfig) {
     store.save(&d).await.unwrap();
 }
 
-async fn next(rx: &mut SocketEvents) -> SocketEvent {
+pub(crate) async fn next(rx: &mut SocketEvents) -> SocketEvent {
     tokio::time::timeout(T, rx.recv())
         .await
         .expect("no socket event within 30s")
@@ -42,7 +42,7 @@ async fn next(rx: &mut SocketEvents) -> SocketEvent {
 }
 
 /// Skips events until `pred` matches; panics if `Closed` comes first (unless it matches).
-async fn until(
+pub(crate) async fn until(
     rx: &mut SocketEvents,
     what: &str,
     pred: impl Fn(&SocketEvent) -> bool,
@@ -58,7 +58,7 @@ async fn until(
     }
 }
 
-async fn closed(rx: &mut SocketEvents) -> CloseReason {
+pub(crate) async fn closed(rx: &mut SocketEvents) -> CloseReason {
     loop {
         if let SocketEvent::Closed(r) = next(rx).await {
             assert!(rx.recv().await.is_none(), "events after Closed");
@@ -67,7 +67,7 @@ async fn closed(rx: &mut SocketEvents) -> CloseReason {
     }
 }
 
-async fn linked_socket(server: &FakeWhatsApp) -> (tempfile::TempDir, WhatsAppSocket) {
+pub(crate) async fn linked_socket(server: &FakeWhatsApp) -> (tempfile::TempDir, WhatsAppSocket) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path());
     seed_linked(&cfg).await;
@@ -75,7 +75,7 @@ async fn linked_socket(server: &FakeWhatsApp) -> (tempfile::TempDir, WhatsAppSoc
     (dir, socket)
 }
 
-async fn connected(socket: &WhatsAppSocket) -> SocketEvents {
+pub(crate) async fn connected(socket: &WhatsAppSocket) -> SocketEvents {
     let mut rx = socket.connect().await.unwrap();
     until(&mut rx, "Connected", |e| {
         matches!(e, SocketEvent::Connected { .. })
@@ -108,8 +108,7 @@ async fn unlinked_device_shows_qr_codes_then_closes_on_request() {
         }
         _ => unreachable!(),
     }
-    // A pair code is refused only when linked; unlinked + connected is the valid state, and the
-    // fake answers the request IQ with an empty result, which the library rejects.
+    // Pair codes, passkeys and QR exhaustion: tests/socket/login.rs.
     socket.disconnect().await;
     assert_eq!(closed(&mut rx).await, CloseReason::Requested);
 }

@@ -6,6 +6,7 @@
 mod contract;
 mod conversion;
 mod fake_server;
+mod login;
 mod outbound;
 mod store_crash;
 mod store_diff;

@@ -1,0 +1,247 @@
+//! WhatsApp's side of linking beyond the QR refs: the pair-code companion hello
+//! (`<link_code_companion_reg stage="companion_hello">` answered with a pairing ref) and
+//! the passkey (SHORTCAKE) stanzas: the `passkey_prologue_request` notification, the
+//! `<ref/>` query, the continuation carrying the phone's ephemeral identity, and the
+//! verification code both sides derive from it. Any `xmlns="md"` query can be refused with
+//! an IQ error, once, to test how the client reports it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use whatsapp_rust::buffa::Message as _;
+use whatsapp_rust::wacore::shortcake::ShortcakeUtils;
+use whatsapp_rust::wacore_binary::builder::NodeBuilder;
+use whatsapp_rust::wacore_binary::{Node, NodeContent};
+use whatsapp_rust::waproto::whatsapp as wa;
+
+use crate::conn::{FakeConnection, attr};
+
+/// The pairing ref the server hands out for a pair-code request.
+pub const PAIR_CODE_REF: &str = "fake-pair-code-ref";
+/// The ref the server hands out at the start of a passkey link.
+pub const PASSKEY_REF: &str = "fake-passkey-ref";
+
+/// One connection's linking state: the `md` queries to refuse.
+#[derive(Debug, Default)]
+pub(crate) struct Pairing {
+    /// Child tag of an `md` IQ → the error (code, text) to answer it with, once.
+    refusals: Mutex<HashMap<String, (u16, String)>>,
+}
+
+impl Pairing {
+    /// The answer to an `xmlns="md"` IQ this module knows, or `None` to leave it to the
+    /// generic empty result.
+    pub(crate) fn answer(&self, node: &Node) -> Option<Node> {
+        if node.tag.as_ref() != "iq" || attr(node, "xmlns").as_deref() != Some("md") {
+            return None;
+        }
+        let id = attr(node, "id")?;
+        let child = node.children()?.first()?;
+        let tag = child.tag.as_ref();
+        let refused = self
+            .refusals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(tag);
+        if let Some((code, text)) = refused {
+            return Some(
+                reply(&id, "error")
+                    .children([NodeBuilder::new("error")
+                        .attr("code", code.to_string())
+                        .attr("text", text)
+                        .build()])
+                    .build(),
+            );
+        }
+        let body = match tag {
+            "link_code_companion_reg"
+                if attr(child, "stage").as_deref() == Some("companion_hello") =>
+            {
+                NodeBuilder::new("link_code_companion_reg")
+                    .children([NodeBuilder::new("link_code_pairing_ref")
+                        .bytes(PAIR_CODE_REF.as_bytes().to_vec())
+                        .build()])
+                    .build()
+            }
+            "ref" => NodeBuilder::new("ref")
+                .bytes(PASSKEY_REF.as_bytes().to_vec())
+                .build(),
+            _ => return None,
+        };
+        Some(reply(&id, "result").children([body]).build())
+    }
+}
+
+fn reply(id: &str, ty: &str) -> NodeBuilder {
+    NodeBuilder::new("iq")
+        .attr("type", ty)
+        .attr("id", id)
+        .attr("from", "s.whatsapp.net")
+}
+
+/// The verification code a passkey link shows on both sides (`XXXX-XXXX`), derived from
+/// the companion's nonce (sent in its `<companion_nonce>` query) and the phone's
+/// ephemeral identity (sent in the continuation).
+pub fn passkey_verification_code(
+    companion_nonce: &[u8; 32],
+    primary_public_key: &[u8; 32],
+    primary_nonce: &[u8; 32],
+) -> String {
+    let bare = ShortcakeUtils::derive_verification_code(
+        companion_nonce,
+        primary_public_key,
+        primary_nonce,
+    );
+    let (a, b) = bare.split_at(bare.len().min(4));
+    format!("{a}-{b}")
+}
+
+/// The bytes of `node`'s child `tag`, if it has them.
+pub fn child_bytes(node: &Node, tag: &str) -> Option<Vec<u8>> {
+    fn find<'a>(n: &'a Node, tag: &str) -> Option<&'a Node> {
+        n.children()?.iter().find_map(|c| {
+            if c.tag.as_ref() == tag {
+                Some(c)
+            } else {
+                find(c, tag)
+            }
+        })
+    }
+    match &find(node, tag)?.content {
+        Some(NodeContent::Bytes(b)) => Some(b.clone()),
+        Some(NodeContent::String(s)) => Some(s.as_bytes().to_vec()),
+        _ => None,
+    }
+}
+
+impl FakeConnection {
+    pub(crate) fn pairing(&self) -> &Arc<Pairing> {
+        &self.pairing
+    }
+
+    /// Answers the client's next `xmlns="md"` query whose child is `child_tag`
+    /// (`link_code_companion_reg`, `ref`, `passkey_prologue`, `companion_nonce`,
+    /// `encrypted_pairing_request`) with `<error code text>`.
+    pub fn refuse_md_query(&self, child_tag: &str, code: u16, text: &str) {
+        self.pairing()
+            .refusals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(child_tag.to_string(), (code, text.to_string()));
+    }
+
+    /// WhatsApp asks the linking client for a passkey: the `passkey_prologue_request`
+    /// notification carrying the WebAuthn request options.
+    pub fn request_passkey(&self, options_json: &str) {
+        self.send_node(
+            NodeBuilder::new("notification")
+                .attr("type", "passkey_prologue_request")
+                .attr("id", "passkey-1")
+                .attr("from", "s.whatsapp.net")
+                .children([NodeBuilder::new("passkey_request_options")
+                    .bytes(options_json.as_bytes().to_vec())
+                    .build()])
+                .build(),
+        );
+    }
+
+    /// The phone accepted the assertion: the `crsc_continuation` notification with its
+    /// ephemeral identity. The client answers with its nonce and shows the verification
+    /// code ([`passkey_verification_code`]).
+    pub fn continue_passkey(&self, primary_public_key: &[u8; 32], primary_nonce: &[u8; 32]) {
+        let identity = wa::PrimaryEphemeralIdentity {
+            public_key: Some(primary_public_key.to_vec()),
+            nonce: Some(primary_nonce.to_vec()),
+        }
+        .encode_to_vec();
+        self.send_continuation(Some(identity));
+    }
+
+    /// A continuation without the phone's identity (what a broken server sends): the
+    /// client reports a passkey error at the verification stage.
+    pub fn continue_passkey_without_identity(&self) {
+        self.send_continuation(None);
+    }
+
+    fn send_continuation(&self, identity: Option<Vec<u8>>) {
+        let children = identity.map(|b| {
+            NodeBuilder::new("primary_ephemeral_identity")
+                .bytes(b)
+                .build()
+        });
+        self.send_node(
+            NodeBuilder::new("notification")
+                .attr("type", "crsc_continuation")
+                .attr("id", "passkey-2")
+                .attr("from", "s.whatsapp.net")
+                .children(children)
+                .build(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn md_iq(child: Node) -> Node {
+        NodeBuilder::new("iq")
+            .attr("xmlns", "md")
+            .attr("type", "set")
+            .attr("id", "q1")
+            .children([child])
+            .build()
+    }
+
+    #[test]
+    fn companion_hello_gets_a_ref_and_a_refusal_is_used_once() {
+        let p = Pairing::default();
+        let hello = md_iq(
+            NodeBuilder::new("link_code_companion_reg")
+                .attr("stage", "companion_hello")
+                .build(),
+        );
+        let r = p.answer(&hello).unwrap();
+        assert_eq!(attr(&r, "type").as_deref(), Some("result"));
+        assert_eq!(
+            child_bytes(&r, "link_code_pairing_ref").unwrap(),
+            PAIR_CODE_REF.as_bytes()
+        );
+        p.refusals.lock().unwrap().insert(
+            "link_code_companion_reg".into(),
+            (429, "rate-overlimit".into()),
+        );
+        let r = p.answer(&hello).unwrap();
+        assert_eq!(attr(&r, "type").as_deref(), Some("error"));
+        assert_eq!(
+            attr(&r.children().unwrap()[0], "code").as_deref(),
+            Some("429")
+        );
+        assert_eq!(
+            attr(&p.answer(&hello).unwrap(), "type").as_deref(),
+            Some("result")
+        );
+        // Other md queries and other namespaces are left to the generic answer.
+        assert!(
+            p.answer(&md_iq(NodeBuilder::new("companion_nonce").build()))
+                .is_none()
+        );
+        assert!(
+            p.answer(
+                &NodeBuilder::new("iq")
+                    .attr("xmlns", "w:p")
+                    .attr("id", "x")
+                    .build()
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn the_verification_code_has_two_groups_of_four() {
+        let code = passkey_verification_code(&[1; 32], &[2; 32], &[3; 32]);
+        assert_eq!(code.len(), 9, "{code}");
+        assert_eq!(code.as_bytes()[4], b'-');
+    }
+}
