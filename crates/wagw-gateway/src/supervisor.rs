@@ -277,6 +277,13 @@ async fn handle_event(account: &Arc<Account>, event: SocketEvent) {
             account.set_login(None);
             tracing::warn!(target: "wagw::login", account = %id,
                 "no more QR codes; restart linking with: wagw channels login --account {id}");
+            // Linking stops here until asked again; say so wherever the operator looks.
+            account.record(GatewayEvent::LoginError {
+                detail: format!(
+                    "the QR codes expired without being scanned; start linking again with: wagw channels login --account {id}"
+                ),
+                account: id,
+            });
         }
         SocketEvent::PairCode { code, expires_in } => {
             account.set_login(Some(LoginPrompt::PairCode {

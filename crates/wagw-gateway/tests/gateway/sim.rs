@@ -345,3 +345,50 @@ async fn a_passkey_link_surfaces_in_status_and_events() {
     assert!(gw.confirm_passkey(&id).await.is_err());
     gw.shutdown().await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn linking_stops_when_the_qr_codes_run_out_until_asked_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = SimNetwork::with_seed(11);
+    let account = net.unlinked_account("default");
+    let socket = account.clone();
+    let gw = Gateway::builder()
+        .settings(GatewaySettings::from_json5(OPEN, dir.path()).unwrap())
+        .transport(
+            move |_: &AccountId, _: &TransportSettings| -> Result<Arc<dyn WaSocket>, SocketError> {
+                Ok(Arc::new(socket.clone()))
+            },
+        )
+        .clock(Arc::new(SimTime(net.clock().clone())))
+        .sink(NullSink)
+        .start()
+        .await
+        .unwrap();
+    let id = AccountId::default_account();
+    gw.login(&id).await.unwrap();
+    login_prompt_until(&gw, |p| matches!(p, Some(LoginPrompt::Qr { .. }))).await;
+    // Past every code's lifetime (60 s + 20 s each), and well beyond.
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert_eq!(gw.status()[0].login, None);
+    let errors: Vec<String> = gw
+        .store()
+        .events()
+        .since(0, 1000)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.event {
+            GatewayEvent::LoginError { detail, .. } => Some(detail),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("wagw channels login --account default"),
+        "{errors:?}"
+    );
+    // Nothing restarted linking by itself; asking does.
+    assert!(!net.is_connected(&account));
+    gw.login(&id).await.unwrap();
+    login_prompt_until(&gw, |p| matches!(p, Some(LoginPrompt::Qr { .. }))).await;
+    gw.shutdown().await.unwrap();
+}
