@@ -1,7 +1,8 @@
 //! The gateway over the **real** client: `wagw-socket`'s `WhatsAppSocket` (whatsapp-rust)
 //! against the in-process fake WhatsApp server (`wagw-fakewa`), with the supervisor driven by
 //! `wagw-reconnect`. Connected → message in → message out acked → each close classified →
-//! reconnect on the configured backoff schedule → logout.
+//! a media reply uploaded to the fake CDN → reconnect on the configured backoff schedule →
+//! logout.
 //!
 //! Real time: the real client needs a multi-threaded runtime and its own timers, so time
 //! cannot be paused. Delays are short (`web.reconnect` starts at 300 ms) and every timing
@@ -12,14 +13,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use sha2::{Digest, Sha256};
 use wagw_core::{AccountId, Jid, OutboundMessage, SocketError, WaSocket};
 use wagw_fakewa::{FakeConfig, FakeConnection, FakeWhatsApp, LoginOutcome, attr};
 use wagw_gateway::{
-    Gateway, GatewayError, GatewayEvent, GatewaySettings, NullSink, TransportSettings,
+    Gateway, GatewayError, GatewayEvent, GatewaySettings, MediaSource, NullSink, Reply,
+    TransportSettings,
 };
 use wagw_socket::store::{SledStore, StoreOptions};
 use wagw_socket::{SocketConfig, WhatsAppSocket};
+use whatsapp_rust::buffa::Message as _;
 use whatsapp_rust::store::traits::DeviceStore;
+use whatsapp_rust::wacore_binary::NodeContent;
+use whatsapp_rust::waproto::whatsapp as wa;
 
 const NEWSLETTER: &str = "120363000000000001@newsletter";
 /// Upper bound on anything the client and server do between two steps (handshake, login).
@@ -87,6 +93,7 @@ impl Rig {
         seed_linked(&auth_dir).await;
         let server = FakeWhatsApp::new(fake);
         let factory = server.factory();
+        let http = server.media().http_client();
         let gw = Gateway::builder()
             .settings(settings)
             .transport(
@@ -94,7 +101,7 @@ impl Rig {
                       t: &TransportSettings|
                       -> Result<Arc<dyn WaSocket>, SocketError> {
                     let config = socket_config(id, t.auth_dir.clone());
-                    WhatsAppSocket::with_test_transport(config, factory.clone())
+                    WhatsAppSocket::with_transport(config, factory.clone(), http.clone())
                         .map(|s| Arc::new(s) as Arc<dyn WaSocket>)
                         .map_err(|e| SocketError::Other(e.to_string()))
                 },
@@ -266,6 +273,67 @@ async fn linked_account_connects_receives_and_sends_with_server_acks() {
     rig.stop().await;
 }
 
+/// A small PNG.
+fn png() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_media_reply_is_uploaded_to_the_cdn_and_sent_with_its_reference() {
+    let rig = Rig::start(FakeConfig::default(), 300).await;
+    let (mut conn, _) = rig.accepted().await;
+    rig.until_connected().await;
+    let report = rig
+        .gw
+        .send_reply(
+            &rig.id,
+            &Jid::parse(NEWSLETTER).unwrap(),
+            Reply::media(
+                MediaSource::Bytes {
+                    data: png().into(),
+                    file_name: Some("chart.png".into()),
+                    mime: Some("image/png".into()),
+                },
+                Some("the chart".into()),
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(report.failed.is_empty(), "{report:?}");
+    assert_eq!(report.sent.len(), 1, "{report:?}");
+    let media = rig.server.media();
+    assert_eq!(media.uploads(), 1);
+
+    // The message the server received points at the blob the CDN stored.
+    let sent = conn
+        .wait_for(WAIT, |n| n.tag.as_ref() == "message")
+        .await
+        .expect("the server saw no message");
+    let Some(NodeContent::Bytes(body)) = &sent
+        .get_optional_child("plaintext")
+        .expect("a plaintext body")
+        .content
+    else {
+        panic!("no plaintext bytes in {sent:?}");
+    };
+    let message = wa::Message::decode_from_slice(body).unwrap();
+    let image = message.image_message.as_option().expect("an image message");
+    assert_eq!(image.caption.as_deref(), Some("the chart"));
+    let direct_path = image.direct_path.clone().expect("a direct path");
+    let blob = media.blob(&direct_path).expect("the CDN has the blob");
+    // The stored blob is the encrypted file: ciphertext plus a 10-byte MAC.
+    assert_eq!(
+        image.file_enc_sha256.as_deref(),
+        Some(&Sha256::digest(&blob)[..])
+    );
+    assert!(blob.len() as u64 > image.file_length.unwrap_or(0));
+    assert_eq!(rig.status().metrics.messages_out, 1);
+    rig.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transient_closes_reconnect_on_the_configured_backoff_and_stability_resets_it() {
     let init = 300;
@@ -290,6 +358,7 @@ async fn transient_closes_reconnect_on_the_configured_backoff_and_stability_rese
         conn = next;
         rig.until_connected().await;
     }
+    println!("reconnect gaps after failures 1, 2, 3: {gaps:?}");
     assert!(
         gaps.windows(2).all(|w| w[1] > w[0]),
         "delays did not grow: {gaps:?}"
