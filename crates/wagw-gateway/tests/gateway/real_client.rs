@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use wagw_core::{AccountId, Jid, OutboundMessage, SocketError, WaSocket};
-use wagw_fakewa::{FakeConfig, FakeConnection, FakeWhatsApp, LoginOutcome, attr};
+use wagw_fakewa::{ConnKind, FakeConfig, FakeConnection, FakeWhatsApp, LoginOutcome, attr};
 use wagw_gateway::{
-    Gateway, GatewayError, GatewayEvent, GatewaySettings, MediaSource, NullSink, Reply,
-    TransportSettings,
+    Gateway, GatewayError, GatewayEvent, GatewaySettings, LoginPrompt, MediaSource, NullSink,
+    Reply, TransportSettings,
 };
 use wagw_socket::store::{SledStore, StoreOptions};
 use wagw_socket::{SocketConfig, WhatsAppSocket};
@@ -573,7 +573,7 @@ async fn temporary_ban_402_waits_until_its_expiry() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn logout_unlinks_at_the_server_and_deletes_the_auth_dir() {
+async fn logout_unlinks_at_the_server_and_deletes_the_auth_dir_then_relinking_shows_a_qr() {
     let rig = Rig::start(FakeConfig::default(), 300).await;
     let (mut conn, _) = rig.accepted().await;
     rig.until_connected().await;
@@ -600,5 +600,23 @@ async fn logout_unlinks_at_the_server_and_deletes_the_auth_dir() {
     rig.assert_no_retry(6).await;
     assert!(rig.status().metrics.reconnects.is_empty());
     assert_eq!(rig.server.transports_opened(), 1);
+
+    // Relinking (`wagw channels login`) opens a registration connection and shows the QR.
+    rig.gw.login(&rig.id).await.unwrap();
+    let (conn, _) = rig.accepted().await;
+    assert_eq!(conn.kind(), &ConnKind::Registration);
+    rig.until("showing a QR code", |s| {
+        s.state == "linking" && matches!(&s.login, Some(LoginPrompt::Qr { code, .. }) if code.starts_with("2@fake-ref-1,"))
+    })
+    .await;
+    let logged = rig
+        .gw
+        .store()
+        .events()
+        .since(0, 10_000)
+        .unwrap()
+        .into_iter()
+        .any(|e| matches!(e.event, GatewayEvent::QrCode { code, .. } if code.starts_with("2@fake-ref-1,")));
+    assert!(logged, "the QR code is not in the event log");
     rig.stop().await;
 }
