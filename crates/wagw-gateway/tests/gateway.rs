@@ -17,6 +17,8 @@ mod outbound;
 mod pipeline;
 #[path = "gateway/real_client.rs"]
 mod real_client;
+#[path = "gateway/real_client_closes.rs"]
+mod real_client_closes;
 #[path = "gateway/runtime.rs"]
 mod runtime;
 #[path = "gateway/sim.rs"]
