@@ -137,7 +137,6 @@ async fn restart_required_515_reconnects_at_once() {
         !states.iter().any(|s| s == "backoff"),
         "515 went through backoff: {states:?}"
     );
-    assert!(rig.status().metrics.reconnects.is_empty());
     assert_eq!(rig.server.transports_opened(), 2);
     rig.stop().await;
 }
