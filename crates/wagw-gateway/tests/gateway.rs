@@ -15,6 +15,8 @@ mod lifecycle;
 mod outbound;
 #[path = "gateway/pipeline.rs"]
 mod pipeline;
+#[path = "gateway/real_client.rs"]
+mod real_client;
 #[path = "gateway/runtime.rs"]
 mod runtime;
 #[path = "gateway/sim.rs"]
