@@ -174,15 +174,27 @@ impl Gateway {
             })
     }
 
-    /// Requests a pair code for linking `account` by phone number (after
-    /// [`Gateway::login`] opened a linking connection). The code also appears in status
-    /// and in the event log.
+    /// Requests a pair code for linking `account` by phone number. An unlinked account
+    /// with no linking connection gets one first (as [`Gateway::login`] opens), since
+    /// WhatsApp takes the request only over a connection. The code also appears in status
+    /// and in the event log. A linked account is refused (`AlreadyLinked`).
     pub async fn request_pair_code(
         &self,
         account: &AccountId,
         phone: &wagw_core::Phone,
     ) -> Result<String, GatewayError> {
-        let socket = self.account(account)?.socket().clone();
+        let acct = self.account(account)?;
+        if acct.login_prompt().is_none() && acct.socket().own_identity().is_none() {
+            acct.control(crate::supervisor::Control::Link).await;
+            // The linking connection is up once it shows its first prompt.
+            for _ in 0..100 {
+                if acct.login_prompt().is_some() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+        let socket = acct.socket().clone();
         socket
             .request_pair_code(phone)
             .await

@@ -392,3 +392,46 @@ async fn linking_stops_when_the_qr_codes_run_out_until_asked_again() {
     login_prompt_until(&gw, |p| matches!(p, Some(LoginPrompt::Qr { .. }))).await;
     gw.shutdown().await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_pair_code_opens_the_linking_connection_it_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = SimNetwork::with_seed(11);
+    let me = net.phone("+15550009999");
+    let account = net.unlinked_account("default");
+    let socket = account.clone();
+    let gw = Gateway::builder()
+        .settings(GatewaySettings::from_json5(OPEN, dir.path()).unwrap())
+        .transport(
+            move |_: &AccountId, _: &TransportSettings| -> Result<Arc<dyn WaSocket>, SocketError> {
+                Ok(Arc::new(socket.clone()))
+            },
+        )
+        .clock(Arc::new(SimTime(net.clock().clone())))
+        .sink(NullSink)
+        .start()
+        .await
+        .unwrap();
+    let id = AccountId::default_account();
+    // No login() first: the unlinked account waits, and the request opens the connection.
+    let phone = Phone::parse("+15550009999").unwrap();
+    let code = gw.request_pair_code(&id, &phone).await.unwrap();
+    let prompt = login_prompt_until(&gw, |p| matches!(p, Some(LoginPrompt::PairCode { .. }))).await;
+    assert!(matches!(prompt, Some(LoginPrompt::PairCode { code: c, .. }) if c == code));
+    net.enter_pair_code(&account, &me, &code).await.unwrap();
+    login_prompt_until(&gw, Option::is_none).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !gw.status()[0].connected {
+        assert!(std::time::Instant::now() < deadline, "never connected");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Linked now: a pair code is refused.
+    assert!(matches!(
+        gw.request_pair_code(&id, &phone).await,
+        Err(GatewayError::Transport {
+            source: SocketError::AlreadyLinked,
+            ..
+        })
+    ));
+    gw.shutdown().await.unwrap();
+}
