@@ -266,11 +266,18 @@ async fn handle_event(account: &Arc<Account>, event: SocketEvent) {
         SocketEvent::QrCode { code, expires_in } => {
             tracing::info!(target: "wagw::login", account = %id, expires_in_s = expires_in.as_secs(),
                 "scan the QR code in WhatsApp → Linked devices");
-            account.set_login(Some(LoginPrompt::Qr {
-                code: code.clone(),
-                expires_at_ms: account.shared.clock.now_ms()
-                    + i64::try_from(expires_in.as_millis()).unwrap_or(i64::MAX),
-            }));
+            // WhatsApp may keep rotating QR codes during a passkey step; the operator's
+            // pending passkey prompt stays on screen (the codes still reach the log).
+            if !matches!(
+                account.login_prompt(),
+                Some(LoginPrompt::Passkey { .. } | LoginPrompt::PasskeyConfirmation { .. })
+            ) {
+                account.set_login(Some(LoginPrompt::Qr {
+                    code: code.clone(),
+                    expires_at_ms: account.shared.clock.now_ms()
+                        + i64::try_from(expires_in.as_millis()).unwrap_or(i64::MAX),
+                }));
+            }
             account.record(GatewayEvent::QrCode { account: id, code });
         }
         SocketEvent::QrCodesExhausted => {
@@ -362,6 +369,8 @@ async fn handle_event(account: &Arc<Account>, event: SocketEvent) {
         SocketEvent::ContactChanged { .. } => {
             tracing::debug!(target: "wagw::inbound", account = %id, "contact identity changed");
         }
-        SocketEvent::Closed(_) => {} // Fed to the state machine by the loop.
+        // A prompt belongs to its connection: once closed, no code or passkey step is
+        // pending. (The close itself is fed to the state machine by the loop.)
+        SocketEvent::Closed(_) => account.set_login(None),
     }
 }

@@ -435,3 +435,45 @@ async fn a_pair_code_opens_the_linking_connection_it_needs() {
     ));
     gw.shutdown().await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_unanswered_passkey_request_leaves_no_stale_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = SimNetwork::with_seed(11);
+    let me = net.phone("+15550009999");
+    let account = net.unlinked_account("default");
+    net.require_passkey(&account, true);
+    let socket = account.clone();
+    let gw = Gateway::builder()
+        .settings(GatewaySettings::from_json5(OPEN, dir.path()).unwrap())
+        .transport(
+            move |_: &AccountId, _: &TransportSettings| -> Result<Arc<dyn WaSocket>, SocketError> {
+                Ok(Arc::new(socket.clone()))
+            },
+        )
+        .clock(Arc::new(SimTime(net.clock().clone())))
+        .sink(NullSink)
+        .start()
+        .await
+        .unwrap();
+    let id = AccountId::default_account();
+    gw.login(&id).await.unwrap();
+    login_prompt_until(&gw, |p| matches!(p, Some(LoginPrompt::Qr { .. }))).await;
+    net.scan(&account, &me).await.unwrap();
+    login_prompt_until(&gw, |p| matches!(p, Some(LoginPrompt::Passkey { .. }))).await;
+    // The simulated WhatsApp gives up after 120 s: the link attempt closes, and so does
+    // the prompt; the reason stays in the status and the log.
+    tokio::time::sleep(Duration::from_secs(200)).await;
+    let status = gw.status().remove(0);
+    assert_eq!(status.login, None, "{status:?}");
+    assert!(!status.connected);
+    let logged = gw
+        .store()
+        .events()
+        .since(0, 1000)
+        .unwrap()
+        .into_iter()
+        .any(|e| matches!(e.event, GatewayEvent::LoginError { detail, .. } if detail.contains("timed out")));
+    assert!(logged, "the passkey time-out is not in the event log");
+    gw.shutdown().await.unwrap();
+}
