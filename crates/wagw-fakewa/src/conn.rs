@@ -3,6 +3,7 @@
 //! test drives.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,6 +19,8 @@ use whatsapp_rust::wacore_binary::marshal::unmarshal_ref;
 use whatsapp_rust::wacore_binary::{Node, marshal, util::unpack_bytes};
 use whatsapp_rust::waproto::whatsapp as wa;
 
+use crate::FakeError;
+use crate::inbox::Envelope;
 use crate::noise::{HelloState, Keys, finish_xx, respond_hello};
 use crate::server::{LoginOutcome, State, eof};
 
@@ -42,6 +45,7 @@ enum Ctl {
 
 /// A test's handle on one accepted connection.
 pub struct FakeConnection {
+    state: Arc<State>,
     kind: ConnKind,
     ik: bool,
     ctl: mpsc::UnboundedSender<Ctl>,
@@ -123,6 +127,51 @@ impl FakeConnection {
         id
     }
 
+    /// An end-to-end encrypted text from the phone number `from_phone` (digits, e.g.
+    /// `"15550001111"`; the contact's device 0) to this connection's account; returns the
+    /// message id. See [`FakeConnection::send_dm`].
+    pub async fn send_dm_text(&self, from_phone: &str, text: &str) -> Result<String, FakeError> {
+        let message = wa::Message {
+            conversation: Some(text.to_string()),
+            ..Default::default()
+        };
+        self.send_dm(from_phone, &message).await
+    }
+
+    /// An end-to-end encrypted 1:1 message from the contact `from_phone`, as WhatsApp
+    /// delivers it: `<message from="<phone>@s.whatsapp.net" type="text"><enc v="2"
+    /// type="pkmsg|msg">`, Signal-encrypted by the contact's own session with the account
+    /// (built from the key bundle the client uploaded; waits up to 10 s for that upload).
+    /// The server keeps the message until the client acknowledges it and redelivers it,
+    /// `offline`, on the account's next login connection otherwise.
+    pub async fn send_dm(
+        &self,
+        from_phone: &str,
+        message: &wa::Message,
+    ) -> Result<String, FakeError> {
+        let ConnKind::Login { user, device } = self.kind else {
+            return Err(FakeError::NotLoggedIn);
+        };
+        let sealed = self
+            .state
+            .peers
+            .seal(from_phone, user, device, message, Duration::from_secs(10))
+            .await?;
+        let n = self.state.next_message.fetch_add(1, Ordering::SeqCst);
+        let envelope = Envelope {
+            id: format!("3EB0{n:016X}"),
+            from: format!("{from_phone}@s.whatsapp.net"),
+            t: now_secs(),
+            notify: Some(format!("Contact {from_phone}")),
+            enc_type: sealed.enc_type,
+            ciphertext: sealed.ciphertext,
+        };
+        let id = envelope.id.clone();
+        self.send_node(envelope.node(false));
+        self.state.inbox.delivered(envelope);
+        Ok(id)
+    }
+
     /// The next stanza the client sent, waiting up to `timeout`.
     pub async fn recv(&mut self, timeout: Duration) -> Option<Node> {
         tokio::time::timeout(timeout, self.stanzas.recv())
@@ -152,6 +201,21 @@ impl FakeConnection {
 /// The attribute `key` of `node`, as a string.
 pub fn attr(node: &Node, key: &str) -> Option<String> {
     node.attrs().optional_string(key).map(|s| s.to_string())
+}
+
+/// The account's offline queue on login: every unacknowledged message again, `offline`,
+/// then the `<ib><offline count=N/>` marker that ends the drain.
+fn offline_queue(state: &State) -> Vec<Node> {
+    let mut out = state.inbox.redeliveries();
+    let count = out.len();
+    out.push(
+        NodeBuilder::new("ib")
+            .children([NodeBuilder::new("offline")
+                .attr("count", count.to_string())
+                .build()])
+            .build(),
+    );
+    out
 }
 
 struct Wire {
@@ -272,6 +336,7 @@ pub(crate) async fn serve(
     let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
     let (stanza_tx, stanza_rx) = mpsc::unbounded_channel();
     state.accept(FakeConnection {
+        state: state.clone(),
         kind: kind.clone(),
         ik: hs.ik,
         ctl: ctl_tx,
@@ -335,7 +400,8 @@ pub(crate) async fn serve(
                     break;
                 };
                 let auto_ack = state.config().auto_ack_messages;
-                for reply in auto_replies(&node, auto_ack) {
+                state.inbox.acknowledge(&node);
+                for reply in auto_replies(&state, &node, auto_ack) {
                     if !wire.send(&reply).await {
                         return;
                     }
@@ -357,9 +423,10 @@ pub(crate) async fn serve(
     }
 }
 
-/// What a real server answers on its own: IQ results (and the offline marker after the
-/// passive IQ) and message acks.
-fn auto_replies(node: &Node, auto_ack: bool) -> Vec<Node> {
+/// What a real server answers on its own: IQ results (Signal key IQs answered by the fake
+/// phones; after the passive IQ, the unacknowledged messages redelivered and the offline
+/// marker) and message acks.
+fn auto_replies(state: &State, node: &Node, auto_ack: bool) -> Vec<Node> {
     let tag = node.tag.as_ref();
     let mut out = Vec::new();
     match tag {
@@ -368,19 +435,16 @@ fn auto_replies(node: &Node, auto_ack: bool) -> Vec<Node> {
             if (ty == "get" || ty == "set")
                 && let Some(id) = attr(node, "id")
             {
-                out.push(
-                    NodeBuilder::new("iq")
-                        .attr("type", "result")
-                        .attr("id", id)
-                        .attr("from", "s.whatsapp.net")
-                        .build(),
-                );
+                let result = NodeBuilder::new("iq")
+                    .attr("type", "result")
+                    .attr("id", id)
+                    .attr("from", "s.whatsapp.net");
+                out.push(match state.peers.answer_iq(node) {
+                    Some(children) if !children.is_empty() => result.children(children).build(),
+                    _ => result.build(),
+                });
                 if attr(node, "xmlns").as_deref() == Some("passive") {
-                    out.push(
-                        NodeBuilder::new("ib")
-                            .children([NodeBuilder::new("offline").attr("count", "0").build()])
-                            .build(),
-                    );
+                    out.extend(offline_queue(state));
                 }
             }
         }

@@ -30,10 +30,13 @@
 //! it exchanges plaintext newsletter messages.
 
 mod conn;
+mod inbox;
 mod noise;
+mod peer;
 mod server;
 
 pub use conn::{ConnKind, FakeConnection, attr};
+pub use inbox::acknowledged_ids;
 pub use server::{FakeConfig, FakeWhatsApp, LoginOutcome};
 
 /// What a fake-server operation could not do.
@@ -45,4 +48,15 @@ pub enum FakeError {
     /// The client went away.
     #[error("the client closed the connection")]
     Closed,
+    /// A fake phone cannot message the account before it published its Signal keys.
+    #[error(
+        "the client has not uploaded its Signal prekeys; wait for a login connection to finish connecting"
+    )]
+    NoClientKeys,
+    /// Encrypted messages go to a linked device's login connection, not a registration.
+    #[error("the connection is a registration, not a logged-in device; send on a login connection")]
+    NotLoggedIn,
+    /// The Signal library refused an operation.
+    #[error("Signal protocol error: {0}")]
+    Signal(String),
 }

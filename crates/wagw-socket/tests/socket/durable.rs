@@ -1,0 +1,148 @@
+//! Durable inbound end to end: a Signal-encrypted DM from a fake phone goes through the
+//! real client's decrypt path and its inbound durability hook, and WhatsApp's delivery
+//! acknowledgement reaches the server only after the gateway commits. Uncommitted
+//! messages come back, `offline`, on the next connection — including after a crash (a
+//! new `WhatsAppSocket` on the same authDir).
+
+use std::time::Duration;
+
+use wagw_core::{
+    CloseReason, Content, InboundAck, InboundMessage, SocketEvent, SocketEvents, WaSocket,
+};
+use wagw_fakewa::{FakeConfig, FakeConnection, FakeWhatsApp, acknowledged_ids};
+use wagw_socket::WhatsAppSocket;
+
+use super::fake_server::{config, seed_linked};
+
+/// The fake phone that writes to the account.
+const CONTACT: &str = "15550001111";
+const T: Duration = Duration::from_secs(30);
+/// How long "nothing happens" is watched for.
+const QUIET: Duration = Duration::from_millis(1500);
+
+async fn next(rx: &mut SocketEvents) -> SocketEvent {
+    tokio::time::timeout(T, rx.recv())
+        .await
+        .expect("no socket event within 30s")
+        .expect("event stream ended without Closed")
+}
+
+/// The next `Message` event, skipping others; panics on `Closed`.
+async fn message(rx: &mut SocketEvents) -> (InboundMessage, InboundAck) {
+    loop {
+        match next(rx).await {
+            SocketEvent::Message { message, ack } => return (*message, ack),
+            SocketEvent::Closed(r) => panic!("closed ({r}) while waiting for a message"),
+            _ => {}
+        }
+    }
+}
+
+/// Connects and waits for `Connected`, and for the account's key upload (a fresh device
+/// publishes its prekeys at login; the fake phone needs them).
+async fn connect(socket: &WhatsAppSocket, server: &FakeWhatsApp) -> (SocketEvents, FakeConnection) {
+    let mut rx = socket.connect().await.unwrap();
+    let conn = server
+        .next_connection()
+        .await
+        .expect("client never connected");
+    loop {
+        match next(&mut rx).await {
+            SocketEvent::Connected { .. } => break,
+            SocketEvent::Closed(r) => panic!("closed ({r}) before Connected"),
+            _ => {}
+        }
+    }
+    (rx, conn)
+}
+
+/// Everything up to `OfflineSyncCompleted`: the offline backlog (acks not committed).
+async fn backlog(rx: &mut SocketEvents) -> Vec<(InboundMessage, InboundAck)> {
+    let mut got = Vec::new();
+    loop {
+        match next(rx).await {
+            SocketEvent::Message { message, ack } => got.push((*message, ack)),
+            SocketEvent::OfflineSyncCompleted { .. } => return got,
+            SocketEvent::Closed(r) => panic!("closed ({r}) during the offline drain"),
+            _ => {}
+        }
+    }
+}
+
+async fn disconnect(socket: &WhatsAppSocket, rx: &mut SocketEvents) {
+    socket.disconnect().await;
+    loop {
+        if let SocketEvent::Closed(r) = next(rx).await {
+            assert_eq!(r, CloseReason::Requested);
+            return;
+        }
+    }
+}
+
+/// Waits for the client stanza that acknowledges message `id` as delivered.
+async fn acked(conn: &mut FakeConnection, id: &str, within: Duration) -> bool {
+    conn.wait_for(within, |n| acknowledged_ids(n).iter().any(|a| a == id))
+        .await
+        .is_some()
+}
+
+fn text(m: &InboundMessage) -> Option<&str> {
+    match &m.content {
+        Content::Text { text } => Some(text),
+        _ => None,
+    }
+}
+
+async fn linked(server: &FakeWhatsApp) -> (tempfile::TempDir, WhatsAppSocket) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    seed_linked(&cfg).await;
+    let socket = WhatsAppSocket::with_test_transport(cfg, server.factory()).unwrap();
+    (dir, socket)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encrypted_dm_is_acked_only_after_commit() {
+    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+    let server = FakeWhatsApp::new(FakeConfig::default());
+    let (_dir, socket) = linked(&server).await;
+    let (mut rx, mut conn) = connect(&socket, &server).await;
+    eprintln!("STAGE connected");
+
+    let id = conn
+        .send_dm_text(CONTACT, "hello, encrypted")
+        .await
+        .unwrap();
+    eprintln!("STAGE sent");
+    let (m, ack) = message(&mut rx).await;
+    eprintln!("STAGE got");
+    assert_eq!(m.id.as_str(), id);
+    assert_eq!(text(&m), Some("hello, encrypted"));
+    assert_eq!(m.chat.to_string(), format!("{CONTACT}@s.whatsapp.net"));
+    assert_eq!(
+        m.sender.phone.as_ref().map(|p| p.to_string()),
+        Some(format!("+{CONTACT}"))
+    );
+    assert!(!m.from_me && !m.offline);
+
+    // The hook holds WhatsApp's acknowledgement until the gateway commits.
+    assert!(
+        !acked(&mut conn, &id, QUIET).await,
+        "acknowledged before commit"
+    );
+    assert_eq!(server.unacknowledged(), [id.clone()]);
+    ack.commit();
+    assert!(
+        acked(&mut conn, &id, T).await,
+        "no acknowledgement after commit"
+    );
+    assert!(server.unacknowledged().is_empty());
+
+    // A second message on the now-established session decrypts too.
+    let id2 = conn.send_dm_text(CONTACT, "second").await.unwrap();
+    let (m2, ack2) = message(&mut rx).await;
+    assert_eq!((m2.id.as_str(), text(&m2)), (id2.as_str(), Some("second")));
+    ack2.commit();
+    assert!(acked(&mut conn, &id2, T).await);
+    disconnect(&socket, &mut rx).await;
+}
