@@ -56,17 +56,27 @@ async fn connect(socket: &WhatsAppSocket, server: &FakeWhatsApp) -> (SocketEvent
     (rx, conn)
 }
 
-/// Everything up to `OfflineSyncCompleted`: the offline backlog (acks not committed).
-async fn backlog(rx: &mut SocketEvents) -> Vec<(InboundMessage, InboundAck)> {
+/// Every message up to `OfflineSyncCompleted` (the offline backlog), each committed as it
+/// arrives: the drain ends only once the durability hook returned for all of them.
+async fn backlog(rx: &mut SocketEvents) -> Vec<InboundMessage> {
     let mut got = Vec::new();
     loop {
         match next(rx).await {
-            SocketEvent::Message { message, ack } => got.push((*message, ack)),
+            SocketEvent::Message { message, ack } => {
+                ack.commit();
+                got.push(*message);
+            }
             SocketEvent::OfflineSyncCompleted { .. } => return got,
             SocketEvent::Closed(r) => panic!("closed ({r}) during the offline drain"),
             _ => {}
         }
     }
+}
+
+/// Waits for the end of the offline drain.
+async fn drained(rx: &mut SocketEvents) {
+    let rest = backlog(rx).await;
+    assert!(rest.is_empty(), "more backlog than expected: {rest:?}");
 }
 
 async fn disconnect(socket: &WhatsAppSocket, rx: &mut SocketEvents) {
@@ -93,6 +103,15 @@ fn text(m: &InboundMessage) -> Option<&str> {
     }
 }
 
+/// The library's and wagw's logs in the test output, filtered by `RUST_LOG` (debugging a
+/// failure: `RUST_LOG=debug,sled=warn`).
+fn logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
 async fn linked(server: &FakeWhatsApp) -> (tempfile::TempDir, WhatsAppSocket) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path());
@@ -103,19 +122,16 @@ async fn linked(server: &FakeWhatsApp) -> (tempfile::TempDir, WhatsAppSocket) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn encrypted_dm_is_acked_only_after_commit() {
-    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+    logs();
     let server = FakeWhatsApp::new(FakeConfig::default());
     let (_dir, socket) = linked(&server).await;
     let (mut rx, mut conn) = connect(&socket, &server).await;
-    eprintln!("STAGE connected");
 
     let id = conn
         .send_dm_text(CONTACT, "hello, encrypted")
         .await
         .unwrap();
-    eprintln!("STAGE sent");
     let (m, ack) = message(&mut rx).await;
-    eprintln!("STAGE got");
     assert_eq!(m.id.as_str(), id);
     assert_eq!(text(&m), Some("hello, encrypted"));
     assert_eq!(m.chat.to_string(), format!("{CONTACT}@s.whatsapp.net"));
@@ -145,4 +161,127 @@ async fn encrypted_dm_is_acked_only_after_commit() {
     ack2.commit();
     assert!(acked(&mut conn, &id2, T).await);
     disconnect(&socket, &mut rx).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_ack_is_redelivered_on_the_next_connection_only() {
+    logs();
+    let server = FakeWhatsApp::new(FakeConfig::default());
+    let (_dir, socket) = linked(&server).await;
+    let (mut rx, mut conn) = connect(&socket, &server).await;
+
+    let id = conn.send_dm_text(CONTACT, "drop my ack").await.unwrap();
+    let (m, ack) = message(&mut rx).await;
+    assert_eq!(m.id.as_str(), id);
+    drop(ack);
+    // Not acknowledged, and not handed out again on this connection.
+    assert!(
+        !acked(&mut conn, &id, QUIET).await,
+        "acknowledged without a commit"
+    );
+    while let Ok(Some(ev)) = tokio::time::timeout(QUIET, rx.recv()).await {
+        if let SocketEvent::Message { message, .. } = ev {
+            panic!("redelivered on the same connection: {}", message.id);
+        }
+    }
+    assert_eq!(server.unacknowledged(), [id.clone()]);
+    disconnect(&socket, &mut rx).await;
+
+    // The next connection gets it again from the offline queue: same id, same text.
+    let (mut rx, mut conn) = connect(&socket, &server).await;
+    let (m, ack) = message(&mut rx).await;
+    assert_eq!(
+        (m.id.as_str(), text(&m)),
+        (id.as_str(), Some("drop my ack"))
+    );
+    assert!(m.offline, "a redelivery is an offline message");
+    assert!(
+        !acked(&mut conn, &id, QUIET).await,
+        "acknowledged before commit"
+    );
+    ack.commit();
+    assert!(
+        acked(&mut conn, &id, T).await,
+        "no acknowledgement after commit"
+    );
+    drained(&mut rx).await;
+    assert!(server.unacknowledged().is_empty());
+    disconnect(&socket, &mut rx).await;
+
+    // Committed: a further connection has an empty backlog.
+    let (mut rx, _conn) = connect(&socket, &server).await;
+    let ids: Vec<String> = backlog(&mut rx)
+        .await
+        .iter()
+        .map(|m| m.id.to_string())
+        .collect();
+    assert!(ids.is_empty(), "redelivered after commit: {ids:?}");
+    disconnect(&socket, &mut rx).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uncommitted_message_survives_a_crash() {
+    logs();
+    let server = FakeWhatsApp::new(FakeConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    seed_linked(&cfg).await;
+    let socket = WhatsAppSocket::with_test_transport(cfg.clone(), server.factory()).unwrap();
+    let (mut rx, conn) = connect(&socket, &server).await;
+    let id = conn
+        .send_dm_text(CONTACT, "before the crash")
+        .await
+        .unwrap();
+    let (m, ack) = message(&mut rx).await;
+    assert_eq!(m.id.as_str(), id);
+    // The process dies holding the message: no commit, no orderly disconnect.
+    drop(ack);
+    drop(rx);
+    drop(conn);
+    drop(socket);
+
+    // A new socket on the same authDir (the restarted gateway) gets it again.
+    let socket = reopen(&cfg, &server).await;
+    let (mut rx, mut conn) = connect(&socket, &server).await;
+    let (m, ack) = message(&mut rx).await;
+    assert_eq!(
+        (m.id.as_str(), text(&m)),
+        (id.as_str(), Some("before the crash"))
+    );
+    assert!(m.offline);
+    assert!(
+        !acked(&mut conn, &id, QUIET).await,
+        "acknowledged before commit"
+    );
+    ack.commit();
+    assert!(
+        acked(&mut conn, &id, T).await,
+        "no acknowledgement after commit"
+    );
+    drained(&mut rx).await;
+    // The session survived too: a new message from the same contact decrypts.
+    let id2 = conn.send_dm_text(CONTACT, "after the crash").await.unwrap();
+    let (m2, ack2) = message(&mut rx).await;
+    assert_eq!(
+        (m2.id.as_str(), text(&m2)),
+        (id2.as_str(), Some("after the crash"))
+    );
+    ack2.commit();
+    assert!(acked(&mut conn, &id2, T).await);
+    disconnect(&socket, &mut rx).await;
+}
+
+/// Opens the account again after a crash; the dead client may still hold sled's lock
+/// for a moment while its tasks wind down.
+async fn reopen(cfg: &wagw_socket::SocketConfig, server: &FakeWhatsApp) -> WhatsAppSocket {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match WhatsAppSocket::with_test_transport(cfg.clone(), server.factory()) {
+            Ok(s) => return s,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("the authDir did not reopen after the crash: {e}"),
+        }
+    }
 }
