@@ -172,6 +172,16 @@ impl FakeConnection {
         Ok(id)
     }
 
+    /// Opens a 1:1 `<message>` this connection's account sent to a fake phone (the way
+    /// the phone would): the recipient's phone number and the decrypted message. `None`
+    /// for anything else. Each ciphertext opens once, like a real recipient's.
+    pub async fn read_dm(&self, node: &Node) -> Option<(String, wa::Message)> {
+        let ConnKind::Login { user, device } = self.kind else {
+            return None;
+        };
+        self.state.peers.open(node, user, device).await
+    }
+
     /// The next stanza the client sent, waiting up to `timeout`.
     pub async fn recv(&mut self, timeout: Duration) -> Option<Node> {
         tokio::time::timeout(timeout, self.stanzas.recv())
@@ -401,7 +411,7 @@ pub(crate) async fn serve(
                 };
                 let auto_ack = state.config().auto_ack_messages;
                 state.inbox.acknowledge(&node);
-                for reply in auto_replies(&state, &node, auto_ack) {
+                for reply in auto_replies(&state, &kind, &node, auto_ack).await {
                     if !wire.send(&reply).await {
                         return;
                     }
@@ -426,7 +436,7 @@ pub(crate) async fn serve(
 /// What a real server answers on its own: IQ results (Signal key IQs answered by the fake
 /// phones; after the passive IQ, the unacknowledged messages redelivered and the offline
 /// marker) and message acks.
-fn auto_replies(state: &State, node: &Node, auto_ack: bool) -> Vec<Node> {
+async fn auto_replies(state: &State, kind: &ConnKind, node: &Node, auto_ack: bool) -> Vec<Node> {
     let tag = node.tag.as_ref();
     let mut out = Vec::new();
     match tag {
@@ -439,7 +449,11 @@ fn auto_replies(state: &State, node: &Node, auto_ack: bool) -> Vec<Node> {
                     .attr("type", "result")
                     .attr("id", id)
                     .attr("from", "s.whatsapp.net");
-                out.push(match state.peers.answer_iq(node) {
+                let own_user = match kind {
+                    ConnKind::Login { user, .. } => Some(*user),
+                    ConnKind::Registration => None,
+                };
+                out.push(match state.peers.answer_iq(node, own_user).await {
                     Some(children) if !children.is_empty() => result.children(children).build(),
                     _ => result.build(),
                 });

@@ -14,10 +14,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use tokio::sync::{Mutex, watch};
+use whatsapp_rust::buffa::Message as _;
 use whatsapp_rust::wacore::libsignal::protocol::{
-    CiphertextMessage, DeviceId, Direction, IdentityChange, IdentityKey, IdentityKeyPair,
-    IdentityKeyStore, PreKeyBundle, ProtocolAddress, PublicKey, SessionRecord, SessionStore,
-    SignalProtocolError, UsePQRatchet, message_encrypt, process_prekey_bundle,
+    CiphertextMessage, DeviceId, Direction, GenericSignedPreKey, IdentityChange, IdentityKey,
+    IdentityKeyPair, IdentityKeyStore, KeyPair, PreKeyBundle, PreKeyId, PreKeyRecord,
+    PreKeySignalMessage, PreKeyStore, ProtocolAddress, PublicKey, SessionRecord, SessionStore,
+    SignalMessage, SignalProtocolError, SignedPreKeyId, SignedPreKeyRecord, SignedPreKeyStore,
+    Timestamp, UsePQRatchet, message_decrypt, message_encrypt, process_prekey_bundle,
 };
 use whatsapp_rust::wacore::messages::MessageUtils;
 use whatsapp_rust::wacore_binary::builder::NodeBuilder;
@@ -66,13 +69,22 @@ impl Peers {
         self.keys.borrow().is_some()
     }
 
-    /// The children of the result for an `xmlns="encrypt"` IQ: stores an uploaded bundle,
-    /// answers a prekey-count query. `None` for IQs this module does not serve.
-    pub fn answer_iq(&self, iq: &Node) -> Option<Vec<Node>> {
-        if attr(iq, "xmlns").as_deref() != Some("encrypt") {
-            return None;
-        }
+    /// The children of the result for a Signal-related IQ: stores an uploaded bundle,
+    /// answers a prekey-count query, a device-list query (`xmlns="usync"`: every phone
+    /// number but the account's own, `own_user`, has device 0) and a prekey fetch (a fake
+    /// phone's bundle). `None` for IQs this module does not serve.
+    pub async fn answer_iq(&self, iq: &Node, own_user: Option<u64>) -> Option<Vec<Node>> {
         let ty = attr(iq, "type").unwrap_or_default();
+        match attr(iq, "xmlns").as_deref() {
+            Some("usync") if ty == "get" => return device_lists(iq, own_user),
+            Some("encrypt") => {}
+            _ => return None,
+        }
+        if ty == "get"
+            && let Some(key) = iq.get_optional_child("key")
+        {
+            return Some(vec![self.fetch_bundles(key).await]);
+        }
         if ty == "set"
             && let Some(keys) = parse_upload(iq)
         {
@@ -92,6 +104,77 @@ impl Peers {
             ]);
         }
         None
+    }
+
+    /// `<list>` of bundles for the users in a prekey fetch's `<key>`.
+    async fn fetch_bundles(&self, key: &Node) -> Node {
+        let mut contacts = self.contacts.lock().await;
+        let mut users = Vec::new();
+        for user in key.children().unwrap_or_default() {
+            let Some(jid) = attr(user, "jid") else {
+                continue;
+            };
+            let Some(phone) = phone_of(&jid) else {
+                continue;
+            };
+            let contact = contacts.entry(phone).or_insert_with(Contact::generate);
+            users.push(contact.bundle_node(&jid));
+        }
+        NodeBuilder::new("list").children(users).build()
+    }
+
+    /// Decrypts a 1:1 `<message>` the account sent to a fake phone: the recipient's phone
+    /// number and the message. `None` for anything else (a newsletter message, a message
+    /// to an unknown phone, a ciphertext the phone cannot open).
+    pub async fn open(
+        &self,
+        node: &Node,
+        client_user: u64,
+        client_device: u32,
+    ) -> Option<(String, wa::Message)> {
+        if node.tag.as_ref() != "message" {
+            return None;
+        }
+        let phone = phone_of(&attr(node, "to")?)?;
+        let enc = node.get_optional_child("enc").or_else(|| {
+            node.get_optional_child("participants")?
+                .children()
+                .unwrap_or_default()
+                .iter()
+                .filter(|to| attr(to, "jid").and_then(|j| phone_of(&j)).as_ref() == Some(&phone))
+                .find_map(|to| to.get_optional_child("enc"))
+        })?;
+        let Some(NodeContent::Bytes(ct)) = &enc.content else {
+            return None;
+        };
+        let ciphertext = match attr(enc, "type").as_deref() {
+            Some("pkmsg") => CiphertextMessage::PreKeySignalMessage(
+                PreKeySignalMessage::try_from(ct.as_slice()).ok()?,
+            ),
+            Some("msg") => {
+                CiphertextMessage::SignalMessage(SignalMessage::try_from(ct.as_slice()).ok()?)
+            }
+            _ => return None,
+        };
+        let mut contacts = self.contacts.lock().await;
+        let c = contacts.get_mut(&phone)?;
+        let address = ProtocolAddress::new(&client_user.to_string(), DeviceId::from(client_device));
+        let mut rng = rand::make_rng::<rand::rngs::StdRng>();
+        let plain = message_decrypt(
+            &ciphertext,
+            &address,
+            &mut c.sessions,
+            &mut c.identity,
+            &mut c.pre_keys,
+            &c.signed_pre_keys,
+            &mut rng,
+            UsePQRatchet::No,
+        )
+        .await
+        .map_err(|e| tracing::debug!("fake phone {phone}: cannot decrypt: {e}"))
+        .ok()?;
+        let body = MessageUtils::unpad_message_ref(&plain.plaintext, 2).ok()?;
+        Some((phone, wa::Message::decode_from_slice(body).ok()?))
     }
 
     /// Encrypts `message` from the contact `phone` (device 0) to the client device
@@ -172,6 +255,50 @@ impl Peers {
     }
 }
 
+/// The phone number of a `<digits>[:device]@s.whatsapp.net` JID.
+fn phone_of(jid: &str) -> Option<String> {
+    let user = jid.strip_suffix("@s.whatsapp.net")?;
+    let user = user.split(':').next().unwrap_or(user);
+    (!user.is_empty() && user.bytes().all(|b| b.is_ascii_digit())).then(|| user.to_string())
+}
+
+/// `<usync><list>` with each queried user's devices: device 0 for a phone number (the
+/// fake phones), none for the account's own users and LIDs (no other devices to fan out
+/// to). `None` for usync queries that do not ask for devices.
+fn device_lists(iq: &Node, own_user: Option<u64>) -> Option<Vec<Node>> {
+    let usync = iq.get_optional_child("usync")?;
+    usync
+        .get_optional_child("query")?
+        .get_optional_child("devices")?;
+    let own = own_user.map(|u| u.to_string());
+    let users = usync
+        .get_optional_child("list")?
+        .children()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|u| attr(u, "jid"))
+        .map(|jid| {
+            let devices = match phone_of(&jid) {
+                Some(p) if Some(&p) != own.as_ref() => {
+                    vec![NodeBuilder::new("device").attr("id", "0").build()]
+                }
+                _ => Vec::new(),
+            };
+            NodeBuilder::new("user")
+                .attr("jid", jid)
+                .children([NodeBuilder::new("devices")
+                    .attr("version", "2")
+                    .children([NodeBuilder::new("device-list").children(devices).build()])
+                    .build()])
+                .build()
+        });
+    Some(vec![
+        NodeBuilder::new("usync")
+            .children([NodeBuilder::new("list").children(users).build()])
+            .build(),
+    ])
+}
+
 fn signal(e: SignalProtocolError) -> FakeError {
     FakeError::Signal(e.to_string())
 }
@@ -222,24 +349,154 @@ fn key_of(a: &ProtocolAddress) -> String {
     format!("{}.{}", a.name(), u32::from(a.device_id()))
 }
 
-/// One fake phone: its identity and its sessions with the account's devices.
+/// How many one-time prekeys a fake phone publishes (each account session takes one).
+const CONTACT_PRE_KEYS: u32 = 32;
+/// The fake phones' signed prekey id.
+const SIGNED_PRE_KEY_ID: u32 = 1;
+
+/// One fake phone: its identity, its published prekeys and its sessions with the
+/// account's devices.
 struct Contact {
     identity: Identity,
     sessions: Sessions,
+    pre_keys: PreKeys,
+    signed_pre_keys: SignedPreKeys,
+    /// Signed prekey public key and signature, as published.
+    signed: (PublicKey, Vec<u8>),
+    /// The next one-time prekey id to hand out.
+    next_pre_key: u32,
 }
 
 impl Contact {
     fn generate() -> Contact {
         let mut rng = rand::make_rng::<rand::rngs::StdRng>();
+        let pair = IdentityKeyPair::generate(&mut rng);
+        let signed = KeyPair::generate(&mut rng);
+        // A signing failure would only come from a malformed key we just generated.
+        let signature = pair
+            .private_key()
+            .calculate_signature(&signed.public_key.serialize(), &mut rng)
+            .map(|s| s.to_vec())
+            .unwrap_or_default();
+        let record = SignedPreKeyRecord::new(
+            SignedPreKeyId::from(SIGNED_PRE_KEY_ID),
+            Timestamp::from_epoch_millis(whatsapp_rust::wacore::time::now_millis().max(0) as u64),
+            &signed,
+            &signature,
+        );
+        let pre_keys = (1..=CONTACT_PRE_KEYS)
+            .map(|id| {
+                let key = KeyPair::generate(&mut rng);
+                (id, PreKeyRecord::new(PreKeyId::from(id), &key))
+            })
+            .collect();
         Contact {
             identity: Identity {
-                pair: IdentityKeyPair::generate(&mut rng),
+                pair,
                 // Signal registration ids are 14 bits, never 0.
                 registration_id: rand::RngExt::random_range(&mut rng, 1..16_380),
                 known: HashMap::new(),
             },
             sessions: Sessions(HashMap::new()),
+            pre_keys: PreKeys(pre_keys),
+            signed_pre_keys: SignedPreKeys(HashMap::from([(SIGNED_PRE_KEY_ID, record)])),
+            signed: (signed.public_key, signature),
+            next_pre_key: 1,
         }
+    }
+
+    /// `<user jid=..>` with this phone's bundle, handing out one one-time prekey.
+    fn bundle_node(&mut self, jid: &str) -> Node {
+        let bytes = |tag: &'static str, b: Vec<u8>| NodeBuilder::new(tag).bytes(b).build();
+        let id3 = |id: u32| id.to_be_bytes()[1..].to_vec();
+        let mut children = vec![
+            bytes(
+                "registration",
+                self.identity.registration_id.to_be_bytes().to_vec(),
+            ),
+            bytes("type", vec![5]),
+            bytes(
+                "identity",
+                self.identity.pair.public_key().public_key_bytes().to_vec(),
+            ),
+        ];
+        let id = self.next_pre_key;
+        if let Some(key) = self.pre_keys.0.get(&id).and_then(|r| r.public_key().ok()) {
+            self.next_pre_key += 1;
+            children.push(
+                NodeBuilder::new("key")
+                    .children([
+                        bytes("id", id3(id)),
+                        bytes("value", key.public_key_bytes().to_vec()),
+                    ])
+                    .build(),
+            );
+        }
+        children.push(
+            NodeBuilder::new("skey")
+                .children([
+                    bytes("id", id3(SIGNED_PRE_KEY_ID)),
+                    bytes("value", self.signed.0.public_key_bytes().to_vec()),
+                    bytes("signature", self.signed.1.clone()),
+                ])
+                .build(),
+        );
+        NodeBuilder::new("user")
+            .attr("jid", jid.to_string())
+            .children(children)
+            .build()
+    }
+}
+
+/// The phone's one-time prekeys, by id.
+struct PreKeys(HashMap<u32, PreKeyRecord>);
+
+#[async_trait::async_trait]
+impl PreKeyStore for PreKeys {
+    async fn get_pre_key(&self, id: PreKeyId) -> Result<PreKeyRecord, SignalProtocolError> {
+        self.0
+            .get(&u32::from(id))
+            .cloned()
+            .ok_or(SignalProtocolError::InvalidPreKeyId)
+    }
+
+    async fn save_pre_key(
+        &mut self,
+        id: PreKeyId,
+        record: &PreKeyRecord,
+    ) -> Result<(), SignalProtocolError> {
+        self.0.insert(u32::from(id), record.clone());
+        Ok(())
+    }
+
+    async fn remove_pre_key(&mut self, id: PreKeyId) -> Result<(), SignalProtocolError> {
+        self.0.remove(&u32::from(id));
+        Ok(())
+    }
+}
+
+/// The phone's signed prekeys, by id.
+struct SignedPreKeys(HashMap<u32, SignedPreKeyRecord>);
+
+#[async_trait::async_trait]
+impl SignedPreKeyStore for SignedPreKeys {
+    async fn get_signed_pre_key(
+        &self,
+        id: SignedPreKeyId,
+    ) -> Result<SignedPreKeyRecord, SignalProtocolError> {
+        self.0
+            .get(&u32::from(id))
+            .cloned()
+            .ok_or(SignalProtocolError::InvalidSignedPreKeyId)
+    }
+
+    async fn save_signed_pre_key(
+        &mut self,
+        id: SignedPreKeyId,
+        record: &SignedPreKeyRecord,
+    ) -> Result<(), SignalProtocolError> {
+        self.0.insert(u32::from(id), record.clone());
+        Ok(())
     }
 }
 
@@ -320,6 +577,20 @@ impl SessionStore for Sessions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phone_numbers_come_from_pn_jids_only() {
+        assert_eq!(
+            phone_of("15550001111@s.whatsapp.net").as_deref(),
+            Some("15550001111")
+        );
+        assert_eq!(
+            phone_of("15550001111:3@s.whatsapp.net").as_deref(),
+            Some("15550001111")
+        );
+        assert_eq!(phone_of("100000000000001@lid"), None);
+        assert_eq!(phone_of("120363000000000001@newsletter"), None);
+    }
 
     #[test]
     fn be_ids_decode_and_reject_oversized() {

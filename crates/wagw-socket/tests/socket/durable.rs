@@ -285,3 +285,42 @@ async fn reopen(cfg: &wagw_socket::SocketConfig, server: &FakeWhatsApp) -> Whats
         }
     }
 }
+
+/// The account's replies reach the fake phone end-to-end encrypted: the client fetches
+/// the phone's device list and prekey bundle from the server, and the phone opens them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_to_a_fake_phone_are_encrypted_and_readable() {
+    logs();
+    let server = FakeWhatsApp::new(FakeConfig::default());
+    let (_dir, socket) = linked(&server).await;
+    let (mut rx, mut conn) = connect(&socket, &server).await;
+    let to = wagw_core::Jid::parse(&format!("{CONTACT}@s.whatsapp.net")).unwrap();
+    for t in ["first reply", "second reply"] {
+        let receipt = socket
+            .send(wagw_core::OutboundMessage::text(to.clone(), t))
+            .await
+            .expect("acked send");
+        let sent = conn
+            .wait_for(T, |n| n.tag.as_ref() == "message")
+            .await
+            .expect("the server saw no message");
+        assert!(
+            sent.get_optional_child("plaintext").is_none(),
+            "a DM must not travel in plaintext"
+        );
+        assert_eq!(
+            wagw_fakewa::attr(&sent, "id").as_deref(),
+            Some(receipt.id.as_str())
+        );
+        let (phone, message) = conn.read_dm(&sent).await.expect("the phone cannot open it");
+        assert_eq!(phone, CONTACT);
+        assert_eq!(message.conversation.as_deref(), Some(t));
+    }
+    // And the phone answers on the session the account started.
+    let id = conn.send_dm_text(CONTACT, "got both").await.unwrap();
+    let (m, ack) = message(&mut rx).await;
+    assert_eq!((m.id.as_str(), text(&m)), (id.as_str(), Some("got both")));
+    ack.commit();
+    assert!(acked(&mut conn, &id, T).await);
+    disconnect(&socket, &mut rx).await;
+}
