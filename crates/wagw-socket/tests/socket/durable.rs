@@ -146,7 +146,7 @@ async fn encrypted_dm_is_acked_only_after_commit() {
         !acked(&mut conn, &id, QUIET).await,
         "acknowledged before commit"
     );
-    assert_eq!(server.unacknowledged(), [id.clone()]);
+    assert_eq!(server.unacknowledged(), std::slice::from_ref(&id));
     ack.commit();
     assert!(
         acked(&mut conn, &id, T).await,
@@ -184,7 +184,7 @@ async fn dropped_ack_is_redelivered_on_the_next_connection_only() {
             panic!("redelivered on the same connection: {}", message.id);
         }
     }
-    assert_eq!(server.unacknowledged(), [id.clone()]);
+    assert_eq!(server.unacknowledged(), std::slice::from_ref(&id));
     disconnect(&socket, &mut rx).await;
 
     // The next connection gets it again from the offline queue: same id, same text.
