@@ -213,19 +213,41 @@ pub fn attr(node: &Node, key: &str) -> Option<String> {
     node.attrs().optional_string(key).map(|s| s.to_string())
 }
 
-/// The account's offline queue on login: every unacknowledged message again, `offline`,
-/// then the `<ib><offline count=N/>` marker that ends the drain.
-fn offline_queue(state: &State) -> Vec<Node> {
-    let mut out = state.inbox.redeliveries();
-    let count = out.len();
-    out.push(
-        NodeBuilder::new("ib")
-            .children([NodeBuilder::new("offline")
-                .attr("count", count.to_string())
-                .build()])
-            .build(),
-    );
-    out
+/// How long the offline marker trails a redelivered backlog. The client decrypts messages
+/// on per-chat worker tasks but handles `<ib>` inline, and its drain finisher can take the
+/// processing permit before a worker that has not started yet
+/// (whatsapp-rust 0.7 `handlers/message.rs` chat lanes vs `handlers/ib.rs` `offline`):
+/// a marker right behind the messages could end the drain before they joined it. WhatsApp
+/// streams a backlog well ahead of its marker; the pause stands in for that.
+const OFFLINE_MARKER_DELAY: Duration = Duration::from_millis(300);
+
+/// `<ib><offline count=N/>`: the end of the login's offline queue.
+fn offline_marker(count: usize) -> Node {
+    NodeBuilder::new("ib")
+        .children([NodeBuilder::new("offline")
+            .attr("count", count.to_string())
+            .build()])
+        .build()
+}
+
+/// Ends the offline queue after the passive IQ (whose answer carried the redeliveries):
+/// the marker at once for an empty queue, a moment after a backlog otherwise.
+fn end_offline_queue(state: &State, node: &Node, ctl: &mpsc::WeakUnboundedSender<Ctl>) {
+    if node.tag.as_ref() != "iq" || attr(node, "xmlns").as_deref() != Some("passive") {
+        return;
+    }
+    let Some(ctl) = ctl.upgrade() else {
+        return;
+    };
+    let count = state.inbox.unacknowledged().len();
+    if count == 0 {
+        let _ = ctl.send(Ctl::Send(offline_marker(0)));
+        return;
+    }
+    tokio::spawn(async move {
+        tokio::time::sleep(OFFLINE_MARKER_DELAY).await;
+        let _ = ctl.send(Ctl::Send(offline_marker(count)));
+    });
 }
 
 struct Wire {
@@ -344,6 +366,8 @@ pub(crate) async fn serve(
         to_client: to_client.clone(),
     };
     let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
+    // Weak: dropping the test's handle must still end the connection.
+    let ctl_self = ctl_tx.downgrade();
     let (stanza_tx, stanza_rx) = mpsc::unbounded_channel();
     state.accept(FakeConnection {
         state: state.clone(),
@@ -416,6 +440,7 @@ pub(crate) async fn serve(
                         return;
                     }
                 }
+                end_offline_queue(&state, &node, &ctl_self);
                 let _ = stanza_tx.send(node);
             }
             ctl = ctl_rx.recv() => match ctl {
@@ -434,8 +459,8 @@ pub(crate) async fn serve(
 }
 
 /// What a real server answers on its own: IQ results (Signal key IQs answered by the fake
-/// phones; after the passive IQ, the unacknowledged messages redelivered and the offline
-/// marker) and message acks.
+/// phones; after the passive IQ, the unacknowledged messages redelivered) and message
+/// acks.
 async fn auto_replies(state: &State, kind: &ConnKind, node: &Node, auto_ack: bool) -> Vec<Node> {
     let tag = node.tag.as_ref();
     let mut out = Vec::new();
@@ -458,7 +483,9 @@ async fn auto_replies(state: &State, kind: &ConnKind, node: &Node, auto_ack: boo
                     _ => result.build(),
                 });
                 if attr(node, "xmlns").as_deref() == Some("passive") {
-                    out.extend(offline_queue(state));
+                    // The account's offline queue: every unacknowledged DM again, `offline`
+                    // (the marker that ends it follows: `end_offline_queue`).
+                    out.extend(state.inbox.redeliveries());
                 }
             }
         }
