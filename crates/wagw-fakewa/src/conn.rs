@@ -470,7 +470,7 @@ async fn auto_replies(state: &State, kind: &ConnKind, node: &Node, auto_ack: boo
             if (ty == "get" || ty == "set")
                 && let Some(id) = attr(node, "id")
             {
-                let result = NodeBuilder::new("iq")
+                let mut result = NodeBuilder::new("iq")
                     .attr("type", "result")
                     .attr("id", id)
                     .attr("from", "s.whatsapp.net");
@@ -478,10 +478,15 @@ async fn auto_replies(state: &State, kind: &ConnKind, node: &Node, auto_ack: boo
                     ConnKind::Login { user, .. } => Some(*user),
                     ConnKind::Registration => None,
                 };
-                out.push(match state.peers.answer_iq(node, own_user).await {
-                    Some(children) if !children.is_empty() => result.children(children).build(),
-                    _ => result.build(),
-                });
+                // A media connection request gets the fake CDN's host and token.
+                if node.get_optional_child("media_conn").is_some() {
+                    result = result.children([crate::media::media_conn_node()]);
+                } else if let Some(children) = state.peers.answer_iq(node, own_user).await
+                    && !children.is_empty()
+                {
+                    result = result.children(children);
+                }
+                out.push(result.build());
                 if attr(node, "xmlns").as_deref() == Some("passive") {
                     // The account's offline queue: every unacknowledged DM again, `offline`
                     // (the marker that ends it follows: `end_offline_queue`).

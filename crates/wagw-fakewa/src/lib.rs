@@ -6,7 +6,10 @@
 //! chain, the binary node codec from the library's own crates, pairing refs (QR codes),
 //! login `<success>`, plaintext (newsletter) messages both ways with server acks, and every
 //! failure a reconnect policy classifies (stream errors 401, 503, 515, `conflict replaced`,
-//! `<failure>` 402 with an expiry, 403, 405, transport EOF).
+//! `<failure>` 402 with an expiry, 403, 405, transport EOF). Media goes through
+//! [`FakeMedia`], an in-process CDN: the server answers the client's `media_conn` request
+//! with its host, and `FakeMedia` is the HTTP client that stores uploads and serves
+//! downloads (see its module docs).
 //!
 //! It also plays **phones that speak Signal**: it captures the prekey bundle the client
 //! uploads at login, and a fake phone (any phone number, device 0) sends the account
@@ -30,6 +33,7 @@
 //! use wagw_fakewa::{FakeConfig, FakeWhatsApp, acknowledged_ids};
 //! let server = FakeWhatsApp::new(FakeConfig::default());
 //! let factory = server.factory(); // hand to the client as its TransportFactory
+//! let http = server.media().http_client(); // and this as its HttpClient, for media
 //! // ... start a linked client with `factory`, then:
 //! if let Some(mut conn) = server.next_connection().await {
 //!     let id = conn.send_dm_text("15550001111", "hello").await?; // encrypted DM
@@ -43,7 +47,7 @@
 //!     conn.send_newsletter_text("120363000000000001@newsletter", "hello");
 //!     conn.stream_error(515); // or conflict_replaced(), close(), ...
 //! }
-//! # let _ = factory; Ok(()) }
+//! # let _ = (factory, http); Ok(()) }
 //! ```
 //!
 //! Must not be a dependency of anything but tests (`publish = false`).
@@ -51,12 +55,14 @@
 mod conn;
 mod contact;
 mod inbox;
+mod media;
 mod noise;
 mod peer;
 mod server;
 
 pub use conn::{ConnKind, FakeConnection, attr};
 pub use inbox::acknowledged_ids;
+pub use media::{FakeMedia, MEDIA_HOST};
 pub use server::{FakeConfig, FakeWhatsApp, LoginOutcome};
 
 /// What a fake-server operation could not do.

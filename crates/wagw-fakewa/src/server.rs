@@ -12,6 +12,7 @@ use whatsapp_rust::transport::{DisconnectReason, Transport, TransportEvent, Tran
 
 use crate::conn::{self, FakeConnection};
 use crate::inbox::Inbox;
+use crate::media::FakeMedia;
 use crate::noise::ServerIdentity;
 use crate::peer::Peers;
 
@@ -68,6 +69,7 @@ pub(crate) struct State {
     pub inbox: Inbox,
     /// Numbers the ids of messages the fake phones send.
     pub next_message: AtomicU64,
+    media: FakeMedia,
 }
 
 impl State {
@@ -109,6 +111,7 @@ impl FakeWhatsApp {
                 peers: Peers::new(),
                 inbox: Inbox::default(),
                 next_message: AtomicU64::new(1),
+                media: FakeMedia::new(),
             }),
         }
     }
@@ -148,6 +151,12 @@ impl FakeWhatsApp {
     /// yet, in delivery order: the next login connection redelivers them.
     pub fn unacknowledged(&self) -> Vec<String> {
         self.state.inbox.unacknowledged()
+    }
+
+    /// The server's media CDN: hand [`FakeMedia::http_client`] to the client so uploads and
+    /// downloads reach it (the server's `media_conn` answer names its host).
+    pub fn media(&self) -> FakeMedia {
+        self.state.media.clone()
     }
 
     /// How many transports clients have opened.
