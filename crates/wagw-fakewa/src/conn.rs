@@ -142,8 +142,9 @@ impl FakeConnection {
     /// delivers it: `<message from="<phone>@s.whatsapp.net" type="text"><enc v="2"
     /// type="pkmsg|msg">`, Signal-encrypted by the contact's own session with the account
     /// (built from the key bundle the client uploaded; waits up to 10 s for that upload).
-    /// The server keeps the message until the client acknowledges it and redelivers it,
-    /// `offline`, on the account's next login connection otherwise.
+    /// The sender's push name (`notify`) is `Contact <phone>`. The server keeps the message
+    /// until the client acknowledges it and redelivers it, `offline`, on the account's next
+    /// login connection otherwise.
     pub async fn send_dm(
         &self,
         from_phone: &str,

@@ -348,6 +348,7 @@ fn parse_upload(iq: &Node) -> Option<ClientKeys> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]
@@ -362,6 +363,50 @@ mod tests {
         );
         assert_eq!(phone_of("100000000000001@lid"), None);
         assert_eq!(phone_of("120363000000000001@newsletter"), None);
+    }
+
+    #[test]
+    fn device_lists_give_phones_device_zero_and_the_account_none() {
+        let user = |jid: &str| {
+            NodeBuilder::new("user")
+                .attr("jid", jid.to_string())
+                .build()
+        };
+        let query = |q: &'static str| {
+            NodeBuilder::new("iq")
+                .children([NodeBuilder::new("usync")
+                    .children([
+                        NodeBuilder::new("query")
+                            .children([NodeBuilder::new(q).build()])
+                            .build(),
+                        NodeBuilder::new("list")
+                            .children([
+                                user("15550001111@s.whatsapp.net"),
+                                user("15550001234@s.whatsapp.net"),
+                                user("100000000000001@lid"),
+                            ])
+                            .build(),
+                    ])
+                    .build()])
+                .build()
+        };
+        assert!(device_lists(&query("lid"), Some(15550001234)).is_none());
+        let answer = device_lists(&query("devices"), Some(15550001234)).unwrap();
+        let users = answer[0]
+            .get_optional_child("list")
+            .unwrap()
+            .children()
+            .unwrap();
+        let devices: Vec<usize> = users
+            .iter()
+            .map(|u| {
+                u.get_optional_child("devices")
+                    .and_then(|d| d.get_optional_child("device-list"))
+                    .and_then(|l| l.children())
+                    .map_or(0, |c| c.len())
+            })
+            .collect();
+        assert_eq!(devices, [1, 0, 0], "phone, own PN user, own LID");
     }
 
     #[test]
