@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 use wagw_core::{AccountId, Jid, OutboundMessage, SocketError, WaSocket};
 use wagw_fakewa::{ConnKind, FakeConfig, FakeConnection, FakeWhatsApp, attr};
 use wagw_gateway::{
-    Gateway, GatewayError, GatewayEvent, GatewaySettings, LoginPrompt, MediaSource, NullSink,
-    Reply, TransportSettings,
+    AgentSink, Gateway, GatewayError, GatewayEvent, GatewaySettings, LoginPrompt, MediaSource,
+    NullSink, Reply, TransportSettings, sink_fn,
 };
 use wagw_socket::store::{SledStore, StoreOptions};
 use wagw_socket::{SocketConfig, WhatsAppSocket};
@@ -31,10 +31,11 @@ pub(crate) const WAIT: Duration = Duration::from_secs(15);
 
 /// `web.reconnect`: 300 ms, ×2 per failure, at most 2.4 s, no jitter; the failure streak
 /// resets after 1 s of uptime (`web.heartbeatSeconds`).
-fn config_text(initial_ms: u64) -> String {
+/// `channels` is inserted as the config's `channels` value (`{}` for the defaults).
+fn config_text(initial_ms: u64, channels: &str) -> String {
     format!(
-        "{{ web: {{ heartbeatSeconds: 1, reconnect: {{ initialMs: {initial_ms}, factor: 2, \
-         maxMs: {}, jitter: 0, maxAttempts: 12 }} }} }}",
+        "{{ channels: {channels}, web: {{ heartbeatSeconds: 1, reconnect: {{ initialMs: \
+         {initial_ms}, factor: 2, maxMs: {}, jitter: 0, maxAttempts: 12 }} }} }}",
         initial_ms * 8
     )
 }
@@ -78,12 +79,23 @@ pub(crate) struct Rig {
 
 impl Rig {
     pub(crate) async fn start(fake: FakeConfig, initial_ms: u64) -> Rig {
+        Rig::start_with(fake, initial_ms, "{}", Arc::new(NullSink)).await
+    }
+
+    /// [`Rig::start`] with a `channels` config value and an agent sink.
+    pub(crate) async fn start_with(
+        fake: FakeConfig,
+        initial_ms: u64,
+        channels: &str,
+        sink: Arc<dyn AgentSink>,
+    ) -> Rig {
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
             .with_env_filter("wagw=info")
             .try_init();
         let dir = tempfile::tempdir().unwrap();
-        let settings = GatewaySettings::from_json5(&config_text(initial_ms), dir.path()).unwrap();
+        let settings =
+            GatewaySettings::from_json5(&config_text(initial_ms, channels), dir.path()).unwrap();
         let id = AccountId::default_account();
         let auth_dir = settings.account(&id).unwrap().transport.auth_dir.clone();
         seed_linked(&auth_dir).await;
@@ -102,7 +114,7 @@ impl Rig {
                         .map_err(|e| SocketError::Other(e.to_string()))
                 },
             )
-            .sink(NullSink)
+            .sink_arc(sink)
             .start()
             .await
             .unwrap();
@@ -248,6 +260,91 @@ async fn linked_account_connects_receives_and_sends_with_server_acks() {
 }
 
 /// A small PNG.
+/// The text of a plain or extended text message.
+fn text_of(message: &wa::Message) -> Option<String> {
+    message.conversation.clone().or_else(|| {
+        message
+            .extended_text_message
+            .as_option()
+            .and_then(|m| m.text.clone())
+    })
+}
+
+/// The whole path over the real client and real Signal sessions: an allowlisted phone's
+/// end-to-end encrypted DM is decrypted by the client, committed by the gateway (only then
+/// does WhatsApp get its receipt), handed to the agent, and the agent's reply goes back
+/// encrypted to that phone, which decrypts it; an unknown phone is challenged instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encrypted_dm_reaches_the_agent_and_its_reply_reaches_the_phone() {
+    const FRIEND: &str = "15550001111";
+    const STRANGER: &str = "15550003333";
+    let echo =
+        sink_fn(|turn| async move { Ok(vec![Reply::text(format!("echo: {}", turn.raw_body))]) });
+    let rig = Rig::start_with(
+        FakeConfig::default(),
+        300,
+        "{ whatsapp: { dmPolicy: 'pairing', allowFrom: ['+15550001111'] } }",
+        echo,
+    )
+    .await;
+    let (mut conn, _) = rig.accepted().await;
+    rig.until_connected().await;
+
+    let id = conn
+        .send_dm_text(FRIEND, "hello over signal")
+        .await
+        .expect("the fake phone could not encrypt to the account");
+    let reply = conn
+        .wait_for(WAIT, |n| {
+            n.tag.as_ref() == "message" && attr(n, "to").is_some_and(|to| to.starts_with(FRIEND))
+        })
+        .await
+        .expect("the agent's reply never reached the server");
+    let (to, message) = conn
+        .read_dm(&reply)
+        .await
+        .expect("the phone could not decrypt the reply");
+    assert!(to.starts_with(FRIEND), "addressed to the friend, got {to}");
+    assert_eq!(
+        text_of(&message).as_deref(),
+        Some("echo: hello over signal"),
+        "{message:?}"
+    );
+    rig.until(
+        "acknowledged the DM and counted the turn and the send",
+        |s| s.metrics.turns_delivered == 1 && s.metrics.messages_out == 1,
+    )
+    .await;
+    let deadline = Instant::now() + WAIT;
+    while rig.server.unacknowledged().contains(&id) {
+        assert!(
+            Instant::now() < deadline,
+            "the DM was never acknowledged to WhatsApp"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // An unknown phone gets a pairing code, encrypted to it, and no turn.
+    conn.send_dm_text(STRANGER, "who is this?").await.unwrap();
+    let challenge = conn
+        .wait_for(WAIT, |n| {
+            n.tag.as_ref() == "message" && attr(n, "to").is_some_and(|to| to.starts_with(STRANGER))
+        })
+        .await
+        .expect("the stranger was not challenged");
+    let (_, message) = conn.read_dm(&challenge).await.unwrap();
+    let pending = rig.gw.pairing_pending(&rig.id).unwrap();
+    assert_eq!(pending.len(), 1);
+    let text = text_of(&message).unwrap_or_default();
+    assert!(text.contains(&pending[0].code), "{text}");
+    rig.until("counted the challenge", |s| {
+        s.metrics.pairing_challenges == 1
+    })
+    .await;
+    assert_eq!(rig.status().metrics.turns_delivered, 1);
+    rig.stop().await;
+}
+
 fn png() -> Vec<u8> {
     let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
     let mut out = std::io::Cursor::new(Vec::new());
