@@ -19,6 +19,7 @@
 pub mod identity;
 pub mod message;
 pub mod policy;
+pub mod resources;
 pub mod socket;
 
 pub use identity::{
@@ -31,6 +32,7 @@ pub use message::{
     QuotedMessage, Receipt, ReceiptKind, SendReceipt, UploadedMedia,
 };
 pub use policy::{AckGroupMode, Activation, ChunkMode, DmPolicy, DmScope, GroupPolicy};
+pub use resources::TransportResources;
 pub use socket::{
     CloseReason, InboundAck, OwnIdentity, SocketError, SocketEvent, SocketEvents, WaSocket,
 };

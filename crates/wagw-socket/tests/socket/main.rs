@@ -7,5 +7,6 @@ mod contract;
 mod conversion;
 mod fake_server;
 mod outbound;
+mod resources;
 mod store_crash;
 mod store_diff;
