@@ -13,6 +13,7 @@ use wagw_gateway::{
 };
 
 use super::{Runtime, now_ms};
+use crate::http::model_resources::AccountResources;
 use crate::access::AccessOps;
 use crate::http::api::{
     GatewayApi, LoginChallenge, LoginStart, MarkRead, MediaFile, MediaInput, Poll, Reaction,
@@ -115,12 +116,10 @@ impl Runtime {
                 .as_ref()
                 .filter(|s| !s.connected)
                 .and_then(|s| s.detail.clone()),
-            reconnect_attempts: metrics
-                .map_or(0, |m| m.reconnects.values().sum::<u64>())
-                .try_into()
-                .unwrap_or(u32::MAX),
+            reconnect_attempts: metrics.map_or(0, |m| m.reconnect_attempts),
+            reconnects_total: metrics.map_or(0, |m| m.reconnects.values().sum::<u64>()),
             last_inbound_at_ms: metrics.map(|m| m.last_inbound_ms).filter(|&ms| ms > 0),
-            last_outbound_at_ms: None,
+            last_outbound_at_ms: metrics.map(|m| m.last_outbound_ms).filter(|&ms| ms > 0),
             dm_policy: serde_json::to_value(account.dm_policy)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
@@ -186,6 +185,21 @@ impl GatewayApi for Runtime {
             .resolve_account(id)
             .map_err(|_| ApiError::unknown_account(id.as_str()))?;
         Ok(self.view(account))
+    }
+
+    async fn resources(&self, id: &AccountId) -> Result<AccountResources, ApiError> {
+        self.configured(id)?;
+        let (running, resources) = match self.gateway.resources(id).await {
+            Ok(r) => (true, r),
+            // Configured but not running (disabled, or the gateway is off for it).
+            Err(wagw_gateway::GatewayError::UnknownAccount(_)) => (false, None),
+            Err(e) => return Err(api_error(e)),
+        };
+        Ok(AccountResources {
+            account: id.to_string(),
+            running,
+            resources: resources.map(Into::into),
+        })
     }
 
     async fn login_start(
@@ -569,10 +583,13 @@ impl GatewayApi for Runtime {
         Ok(response)
     }
 
-    fn metrics_text(&self) -> String {
+    async fn metrics_text(&self) -> String {
+        let library = self.library.map(super::recorder::LibraryMetrics::render);
         super::metrics::render(
             &self.gateway.metrics(),
+            &self.gateway.all_resources().await,
             self.sinks.outbox().counts().ok().as_ref(),
+            library.as_deref(),
         )
     }
 
