@@ -13,7 +13,6 @@ use wagw_gateway::{
 };
 
 use super::{Runtime, now_ms};
-use crate::http::model_resources::AccountResources;
 use crate::access::AccessOps;
 use crate::http::api::{
     GatewayApi, LoginChallenge, LoginStart, MarkRead, MediaFile, MediaInput, Poll, Reaction,
@@ -26,6 +25,7 @@ use crate::http::model::{
 };
 use crate::http::model_access::{AllowChange, AllowEntryView, ExplainView};
 use crate::http::model_agents::DeliveryView;
+use crate::http::model_resources::AccountResources;
 
 /// An event of the daemon's log in the API's shape.
 pub fn record(e: wagw_agents::Event) -> EventRecord {

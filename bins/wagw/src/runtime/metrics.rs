@@ -281,7 +281,8 @@ pub(crate) fn parse_exposition(text: &str) -> Result<Vec<(String, String, f64)>,
     fn valid_name(n: &str) -> bool {
         !n.is_empty()
             && !n.starts_with(|c: char| c.is_ascii_digit())
-            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
     }
     let mut types: HashMap<String, String> = HashMap::new();
     let mut finished: HashSet<String> = HashSet::new();
@@ -291,7 +292,9 @@ pub(crate) fn parse_exposition(text: &str) -> Result<Vec<(String, String, f64)>,
     for (i, line) in text.lines().enumerate() {
         let at = |m: &str| format!("line {}: {m}: {line:?}", i + 1);
         if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (name, kind) = rest.split_once(' ').ok_or_else(|| at("TYPE without a kind"))?;
+            let (name, kind) = rest
+                .split_once(' ')
+                .ok_or_else(|| at("TYPE without a kind"))?;
             if !valid_name(name) {
                 return Err(at("bad family name"));
             }
@@ -401,14 +404,20 @@ mod tests {
         let library = "# TYPE wa_recv_total counter\nwa_recv_total{outcome=\"decrypted\"} 2\n";
         let text = render(&accounts, &resources, Some(&counts), Some(library));
         parse_exposition(&text).unwrap();
-        assert!(text.contains("wagw_transport_connected{account=\"work\"} 1\n"), "{text}");
+        assert!(
+            text.contains("wagw_transport_connected{account=\"work\"} 1\n"),
+            "{text}"
+        );
         assert!(
             text.contains(
                 "wagw_transport_entries{account=\"work\",collection=\"signal_sessions\"} 12\n"
             ),
             "{text}"
         );
-        assert!(text.contains("wagw_reconnect_attempts{account=\"work\"} 0\n"), "{text}");
+        assert!(
+            text.contains("wagw_reconnect_attempts{account=\"work\"} 0\n"),
+            "{text}"
+        );
         assert!(text.ends_with(library), "{text}");
         // The checker catches what Prometheus would refuse.
         for bad in [

@@ -166,17 +166,10 @@ impl LibraryMetrics {
                             label_set(labels, Some("+Inf"))
                         );
                         let sum = f64::from_bits(h.sum.load(Ordering::Relaxed));
-                        let _ = writeln!(
-                            out,
-                            "{name}_sum{} {}",
-                            label_set(labels, None),
-                            number(sum)
-                        );
-                        let _ = writeln!(
-                            out,
-                            "{name}_count{} {cumulative}",
-                            label_set(labels, None)
-                        );
+                        let _ =
+                            writeln!(out, "{name}_sum{} {}", label_set(labels, None), number(sum));
+                        let _ =
+                            writeln!(out, "{name}_count{} {cumulative}", label_set(labels, None));
                     }
                 }
             }
@@ -312,14 +305,36 @@ mod tests {
             metrics::gauge!("wa_recv_total").set(5.0);
         });
         let text = r.render();
-        assert!(text.contains("# HELP wa_recv_total Inbound messages (count)\n"), "{text}");
-        assert_eq!(text.matches("# TYPE wa_recv_total counter").count(), 1, "{text}");
-        assert!(text.contains("wa_recv_total{outcome=\"decrypted\"} 2\n"), "{text}");
+        assert!(
+            text.contains("# HELP wa_recv_total Inbound messages (count)\n"),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("# TYPE wa_recv_total counter").count(),
+            1,
+            "{text}"
+        );
+        assert!(
+            text.contains("wa_recv_total{outcome=\"decrypted\"} 2\n"),
+            "{text}"
+        );
         assert!(text.contains("wa_connected 1\n"), "{text}");
-        assert!(text.contains("wa_iq_duration_seconds_bucket{le=\"0.025\"} 0\n"), "{text}");
-        assert!(text.contains("wa_iq_duration_seconds_bucket{le=\"0.05\"} 1\n"), "{text}");
-        assert!(text.contains("wa_iq_duration_seconds_bucket{le=\"+Inf\"} 2\n"), "{text}");
-        assert!(text.contains("wa_iq_duration_seconds_sum 20.03\n"), "{text}");
+        assert!(
+            text.contains("wa_iq_duration_seconds_bucket{le=\"0.025\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("wa_iq_duration_seconds_bucket{le=\"0.05\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("wa_iq_duration_seconds_bucket{le=\"+Inf\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("wa_iq_duration_seconds_sum 20.03\n"),
+            "{text}"
+        );
         assert!(text.contains("wa_iq_duration_seconds_count 2\n"), "{text}");
         assert!(!text.contains("wa_recv_total 5"), "{text}");
     }

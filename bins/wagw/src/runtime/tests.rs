@@ -16,7 +16,12 @@ use crate::http::{ApiToken, RouterOptions, router};
 
 const TOKEN: &str = "runtime-test-token";
 
-async fn get(app: &axum::Router, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, String) {
+async fn get(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: Option<&str>,
+) -> (StatusCode, String) {
     let mut b = Request::builder()
         .method(method)
         .uri(uri)
@@ -56,12 +61,21 @@ async fn metrics_carry_library_series_and_resources_per_account() {
         &Env::from_pairs([("WAGW_DATA_DIR", data.as_str())]),
     )
     .unwrap();
-    let started = super::start(&config, RuntimeOptions { sim: true }).await.unwrap();
-    let app = router(started.api.clone(), ApiToken::new(TOKEN), RouterOptions { sim: true });
+    let started = super::start(&config, RuntimeOptions { sim: true })
+        .await
+        .unwrap();
+    let app = router(
+        started.api.clone(),
+        ApiToken::new(TOKEN),
+        RouterOptions { sim: true },
+    );
 
     // The runtime installed the process's recorder; the library emits into it exactly as
     // a live client does (its own telemetry functions, its own keys).
-    assert!(recorder::install().is_some(), "the daemon's recorder is the global one");
+    assert!(
+        recorder::install().is_some(),
+        "the daemon's recorder is the global one"
+    );
     whatsapp_rust::telemetry::recv("decrypted");
     whatsapp_rust::telemetry::connect("ok");
     drop(whatsapp_rust::telemetry::timer(
@@ -97,7 +111,10 @@ async fn metrics_carry_library_series_and_resources_per_account() {
     .await;
     let v = json(&app, "GET", "/v1/accounts", None).await;
     let account = &v["accounts"][0];
-    assert!(account["lastOutboundAtMs"].as_i64().unwrap() > 1_600_000_000_000, "{account}");
+    assert!(
+        account["lastOutboundAtMs"].as_i64().unwrap() > 1_600_000_000_000,
+        "{account}"
+    );
     assert_eq!(account["reconnectAttempts"], 0, "{account}");
     assert_eq!(account["reconnectsTotal"], 0, "{account}");
 
@@ -108,14 +125,17 @@ async fn metrics_carry_library_series_and_resources_per_account() {
 
     let (status, text) = get(&app, "GET", "/metrics", None).await;
     assert_eq!(status, StatusCode::OK);
-    let samples = crate::runtime::metrics::parse_exposition(&text)
-        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let samples =
+        crate::runtime::metrics::parse_exposition(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert!(
         sample(&samples, "wa_recv_total", "outcome=\"decrypted\"").unwrap_or(0.0) >= 1.0,
         "{text}"
     );
     assert!(sample(&samples, "wa_iq_duration_seconds_count", "").unwrap_or(0.0) >= 1.0);
-    assert!(text.contains("# HELP wa_recv_total "), "help from the library: {text}");
+    assert!(
+        text.contains("# HELP wa_recv_total "),
+        "help from the library: {text}"
+    );
     assert_eq!(
         sample(&samples, "wagw_transport_connected", "account=\"default\""),
         Some(1.0),
@@ -130,7 +150,15 @@ async fn metrics_carry_library_series_and_resources_per_account() {
         Some(1.0),
         "{text}"
     );
-    assert!(sample(&samples, "wagw_last_outbound_timestamp_ms", "account=\"default\"").unwrap() > 0.0);
+    assert!(
+        sample(
+            &samples,
+            "wagw_last_outbound_timestamp_ms",
+            "account=\"default\""
+        )
+        .unwrap()
+            > 0.0
+    );
     assert_eq!(
         sample(&samples, "wagw_reconnect_attempts", "account=\"default\""),
         Some(0.0)

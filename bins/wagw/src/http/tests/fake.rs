@@ -86,7 +86,7 @@ pub fn view(id: &str, linked: bool, connected: bool) -> AccountView {
         reconnect_attempts: if connected { 0 } else { 3 },
         reconnects_total: if connected { 1 } else { 7 },
         last_inbound_at_ms: None,
-        last_outbound_at_ms: connected.then_some(1_700_000_000_000),
+        last_outbound_at_ms: None,
         dm_policy: "pairing".to_owned(),
         allow_from: vec!["+15551234567".to_owned()],
     }
