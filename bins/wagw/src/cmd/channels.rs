@@ -34,8 +34,9 @@ pub enum ChannelsCommand {
 pub struct StatusArgs {
     /// Also show each running account's transport: traffic, memory, store size, reconnects
     /// and the sizes of its caches and queues (`GET /v1/accounts/{id}/resources`).
-    #[arg(long, short)]
-    pub verbose: bool,
+    /// (`--verbose`/`-v` is the global log level.)
+    #[arg(long)]
+    pub resources: bool,
 }
 
 /// Options of `channels login`.
@@ -100,7 +101,7 @@ pub fn run(cmd: ChannelsCommand, ctx: &Context) -> Result<ExitCode, CliError> {
                 &client,
                 &config,
                 ctx.json,
-                args.verbose,
+                args.resources,
                 now,
                 &mut out,
             ))?
@@ -225,14 +226,14 @@ pub async fn status(
     client: &Client,
     config: &Config,
     json: bool,
-    verbose: bool,
+    resources_too: bool,
     now_ms: i64,
     out: &mut dyn Write,
 ) -> Result<ExitCode, CliError> {
     match client.get::<AccountList>("/v1/accounts").await {
         Ok(list) => {
             let mut resources = Vec::new();
-            if verbose {
+            if resources_too {
                 for a in list.accounts.iter().filter(|a| a.running) {
                     let path = format!("/v1/accounts/{}/resources", segment(&a.id));
                     resources.push(client.get::<AccountResources>(&path).await?);
@@ -241,7 +242,7 @@ pub async fn status(
             if json {
                 let mut doc =
                     serde_json::json!({"gateway": "reachable", "accounts": list.accounts});
-                if verbose {
+                if resources_too {
                     doc["resources"] = serde_json::to_value(&resources)?;
                 }
                 writeln!(out, "{}", serde_json::to_string_pretty(&doc)?).ok();
@@ -252,7 +253,7 @@ pub async fn status(
                     render_status(client.base(), &list.accounts, now_ms)
                 )
                 .ok();
-                if verbose {
+                if resources_too {
                     write!(out, "{}", render_resources(&list.accounts, &resources)).ok();
                 }
             }
@@ -345,7 +346,7 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-/// The `--verbose` part of `channels status`: per running account, its reconnects and its
+/// The `--resources` part of `channels status`: per running account, its reconnects and its
 /// transport's traffic, memory, store and cache/queue sizes.
 pub fn render_resources(accounts: &[AccountView], resources: &[AccountResources]) -> String {
     let mut s = String::new();

@@ -60,7 +60,7 @@ async fn status_shows_each_account_and_the_fix_for_each_problem() {
 }
 
 #[tokio::test]
-async fn verbose_status_adds_each_running_accounts_transport_resources() {
+async fn status_with_resources_adds_each_running_accounts_transport_resources() {
     let dir = tempfile::tempdir().unwrap();
     let fake = Arc::new(Fake::new(dir.path().to_path_buf()));
     let base = serve(fake.clone()).await;
