@@ -17,7 +17,7 @@
 //! only (outcome, kind, reason) and a process with several accounts sums them. Per-account
 //! figures come from each transport's resources (`wagw_transport_*{account=...}`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -78,6 +78,9 @@ type Labels = Vec<(String, String)>;
 
 #[derive(Debug, Default)]
 struct State {
+    /// The fast path: `metrics`' macros register on every emit, so a key seen before is
+    /// one hash lookup, without sanitizing or allocating.
+    by_key: HashMap<Key, Series>,
     /// name → label set → series. A name keeps the kind it was first registered with.
     families: BTreeMap<String, BTreeMap<Labels, Series>>,
     /// name → help text (from `describe_*`, which may come before or after registration).
@@ -109,13 +112,16 @@ impl LibraryMetrics {
     /// exists with another kind gets a detached series (recorded, never rendered), so a
     /// family never mixes kinds.
     fn series(&self, key: &Key, make: fn() -> Series) -> Series {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(known) = st.by_key.get(key) {
+            return known.clone();
+        }
         let name = sanitize(key.name());
         let mut labels: Labels = key
             .labels()
             .map(|l| (sanitize(l.key()), l.value().to_owned()))
             .collect();
         labels.sort();
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let family = st.families.entry(name).or_default();
         let fresh = make();
         if let Some(existing) = family.values().next()
@@ -123,7 +129,9 @@ impl LibraryMetrics {
         {
             return fresh;
         }
-        family.entry(labels).or_insert(fresh).clone()
+        let series = family.entry(labels).or_insert(fresh).clone();
+        st.by_key.insert(key.clone(), series.clone());
+        series
     }
 
     /// Every family in Prometheus text format (0.0.4): `# HELP`, `# TYPE`, then samples.
