@@ -368,13 +368,15 @@ fn auto_replies(node: &Node, auto_ack: bool) -> Vec<Node> {
             if (ty == "get" || ty == "set")
                 && let Some(id) = attr(node, "id")
             {
-                out.push(
-                    NodeBuilder::new("iq")
-                        .attr("type", "result")
-                        .attr("id", id)
-                        .attr("from", "s.whatsapp.net")
-                        .build(),
-                );
+                let mut result = NodeBuilder::new("iq")
+                    .attr("type", "result")
+                    .attr("id", id)
+                    .attr("from", "s.whatsapp.net");
+                // A media connection request gets the fake CDN's host and token.
+                if node.get_optional_child("media_conn").is_some() {
+                    result = result.children([crate::media::media_conn_node()]);
+                }
+                out.push(result.build());
                 if attr(node, "xmlns").as_deref() == Some("passive") {
                     out.push(
                         NodeBuilder::new("ib")

@@ -11,6 +11,7 @@ use whatsapp_rust::async_channel;
 use whatsapp_rust::transport::{DisconnectReason, Transport, TransportEvent, TransportFactory};
 
 use crate::conn::{self, FakeConnection};
+use crate::media::FakeMedia;
 use crate::noise::ServerIdentity;
 
 /// What the server answers to a login (a client that is already linked).
@@ -60,6 +61,7 @@ pub(crate) struct State {
     accepted_tx: mpsc::UnboundedSender<FakeConnection>,
     accepted_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<FakeConnection>>,
     transports: AtomicUsize,
+    media: FakeMedia,
 }
 
 impl State {
@@ -98,6 +100,7 @@ impl FakeWhatsApp {
                 accepted_tx,
                 accepted_rx: tokio::sync::Mutex::new(accepted_rx),
                 transports: AtomicUsize::new(0),
+                media: FakeMedia::new(),
             }),
         }
     }
@@ -125,6 +128,12 @@ impl FakeWhatsApp {
         Arc::new(Factory {
             state: self.state.clone(),
         })
+    }
+
+    /// The server's media CDN: hand [`FakeMedia::http_client`] to the client so uploads and
+    /// downloads reach it (the server's `media_conn` answer names its host).
+    pub fn media(&self) -> FakeMedia {
+        self.state.media.clone()
     }
 
     /// How many transports clients have opened.

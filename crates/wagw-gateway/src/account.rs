@@ -311,6 +311,11 @@ impl Account {
         }
     }
 
+    /// A copy of the LID↔phone pairs learned so far.
+    pub(crate) fn lid_map(&self) -> LidMap {
+        self.lids.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// The access store's state for this account (allow entries, pairing, activation,
     /// learned LIDs), cached between writes.
     pub(crate) fn access_snapshot(&self) -> Result<Arc<AllowSnapshot>, crate::GatewayError> {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
+use wagw_access::LidMap;
 use wagw_core::{AccountId, OutboundMessage, SendReceipt, TransportResources};
 
 use crate::account::{Account, AccountHandle, LoginPrompt, Shared};
@@ -332,6 +333,13 @@ impl Gateway {
             }
         }
         out
+    }
+
+    /// What the account has learned of LID↔phone pairs so far (from messages carrying
+    /// both, contact changes and lookups) — the map access decisions use. Empty for an
+    /// account that is not running.
+    pub fn lid_map(&self, id: &AccountId) -> LidMap {
+        self.account(id).map(|a| a.lid_map()).unwrap_or_default()
     }
 
     /// Metrics of every running account.

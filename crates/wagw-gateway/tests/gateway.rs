@@ -15,6 +15,10 @@ mod lifecycle;
 mod outbound;
 #[path = "gateway/pipeline.rs"]
 mod pipeline;
+#[path = "gateway/real_client.rs"]
+mod real_client;
+#[path = "gateway/real_client_closes.rs"]
+mod real_client_closes;
 #[path = "gateway/runtime.rs"]
 mod runtime;
 #[path = "gateway/sim.rs"]

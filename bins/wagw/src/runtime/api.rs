@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::broadcast;
-use wagw_access::{AllowEntry, ExplainInput, LidMap, SelfIdentity};
-use wagw_core::{AccountId, ChatPresence, Jid, Phone};
+use wagw_access::{AllowEntry, ExplainInput, SelfIdentity};
+use wagw_core::{AccountId, ChatPresence, Jid, Lid, Phone};
 use wagw_gateway::{
     AccountStatus, GatewayError, GatewaySettings, LoginPrompt, PollRequest, ReactRequest, Reply,
 };
@@ -77,12 +77,16 @@ impl Runtime {
     }
 
     fn own_identity(&self, id: &AccountId) -> SelfIdentity {
+        let status = self.status_of(id);
         SelfIdentity {
-            phone: self
-                .status_of(id)
-                .and_then(|s| s.phone)
-                .and_then(|p| Phone::parse(&p).ok()),
-            lid: None,
+            phone: status
+                .as_ref()
+                .and_then(|s| s.phone.as_deref())
+                .and_then(|p| Phone::parse(p).ok()),
+            lid: status
+                .as_ref()
+                .and_then(|s| s.lid.as_deref())
+                .and_then(|l| Lid::parse(l).ok()),
         }
     }
 
@@ -470,7 +474,7 @@ impl GatewayApi for Runtime {
             Some(&id),
             &input,
             self.own_identity(&id),
-            LidMap::new(),
+            self.gateway.lid_map(&id),
             now_ms(),
         )
     }

@@ -444,3 +444,30 @@ async fn an_undecryptable_message_is_counted_not_delivered() {
     assert!(h.net.sent_by(&h.account).is_empty());
     h.gw.shutdown().await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_sender_seen_with_phone_and_lid_teaches_the_lid_map() {
+    let h = Harness::start(
+        "{ channels: { whatsapp: { allowFrom: ['+15550001111'] } } }",
+        echo,
+    )
+    .await;
+    let account = AccountId::default_account();
+    let ann = h.net.phone("+15550001111");
+    assert!(h.gw.lid_map(&account).phone_of(&ann.lid()).is_none());
+    ann.dm_via_lid()
+        .send_text(&h.account, "hello over my LID")
+        .await;
+    h.settle().await;
+    let ann = h.net.phone("+15550001111");
+    assert_eq!(
+        h.gw.lid_map(&account).phone_of(&ann.lid()),
+        ann.phone().as_ref(),
+        "the access map (used by `wagw access explain`) learned the pair"
+    );
+    assert!(
+        h.gw.lid_map(&AccountId::parse("nobody").unwrap())
+            .is_empty()
+    );
+    h.gw.shutdown().await.unwrap();
+}
