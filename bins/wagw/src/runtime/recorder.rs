@@ -101,7 +101,8 @@ impl LibraryMetrics {
 
     fn describe(&self, key: &KeyName, unit: Option<Unit>, description: &SharedString) {
         let mut help = description.to_string();
-        if let Some(unit) = unit {
+        // Counts need no unit; seconds and bytes are worth saying.
+        if let Some(unit) = unit.filter(|u| *u != Unit::Count) {
             let _ = write!(help, " ({})", unit.as_str());
         }
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -307,6 +308,7 @@ mod tests {
             metrics::counter!("wa_recv_total", "outcome" => "decrypted").increment(2);
             metrics::counter!("wa_recv_total", "outcome" => "duplicate").increment(1);
             metrics::gauge!("wa_connected").set(1.0);
+            metrics::describe_histogram!("wa_iq_duration_seconds", Unit::Seconds, "IQ time");
             metrics::histogram!("wa_iq_duration_seconds").record(0.03);
             metrics::histogram!("wa_iq_duration_seconds").record(20.0);
             // Same name, other kind: ignored rather than mixed into the family.
@@ -314,7 +316,7 @@ mod tests {
         });
         let text = r.render();
         assert!(
-            text.contains("# HELP wa_recv_total Inbound messages (count)\n"),
+            text.contains("# HELP wa_recv_total Inbound messages\n"),
             "{text}"
         );
         assert_eq!(
@@ -327,6 +329,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("wa_connected 1\n"), "{text}");
+        assert!(
+            text.contains("# HELP wa_iq_duration_seconds IQ time (seconds)\n"),
+            "{text}"
+        );
         assert!(
             text.contains("wa_iq_duration_seconds_bucket{le=\"0.025\"} 0\n"),
             "{text}"

@@ -166,3 +166,57 @@ async fn metrics_carry_library_series_and_resources_per_account() {
 
     started.api.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_client_emits_into_the_daemons_recorder() {
+    use wagw_core::{AccountId, SocketEvent, WaSocket};
+    use wagw_fakewa::{FakeConfig, FakeWhatsApp};
+    use wagw_socket::store::{SledStore, StoreOptions};
+    use wagw_socket::{SocketConfig, WhatsAppSocket};
+    use whatsapp_rust::store::traits::DeviceStore;
+
+    let library = recorder::install().expect("the daemon's recorder is the global one");
+    let server = FakeWhatsApp::new(FakeConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let auth_dir = dir.path().join("accounts/default");
+    {
+        // A device that paired before.
+        let store = SledStore::open(&auth_dir, StoreOptions::default()).unwrap();
+        let mut d = whatsapp_rust::wacore::store::Device::new();
+        d.pn = Some(whatsapp_rust::Jid::pn("15550001234"));
+        d.lid = Some(whatsapp_rust::Jid::lid("100000000000001"));
+        store.save(&d).await.unwrap();
+        store.flush().await.unwrap();
+    }
+    let mut config = SocketConfig::new(AccountId::default_account(), &auth_dir);
+    config.version = Some((2, 3000, 1_023_000_000));
+    let socket = WhatsAppSocket::with_test_transport(config, server.factory()).unwrap();
+    let mut rx = socket.connect().await.unwrap();
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+            .await
+            .expect("no event within 30s")
+            .expect("stream ended");
+        match ev {
+            SocketEvent::Connected { .. } => break,
+            SocketEvent::Closed(r) => panic!("closed before connecting: {r}"),
+            _ => {}
+        }
+    }
+    let text = library.render();
+    socket.disconnect().await;
+    let samples =
+        crate::runtime::metrics::parse_exposition(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert!(
+        sample(&samples, "wa_connect_total", "outcome=\"ok\"").unwrap_or(0.0) >= 1.0,
+        "{text}"
+    );
+    assert!(
+        sample(&samples, "wa_connect_duration_seconds_count", "").unwrap_or(0.0) >= 1.0,
+        "{text}"
+    );
+    assert!(
+        sample(&samples, "wa_iq_total", "result=\"ok\"").unwrap_or(0.0) >= 1.0,
+        "{text}"
+    );
+}
