@@ -1,7 +1,7 @@
 //! The fake server: configuration, the transport factory the client connects through, and
 //! the queue of accepted connections a test drives.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,8 +11,10 @@ use whatsapp_rust::async_channel;
 use whatsapp_rust::transport::{DisconnectReason, Transport, TransportEvent, TransportFactory};
 
 use crate::conn::{self, FakeConnection};
+use crate::inbox::Inbox;
 use crate::media::FakeMedia;
 use crate::noise::ServerIdentity;
+use crate::peer::Peers;
 
 /// What the server answers to a login (a client that is already linked).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +63,12 @@ pub(crate) struct State {
     accepted_tx: mpsc::UnboundedSender<FakeConnection>,
     accepted_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<FakeConnection>>,
     transports: AtomicUsize,
+    /// The fake phones and the account's published Signal keys.
+    pub peers: Peers,
+    /// Delivered messages awaiting the client's acknowledgement.
+    pub inbox: Inbox,
+    /// Numbers the ids of messages the fake phones send.
+    pub next_message: AtomicU64,
     media: FakeMedia,
 }
 
@@ -100,6 +108,9 @@ impl FakeWhatsApp {
                 accepted_tx,
                 accepted_rx: tokio::sync::Mutex::new(accepted_rx),
                 transports: AtomicUsize::new(0),
+                peers: Peers::new(),
+                inbox: Inbox::default(),
+                next_message: AtomicU64::new(1),
                 media: FakeMedia::new(),
             }),
         }
@@ -128,6 +139,18 @@ impl FakeWhatsApp {
         Arc::new(Factory {
             state: self.state.clone(),
         })
+    }
+
+    /// Whether the account has published its Signal key bundle (the prekey upload a linked
+    /// device makes at login); fake phones can message it from then on.
+    pub fn has_client_keys(&self) -> bool {
+        self.state.peers.has_client_keys()
+    }
+
+    /// Ids of the encrypted messages delivered to the account that it has not acknowledged
+    /// yet, in delivery order: the next login connection redelivers them.
+    pub fn unacknowledged(&self) -> Vec<String> {
+        self.state.inbox.unacknowledged()
     }
 
     /// The server's media CDN: hand [`FakeMedia::http_client`] to the client so uploads and

@@ -9,9 +9,13 @@
 //!   exactly one `Closed(reason)`, classified (logged out, session conflict, temporary ban
 //!   with expiry, client outdated, stream error with code, network, connect failure,
 //!   requested). The library's auto-reconnect is off: `wagw-reconnect` decides.
-//! - Each inbound message carries an [`wagw_core::InboundAck`]; WhatsApp's ack is held by
-//!   the library's durability hook until the gateway commits (newsletter messages, which
-//!   the library acks itself, carry a detached ack).
+//! - Each inbound message carries an [`wagw_core::InboundAck`]; WhatsApp's delivery
+//!   receipt is held by the library's durability hook until the gateway commits. A dropped
+//!   or timed-out ack (`SocketConfig::commit_timeout`) sends nothing, so WhatsApp redelivers
+//!   the message on the next connection, where the library replays it from the store's
+//!   pending-inbound buffer even across a crash (tested end to end with Signal-encrypted
+//!   DMs from `wagw-fakewa`'s fake phones). Newsletter messages, which the library acks
+//!   itself, carry a detached ack.
 //! - A send returns `Ok` only after WhatsApp's server acked it.
 //! - Protocol state lives in one sled database per account, in its `authDir`
 //!   ([`store::SledStore`]); logout sends the remove-companion request and deletes it.

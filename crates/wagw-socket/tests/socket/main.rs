@@ -5,6 +5,7 @@
 
 mod contract;
 mod conversion;
+mod durable;
 mod fake_server;
 mod outbound;
 mod resources;
