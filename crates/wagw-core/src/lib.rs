@@ -2,7 +2,8 @@
 //!
 //! Identities ([`Phone`], [`Jid`], [`Lid`], [`AccountId`], [`Sender`]), the message model
 //! ([`InboundMessage`], [`OutboundMessage`], [`Receipt`], ...) and the seam to WhatsApp: the
-//! [`WaSocket`] trait with its [`SocketEvent`]s.
+//! [`WaSocket`] trait with its [`SocketEvent`]s, and what a transport reports about itself
+//! ([`TransportResources`]).
 //!
 //! This crate is pure: no IO, no clocks, no global state. It must not depend on any other
 //! wagw crate, on a protocol library (whatsapp-rust) or on a runtime beyond `tokio::sync`
@@ -19,6 +20,7 @@
 pub mod identity;
 pub mod message;
 pub mod policy;
+pub mod resources;
 pub mod socket;
 
 pub use identity::{
@@ -31,6 +33,7 @@ pub use message::{
     QuotedMessage, Receipt, ReceiptKind, SendReceipt, UploadedMedia,
 };
 pub use policy::{AckGroupMode, Activation, ChunkMode, DmPolicy, DmScope, GroupPolicy};
+pub use resources::TransportResources;
 pub use socket::{
     CloseReason, InboundAck, OwnIdentity, SocketError, SocketEvent, SocketEvents, WaSocket,
 };

@@ -97,6 +97,11 @@ pub struct MediaRef {
     /// Plaintext length in bytes.
     #[serde(default)]
     pub file_length: u64,
+    /// When the media key was generated, Unix seconds (the protocol's `mediaKeyTimestamp`).
+    /// Kept from the inbound message so a forward or re-upload carries the original; a
+    /// send falls back to the send time when it is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_key_timestamp: Option<i64>,
 }
 
 /// A media attachment on an inbound message.
@@ -408,6 +413,9 @@ impl OutboundMedia {
 }
 
 /// What to send.
+// The media variant is the big one (a CDN reference); a send builds one value and moves it
+// a few times, so boxing it would only make every constructor in the workspace noisier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum OutboundContent {
@@ -614,6 +622,22 @@ mod tests {
         assert_eq!(json["sender"]["phone"], "+15551234567");
         let back: InboundMessage = serde_json::from_value(json)?;
         assert_eq!(back, msg);
+        Ok(())
+    }
+
+    #[test]
+    fn media_key_timestamp_is_optional_on_the_wire() -> Result<(), Box<dyn std::error::Error>> {
+        // References stored before the field existed still read.
+        let old: MediaRef = serde_json::from_str(r#"{"directPath":"/v/x","fileLength":3}"#)?;
+        assert_eq!(old.media_key_timestamp, None);
+        assert!(!serde_json::to_string(&old)?.contains("mediaKeyTimestamp"));
+        let r = MediaRef {
+            media_key_timestamp: Some(1_700_000_000),
+            ..old
+        };
+        let json = serde_json::to_value(&r)?;
+        assert_eq!(json["mediaKeyTimestamp"], 1_700_000_000_i64);
+        assert_eq!(serde_json::from_value::<MediaRef>(json)?, r);
         Ok(())
     }
 }

@@ -448,4 +448,10 @@ pub trait WaSocket: Send + Sync + 'static {
 
     /// The phone number behind a LID, if known.
     async fn phone_for_lid(&self, lid: &Lid) -> Result<Option<Phone>, SocketError>;
+
+    /// What the transport holds right now (connection, traffic, caches, queues), for
+    /// status and metrics. `None` when the transport cannot report (the default).
+    async fn resources(&self) -> Option<crate::resources::TransportResources> {
+        None
+    }
 }

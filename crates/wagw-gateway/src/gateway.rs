@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use wagw_access::LidMap;
-use wagw_core::{AccountId, OutboundMessage, SendReceipt};
+use wagw_core::{AccountId, OutboundMessage, SendReceipt, TransportResources};
 
 use crate::account::{Account, AccountHandle, LoginPrompt, Shared};
 use crate::clock::{Clock, RuntimeClock};
@@ -311,6 +311,28 @@ impl Gateway {
                 }
             })
             .collect()
+    }
+
+    /// What `account`'s transport holds right now: connection, traffic, memory and the
+    /// sizes of its caches and queues. `Ok(None)` when its transport cannot report;
+    /// [`GatewayError::UnknownAccount`] when the account is not running.
+    pub async fn resources(
+        &self,
+        account: &AccountId,
+    ) -> Result<Option<TransportResources>, GatewayError> {
+        let account = self.account(account)?;
+        Ok(account.socket().resources().await)
+    }
+
+    /// [`Gateway::resources`] of every running account that reports them.
+    pub async fn all_resources(&self) -> BTreeMap<AccountId, TransportResources> {
+        let mut out = BTreeMap::new();
+        for account in self.inner.accounts() {
+            if let Some(r) = account.socket().resources().await {
+                out.insert(account.id().clone(), r);
+            }
+        }
+        out
     }
 
     /// What the account has learned of LID↔phone pairs so far (from messages carrying

@@ -31,14 +31,17 @@ fn beat(inner: &Inner) {
     for account in inner.accounts() {
         let metrics = account.metrics().snapshot();
         let (state, _) = account.state();
-        let last_inbound_age_s =
-            (metrics.last_inbound_ms > 0).then(|| (now - metrics.last_inbound_ms).max(0) / 1000);
+        let age_s = |at_ms: i64| (at_ms > 0).then(|| (now - at_ms).max(0) / 1000);
+        let last_inbound_age_s = age_s(metrics.last_inbound_ms);
+        let last_outbound_age_s = age_s(metrics.last_outbound_ms);
         tracing::info!(
             target: "wagw::heartbeat",
             account = %account.id(),
             state = %state,
             connected = inner.shared.registry.is_live(account.id()),
             last_inbound_age_s = ?last_inbound_age_s,
+            last_outbound_age_s = ?last_outbound_age_s,
+            reconnect_attempts = metrics.reconnect_attempts,
             queue_depth = metrics.queue_depth,
             in_flight = metrics.in_flight,
             messages_in = metrics.messages_in,

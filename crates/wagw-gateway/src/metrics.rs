@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +22,8 @@ pub struct AccountMetrics {
     queue_depth: AtomicI64,
     in_flight: AtomicI64,
     last_inbound_ms: AtomicI64,
+    last_outbound_ms: AtomicI64,
+    reconnect_attempts: AtomicU32,
     drops: Mutex<BTreeMap<String, u64>>,
     reconnects: Mutex<BTreeMap<String, u64>>,
     state: Mutex<String>,
@@ -48,6 +50,13 @@ pub struct MetricsSnapshot {
     pub in_flight: i64,
     /// Unix ms of the last inbound message (0 = none yet).
     pub last_inbound_ms: i64,
+    /// Unix ms of the last send WhatsApp confirmed (0 = none yet).
+    #[serde(default)]
+    pub last_outbound_ms: i64,
+    /// Failed connection attempts in a row since the last stable connection (the
+    /// supervisor's streak; 0 while a connection has stayed up a heartbeat interval).
+    #[serde(default)]
+    pub reconnect_attempts: u32,
     /// Dropped inbound messages by reason (`status_broadcast`, `duplicate`, `not_in_allowlist`, ...).
     pub drops: BTreeMap<String, u64>,
     /// Connection closes that led to a reconnect, by close reason label.
@@ -73,9 +82,15 @@ impl AccountMetrics {
         self.last_inbound_ms.store(now_ms, Ordering::Relaxed);
     }
 
-    /// Counts a confirmed send.
-    pub fn sent(&self) {
+    /// Counts a send WhatsApp confirmed at `now_ms`.
+    pub fn sent(&self, now_ms: i64) {
         self.messages_out.fetch_add(1, Ordering::Relaxed);
+        self.last_outbound_ms.store(now_ms, Ordering::Relaxed);
+    }
+
+    /// Sets the supervisor's count of failed attempts in a row.
+    pub fn set_reconnect_attempts(&self, attempts: u32) {
+        self.reconnect_attempts.store(attempts, Ordering::Relaxed);
     }
 
     /// Counts a turn handed to the agent.
@@ -147,6 +162,8 @@ impl AccountMetrics {
             queue_depth: self.queue_depth.load(Ordering::Relaxed),
             in_flight: self.in_flight.load(Ordering::Relaxed),
             last_inbound_ms: self.last_inbound_ms.load(Ordering::Relaxed),
+            last_outbound_ms: self.last_outbound_ms.load(Ordering::Relaxed),
+            reconnect_attempts: self.reconnect_attempts.load(Ordering::Relaxed),
             drops: self.drops.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             reconnects: self
                 .reconnects
@@ -174,7 +191,14 @@ mod tests {
         m.set_state("connected");
         m.queue_delta(3);
         m.queue_delta(-1);
+        m.sent(50);
+        m.sent(51);
+        m.set_reconnect_attempts(4);
+        m.set_reconnect_attempts(2);
         let s = m.snapshot();
+        assert_eq!(s.messages_out, 2);
+        assert_eq!(s.last_outbound_ms, 51);
+        assert_eq!(s.reconnect_attempts, 2);
         assert_eq!(s.messages_in, 2);
         assert_eq!(s.last_inbound_ms, 43);
         assert_eq!(s.drops["duplicate"], 2);

@@ -93,7 +93,7 @@ impl Account {
         match send_with_retry(socket.as_ref(), &message).await {
             Ok(receipt) => {
                 self.sent_ids().remember(receipt.id.clone());
-                self.metrics().sent();
+                self.metrics().sent(self.shared.clock.now_ms());
                 Ok(receipt)
             }
             Err(source) => {
@@ -165,7 +165,7 @@ impl Account {
         .await;
         for sent in &report.sent {
             self.sent_ids().remember(sent.id.clone());
-            self.metrics().sent();
+            self.metrics().sent(self.shared.clock.now_ms());
         }
         for failed in &report.failed {
             self.metrics().send_failed();

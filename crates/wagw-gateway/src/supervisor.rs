@@ -171,6 +171,10 @@ impl Driver {
                     reason = %reason, code = ?reason.code(), "connection closed");
             }
             let actions = sup.handle(input.clone(), now, &mut self.rng);
+            // Also after inputs that change no phase (a heartbeat ends a failure streak).
+            self.account
+                .metrics()
+                .set_reconnect_attempts(sup.state().attempts());
             for action in actions {
                 if let Some(next) = self.perform(sup, action, &input).await {
                     queue.push(next);

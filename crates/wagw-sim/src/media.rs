@@ -11,8 +11,8 @@ use crate::inject::SimMedia;
 use crate::state::{MediaBlob, NetState};
 
 impl NetState {
-    /// Stores a blob and returns its reference.
-    fn put_blob(&mut self, data: Bytes, kind: MediaKind) -> MediaRef {
+    /// Stores a blob and returns its reference; `key_ts_secs` is when its key was made.
+    fn put_blob(&mut self, data: Bytes, kind: MediaKind, key_ts_secs: i64) -> MediaRef {
         let n = self.next_media;
         self.next_media += 1;
         let token = ids::hex(&ids::bytes(&mut self.rng, 8));
@@ -30,6 +30,7 @@ impl NetState {
             file_sha256,
             file_enc_sha256: enc.finalize().to_vec(),
             file_length: data.len() as u64,
+            media_key_timestamp: Some(key_ts_secs),
         };
         self.media.insert(
             direct_path,
@@ -43,11 +44,11 @@ impl NetState {
         reference
     }
 
-    /// Stores a phone's attachment and describes it as inbound media.
-    pub fn store_media(&mut self, media: &SimMedia) -> Media {
+    /// Stores a phone's attachment (sent at `now_ms`) and describes it as inbound media.
+    pub fn store_media(&mut self, media: &SimMedia, now_ms: i64) -> Media {
         let data = media.effective_data();
         let size = data.len() as u64;
-        let reference = self.put_blob(data, media.kind);
+        let reference = self.put_blob(data, media.kind, now_ms.div_euclid(1000));
         Media {
             kind: media.kind.into(),
             mime: Some(media.effective_mime()),
@@ -63,8 +64,13 @@ impl NetState {
         }
     }
 
-    /// An account's upload.
-    pub fn upload(&mut self, data: Bytes, kind: MediaKind) -> Result<UploadedMedia, SocketError> {
+    /// An account's upload at `now_ms`.
+    pub fn upload(
+        &mut self,
+        data: Bytes,
+        kind: MediaKind,
+        now_ms: i64,
+    ) -> Result<UploadedMedia, SocketError> {
         if data.is_empty() {
             return Err(SocketError::InvalidRequest(
                 "cannot upload an empty blob".into(),
@@ -72,7 +78,7 @@ impl NetState {
         }
         Ok(UploadedMedia {
             kind,
-            reference: self.put_blob(data, kind),
+            reference: self.put_blob(data, kind, now_ms.div_euclid(1000)),
         })
     }
 
@@ -95,7 +101,8 @@ impl NetState {
         Ok(blob.data.clone())
     }
 
-    /// The sender's phone uploads the blob again under a fresh handle.
+    /// The sender's phone uploads the blob again under a fresh handle. The key's timestamp
+    /// stays the original's, as WhatsApp's does (the message it belongs to is unchanged).
     pub fn reupload(&mut self, media: &MediaRef) -> Result<MediaRef, SocketError> {
         let (data, kind) = {
             let blob = self
@@ -104,7 +111,8 @@ impl NetState {
                 .ok_or_else(|| SocketError::NotFound(format!("media {}", media.direct_path)))?;
             (blob.data.clone(), blob.kind)
         };
-        Ok(self.put_blob(data, kind))
+        let key_ts = media.media_key_timestamp.unwrap_or_default();
+        Ok(self.put_blob(data, kind, key_ts))
     }
 }
 
@@ -118,8 +126,13 @@ mod tests {
     #[test]
     fn upload_download_expire_reupload() -> Result<(), SocketError> {
         let mut st = NetState::new(SimConfig::default(), rand::rngs::StdRng::seed_from_u64(1));
-        let up = st.upload(Bytes::from_static(b"abc"), MediaKind::Image)?;
+        let up = st.upload(
+            Bytes::from_static(b"abc"),
+            MediaKind::Image,
+            1_700_000_000_500,
+        )?;
         assert_eq!(up.reference.file_length, 3);
+        assert_eq!(up.reference.media_key_timestamp, Some(1_700_000_000));
         assert_eq!(up.reference.file_sha256.len(), 32);
         assert_eq!(st.download(&up.reference, MediaKind::Image)?, &b"abc"[..]);
         assert!(matches!(
@@ -135,8 +148,9 @@ mod tests {
         );
         let fresh = st.reupload(&up.reference)?;
         assert_ne!(fresh.direct_path, up.reference.direct_path);
+        assert_eq!(fresh.media_key_timestamp, Some(1_700_000_000));
         assert_eq!(st.download(&fresh, MediaKind::Image)?, &b"abc"[..]);
-        assert!(st.upload(Bytes::new(), MediaKind::Image).is_err());
+        assert!(st.upload(Bytes::new(), MediaKind::Image, 0).is_err());
         Ok(())
     }
 }

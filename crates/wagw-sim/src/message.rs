@@ -177,7 +177,7 @@ impl SimMessageBuilder {
                     {
                         media.caption = Some(text);
                     }
-                    Content::Media(st.store_media(&media))
+                    Content::Media(st.store_media(&media, self.timestamp_ms.unwrap_or(now)))
                 }
                 (None, Some(c)) => c,
                 (None, None) => {

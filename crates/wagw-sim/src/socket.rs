@@ -206,7 +206,8 @@ impl WaSocket for SimSocket {
         data: Bytes,
         kind: MediaKind,
     ) -> Result<UploadedMedia, SocketError> {
-        self.with_up(|st| st.upload(data, kind))
+        let now = self.net.now_ms();
+        self.with_up(|st| st.upload(data, kind, now))
     }
 
     async fn download_media(
@@ -318,5 +319,34 @@ impl WaSocket for SimSocket {
                 .and_then(|&i| st.peers.get(i))
                 .and_then(|p| p.phone.clone()))
         })
+    }
+
+    /// The simulated account's queues as they are now: `connected`, `messagesSent` (the
+    /// outbox) and, in `sizes`, `pending_inbound` (not committed by the gateway yet, delivered
+    /// or waiting for a connection), `unacked_inbound` (delivered, not committed), `outbox`, `read_marks`,
+    /// `presences` and `connections_opened`.
+    async fn resources(&self) -> Option<wagw_core::TransportResources> {
+        let mut st = self.net.lock();
+        let acct = st.accounts.get_mut(&self.id)?;
+        // Committed acks are otherwise applied at the next delivery; apply them now so
+        // the figures are current.
+        acct.settle_acks(false);
+        let mut r = wagw_core::TransportResources {
+            connected: acct.conn.as_ref().is_some_and(|c| c.is_up()),
+            messages_sent: acct.outbox.len() as u64,
+            ..wagw_core::TransportResources::default()
+        };
+        for (name, n) in [
+            ("pending_inbound", acct.pending.len()),
+            ("unacked_inbound", acct.acks.len()),
+            ("outbox", acct.outbox.len()),
+            ("read_marks", acct.reads.len()),
+            ("presences", acct.presences.len()),
+        ] {
+            r.sizes.insert(name.to_owned(), n as u64);
+        }
+        r.sizes
+            .insert("connections_opened".to_owned(), acct.connections);
+        Some(r)
     }
 }

@@ -261,6 +261,7 @@ fn media_of(m: &wa::Message) -> Option<Media> {
                 i.file_sha256.as_deref(),
                 i.file_enc_sha256.as_deref(),
                 i.file_length,
+                i.media_key_timestamp,
             ),
             ..Media::new(MediaKind::Image)
         });
@@ -281,6 +282,7 @@ fn media_of(m: &wa::Message) -> Option<Media> {
                 v.file_sha256.as_deref(),
                 v.file_enc_sha256.as_deref(),
                 v.file_length,
+                v.media_key_timestamp,
             ),
             ..Media::new(MediaKind::Video)
         });
@@ -298,6 +300,7 @@ fn media_of(m: &wa::Message) -> Option<Media> {
                 a.file_sha256.as_deref(),
                 a.file_enc_sha256.as_deref(),
                 a.file_length,
+                a.media_key_timestamp,
             ),
             ..Media::new(MediaKind::Audio)
         });
@@ -315,6 +318,7 @@ fn media_of(m: &wa::Message) -> Option<Media> {
                 d.file_sha256.as_deref(),
                 d.file_enc_sha256.as_deref(),
                 d.file_length,
+                d.media_key_timestamp,
             ),
             ..Media::new(MediaKind::Document)
         });
@@ -332,6 +336,7 @@ fn media_of(m: &wa::Message) -> Option<Media> {
                 s.file_sha256.as_deref(),
                 s.file_enc_sha256.as_deref(),
                 s.file_length,
+                s.media_key_timestamp,
             ),
             ..Media::new(MediaKind::Sticker)
         });
@@ -346,6 +351,7 @@ fn media_ref(
     file_sha256: Option<&[u8]>,
     file_enc_sha256: Option<&[u8]>,
     file_length: Option<u64>,
+    media_key_timestamp: Option<i64>,
 ) -> Option<MediaRef> {
     if direct_path.is_none() && url.is_none() {
         return None;
@@ -357,6 +363,7 @@ fn media_ref(
         file_sha256: file_sha256.map(<[u8]>::to_vec).unwrap_or_default(),
         file_enc_sha256: file_enc_sha256.map(<[u8]>::to_vec).unwrap_or_default(),
         file_length: file_length.unwrap_or_default(),
+        media_key_timestamp,
     })
 }
 

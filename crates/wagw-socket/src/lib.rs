@@ -46,8 +46,16 @@
 //! Dependencies: this crate (and the daemon binary) are the only wagw crates that depend on
 //! whatsapp-rust, whose `wacore-libsignal` carries AGPL-3.0-only file headers (see
 //! `docs/decisions/0001-whatsapp-rust.md`). Policy crates must not depend on this crate.
-//! Observability: the library's `tracing` spans and `metrics` counters (`wa_*`) are
-//! enabled; install a `metrics` recorder in the process to collect them.
+//! Observability: the library's `tracing` spans (`wa.*`, under the `whatsapp_rust` and
+//! `wacore` targets) and its `metrics` series (`wa_*` counters, the `wa_connected` gauge and
+//! `wa_*_duration_seconds` histograms) are enabled. This crate never installs a recorder:
+//! the process does (the `wagw` daemon installs its own and appends the series to
+//! `/metrics`; an embedder installs any `metrics` recorder, then calls [`describe_metrics`]
+//! for help texts). Those series are process-wide — their labels are categorical
+//! (outcome, kind, reason), never an account — so several accounts in one process add up.
+//! Per-account figures come from [`WaSocket::resources`](wagw_core::WaSocket::resources):
+//! the client's wire counters, memory estimate, cache and queue sizes
+//! ([`wagw_core::TransportResources`]).
 //!
 //! [whatsapp-rust]: https://crates.io/crates/whatsapp-rust
 
@@ -68,3 +76,9 @@ pub mod store;
 
 pub use error::Error;
 pub use socket::{DEFAULT_DEVICE_NAME, ResourceSummary, SocketConfig, WhatsAppSocket};
+
+/// Registers the help texts and units of whatsapp-rust's `wa_*` metrics with the process's
+/// `metrics` recorder. Call once after installing a recorder; without one it does nothing.
+pub fn describe_metrics() {
+    whatsapp_rust::telemetry::describe();
+}

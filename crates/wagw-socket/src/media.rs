@@ -41,11 +41,13 @@ pub(crate) async fn upload(
             file_sha256: up.file_sha256.to_vec(),
             file_enc_sha256: up.file_enc_sha256.to_vec(),
             file_length: up.file_length,
+            media_key_timestamp: Some(up.media_key_timestamp),
         },
     })
 }
 
-/// A protocol media message carrying only the CDN fields of `r` (what download needs).
+/// A protocol media message carrying only the CDN fields of `r` (what download needs) and
+/// the key's timestamp.
 pub fn downloadable(r: &MediaRef, kind: MediaKind) -> wa::Message {
     let url = r.url.clone();
     let direct_path = Some(r.direct_path.clone()).filter(|p| !p.is_empty());
@@ -53,6 +55,7 @@ pub fn downloadable(r: &MediaRef, kind: MediaKind) -> wa::Message {
     let sha = Some(r.file_sha256.clone());
     let enc = Some(r.file_enc_sha256.clone());
     let len = Some(r.file_length);
+    let ts = r.media_key_timestamp;
     let mut m = wa::Message::default();
     match kind {
         MediaKind::Image => {
@@ -63,6 +66,7 @@ pub fn downloadable(r: &MediaRef, kind: MediaKind) -> wa::Message {
                 file_sha256: sha,
                 file_enc_sha256: enc,
                 file_length: len,
+                media_key_timestamp: ts,
                 ..Default::default()
             })
         }
@@ -74,6 +78,7 @@ pub fn downloadable(r: &MediaRef, kind: MediaKind) -> wa::Message {
                 file_sha256: sha,
                 file_enc_sha256: enc,
                 file_length: len,
+                media_key_timestamp: ts,
                 ..Default::default()
             })
         }
@@ -85,6 +90,7 @@ pub fn downloadable(r: &MediaRef, kind: MediaKind) -> wa::Message {
                 file_sha256: sha,
                 file_enc_sha256: enc,
                 file_length: len,
+                media_key_timestamp: ts,
                 ..Default::default()
             })
         }
@@ -97,6 +103,7 @@ pub fn downloadable(r: &MediaRef, kind: MediaKind) -> wa::Message {
                     file_sha256: sha,
                     file_enc_sha256: enc,
                     file_length: len,
+                    media_key_timestamp: ts,
                     ..Default::default()
                 })
         }
@@ -109,6 +116,7 @@ pub fn downloadable(r: &MediaRef, kind: MediaKind) -> wa::Message {
                     file_sha256: sha,
                     file_enc_sha256: enc,
                     file_length: len,
+                    media_key_timestamp: ts,
                     ..Default::default()
                 })
         }

@@ -121,7 +121,9 @@ pub fn media_message(
     let sha = Some(r.file_sha256.clone());
     let enc = Some(r.file_enc_sha256.clone());
     let len = Some(r.file_length);
-    let ts = Some(now_secs);
+    // The key's own timestamp (kept from the upload, or from the inbound message being
+    // forwarded); the send time only when it is unknown.
+    let ts = Some(r.media_key_timestamp.unwrap_or(now_secs));
     let thumb = m.thumbnail_jpeg.as_ref().map(|b| b.to_vec());
     let ctx = field(ctx);
     let mut msg = wa::Message::default();

@@ -17,7 +17,7 @@ use tracing::{info, warn};
 use wagw_core::{
     AccountId, ChatPresence, GroupMetadata, Jid, Lid, MediaKind, MediaRef, MessageId, MessageKey,
     OutboundMessage, OwnIdentity, Phone, SendReceipt, SocketError, SocketEvent, SocketEvents,
-    UploadedMedia, WaSocket,
+    TransportResources, UploadedMedia, WaSocket,
 };
 use whatsapp_rust::bot::Bot;
 use whatsapp_rust::http::{HttpClient, UreqHttpClient};
@@ -250,22 +250,71 @@ impl WhatsAppSocket {
         Ok((client, shared))
     }
 
-    /// Memory, disk and traffic figures for this account.
+    /// Memory, disk and traffic figures for this account (a summary of
+    /// [`WaSocket::resources`]).
     pub async fn resource_report(&self) -> ResourceSummary {
-        let mut r = ResourceSummary {
+        let r = self.transport_resources().await;
+        ResourceSummary {
+            connected: r.connected,
+            estimated_bytes: r.estimated_memory_bytes,
+            store_bytes_on_disk: r.store_bytes_on_disk,
+            bytes_sent: r.bytes_sent,
+            bytes_received: r.bytes_received,
+            events_dropped: r.events_dropped,
+            undecryptable: r.undecryptable,
+        }
+    }
+
+    /// The library's per-client figures ([`Client::stats`] and [`Client::resource_report`])
+    /// in wagw-core's shape. Unlike the process-wide `wa_*` metrics, these belong to this
+    /// account alone.
+    async fn transport_resources(&self) -> TransportResources {
+        let mut r = TransportResources {
             undecryptable: self.inner.undecryptable.load(Ordering::Relaxed),
-            ..ResourceSummary::default()
+            ..TransportResources::default()
         };
         if let Ok(store) = self.store() {
             r.store_bytes_on_disk = store.size_on_disk();
         }
-        if let Ok((client, _)) = self.live().await {
-            r.connected = true;
-            let stats = client.stats();
-            r.bytes_sent = stats.bytes_sent;
-            r.bytes_received = stats.bytes_received;
-            r.events_dropped = stats.events_dropped;
-            r.estimated_bytes = client.resource_report().await.total_estimated_bytes();
+        let Ok((client, _)) = self.live().await else {
+            return r;
+        };
+        r.connected = true;
+        let stats = client.stats();
+        r.messages_sent = stats.messages_sent;
+        r.messages_received = stats.messages_received;
+        r.bytes_sent = stats.bytes_sent;
+        r.bytes_received = stats.bytes_received;
+        r.events_dropped = stats.events_dropped;
+        let report = client.resource_report().await;
+        r.estimated_memory_bytes = report.total_estimated_bytes();
+        let m = &report.client;
+        let usize_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        for (name, n) in [
+            ("group_cache", m.group_cache.entries),
+            ("device_registry_cache", m.device_registry_cache.entries),
+            ("lid_pn_entries", m.lid_pn_lid_entries.entries),
+            ("recent_messages", m.recent_messages.entries),
+            ("signal_sessions", m.signal_sessions.entries),
+            ("signal_identities", m.signal_identities.entries),
+            ("signal_sender_keys", m.signal_sender_keys.entries),
+            ("history_sync_tasks", m.history_sync_tasks.entries),
+            ("message_retry_counts", m.message_retry_counts),
+            ("chat_lanes", m.chat_lanes),
+            ("session_locks", m.session_locks),
+            ("transport_ack_queue", usize_u64(m.transport_ack_queue)),
+            (
+                "delivery_receipt_queue",
+                usize_u64(m.delivery_receipt_queue),
+            ),
+            ("response_waiters", usize_u64(m.response_waiters)),
+            ("pending_retries", usize_u64(m.pending_retries)),
+            (
+                "presence_subscriptions",
+                usize_u64(m.presence_subscriptions),
+            ),
+        ] {
+            r.sizes.insert(name.to_owned(), n);
         }
         r
     }
@@ -571,5 +620,13 @@ impl WaSocket for WhatsAppSocket {
     async fn phone_for_lid(&self, l: &Lid) -> Result<Option<Phone>, SocketError> {
         let (client, _) = self.live().await?;
         lid::phone_for_lid(&client, l).await
+    }
+
+    /// Traffic from the client's wire counters, memory from the library's resource report,
+    /// and in `sizes` its caches (`signal_sessions`, `group_cache`, ...) and queues
+    /// (`transport_ack_queue`, `delivery_receipt_queue`, ...). Without a connection only
+    /// `undecryptable` and `storeBytesOnDisk` are filled.
+    async fn resources(&self) -> Option<TransportResources> {
+        Some(self.transport_resources().await)
     }
 }

@@ -14,6 +14,7 @@ use crate::http::model::{
     AccountList, AccountView, LoginMethod, LoginRequest, LoginResponse, LoginState, LoginStatus,
     LogoutResponse,
 };
+use crate::http::model_resources::AccountResources;
 use crate::qr;
 
 /// `wagw channels ...`
@@ -27,7 +28,17 @@ pub enum ChannelsCommand {
     /// Unlink an account and delete its WhatsApp Web session.
     Logout(AccountArg),
     /// Per account: linked, running, connected, with what to do when something is off.
-    Status,
+    Status(StatusArgs),
+}
+
+/// Options of `channels status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Also show each running account's transport: traffic, memory, store size, reconnects
+    /// and the sizes of its caches and queues (`GET /v1/accounts/{id}/resources`).
+    /// (`--verbose`/`-v` is the global log level.)
+    #[arg(long)]
+    pub resources: bool,
 }
 
 /// Options of `channels login`.
@@ -93,9 +104,16 @@ pub fn run(cmd: ChannelsCommand, ctx: &Context) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        ChannelsCommand::Status => {
+        ChannelsCommand::Status(args) => {
             let now = now_ms();
-            block_on(status(&client, &config, ctx.json, now, &mut out))?
+            block_on(status(
+                &client,
+                &config,
+                ctx.json,
+                args.resources,
+                now,
+                &mut out,
+            ))?
         }
     }
 }
@@ -354,20 +372,26 @@ pub async fn status(
     client: &Client,
     config: &Config,
     json: bool,
+    resources_too: bool,
     now_ms: i64,
     out: &mut dyn Write,
 ) -> Result<ExitCode, CliError> {
     match client.get::<AccountList>("/v1/accounts").await {
         Ok(list) => {
+            let mut resources = Vec::new();
+            if resources_too {
+                for a in list.accounts.iter().filter(|a| a.running) {
+                    let path = format!("/v1/accounts/{}/resources", segment(&a.id));
+                    resources.push(client.get::<AccountResources>(&path).await?);
+                }
+            }
             if json {
-                writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string_pretty(
-                        &serde_json::json!({"gateway": "reachable", "accounts": list.accounts})
-                    )?
-                )
-                .ok();
+                let mut doc =
+                    serde_json::json!({"gateway": "reachable", "accounts": list.accounts});
+                if resources_too {
+                    doc["resources"] = serde_json::to_value(&resources)?;
+                }
+                writeln!(out, "{}", serde_json::to_string_pretty(&doc)?).ok();
             } else {
                 write!(
                     out,
@@ -375,6 +399,9 @@ pub async fn status(
                     render_status(client.base(), &list.accounts, now_ms)
                 )
                 .ok();
+                if resources_too {
+                    write!(out, "{}", render_resources(&list.accounts, &resources)).ok();
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -453,6 +480,57 @@ pub fn age(now_ms: i64, at_ms: i64) -> String {
         s if s < 48 * 3600 => format!("{}h ago", s / 3600),
         s => format!("{}d ago", s / 86400),
     }
+}
+
+/// `1.5 MB`, `820 kB`, `12 B` (decimal units, like the reference's status).
+pub fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000_000 => format!("{:.1} GB", n as f64 / 1e9),
+        n if n >= 1_000_000 => format!("{:.1} MB", n as f64 / 1e6),
+        n if n >= 1_000 => format!("{:.0} kB", n as f64 / 1e3),
+        n => format!("{n} B"),
+    }
+}
+
+/// The `--resources` part of `channels status`: per running account, its reconnects and its
+/// transport's traffic, memory, store and cache/queue sizes.
+pub fn render_resources(accounts: &[AccountView], resources: &[AccountResources]) -> String {
+    let mut s = String::new();
+    if resources.is_empty() {
+        return s;
+    }
+    s.push_str("\nTransport resources:\n");
+    for r in resources {
+        let view = accounts.iter().find(|a| a.id == r.account);
+        s.push_str(&format!("- WhatsApp {}:", r.account));
+        if let Some(a) = view {
+            s.push_str(&format!(
+                " reconnects {} in a row, {} total;",
+                a.reconnect_attempts, a.reconnects_total
+            ));
+        }
+        let Some(t) = &r.resources else {
+            s.push_str(" the transport reports no resources\n");
+            continue;
+        };
+        s.push_str(&format!(
+            " {}, messages {} out / {} in, wire {} out / {} in, memory ~{}, store {}, undecryptable {}, events dropped {}\n",
+            if t.connected { "connected" } else { "disconnected" },
+            t.messages_sent,
+            t.messages_received,
+            bytes(t.bytes_sent),
+            bytes(t.bytes_received),
+            bytes(t.estimated_memory_bytes),
+            bytes(t.store_bytes_on_disk),
+            t.undecryptable,
+            t.events_dropped,
+        ));
+        if !t.sizes.is_empty() {
+            let sizes: Vec<String> = t.sizes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            s.push_str(&format!("    {}\n", sizes.join(", ")));
+        }
+    }
+    s
 }
 
 /// The text of `channels status` for a reachable gateway: one line per account, then the

@@ -45,7 +45,7 @@ async fn status_shows_each_account_and_the_fix_for_each_problem() {
     let base = serve(fake).await;
     let client = Client::new(&base, ApiToken::new(TOKEN));
     let mut out = Vec::new();
-    let code = channels::status(&client, &config(), false, 0, &mut out)
+    let code = channels::status(&client, &config(), false, false, 0, &mut out)
         .await
         .unwrap();
     assert_eq!(code, std::process::ExitCode::SUCCESS);
@@ -57,6 +57,40 @@ async fn status_shows_each_account_and_the_fix_for_each_problem() {
     assert!(out.contains("- WhatsApp default: enabled, linked, running, connected, dm:pairing, allow:+15551234567"), "{out}");
     assert!(out.contains("- whatsapp work: Not linked (no WhatsApp Web session). (Run: wagw channels login --account work"), "{out}");
     assert!(out.trim_end().ends_with("- Run: wagw doctor"), "{out}");
+}
+
+#[tokio::test]
+async fn status_with_resources_adds_each_running_accounts_transport_resources() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(Fake::new(dir.path().to_path_buf()));
+    let base = serve(fake.clone()).await;
+    let client = Client::new(&base, ApiToken::new(TOKEN));
+    let mut out = Vec::new();
+    channels::status(&client, &config(), false, true, 0, &mut out)
+        .await
+        .unwrap();
+    let out = text(out);
+    assert!(out.contains("\nTransport resources:\n"), "{out}");
+    assert!(
+        out.contains("- WhatsApp default: reconnects 0 in a row, 1 total; connected, messages 0 out / 0 in, wire 0 B out / 4 kB in"),
+        "{out}"
+    );
+    assert!(out.contains("    signal_sessions=2\n"), "{out}");
+    let mut json = Vec::new();
+    channels::status(&client, &config(), true, true, 0, &mut json)
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(v["resources"][0]["resources"]["bytesReceived"], 4096, "{v}");
+    assert!(fake.calls().iter().any(|c| c == "resources default"));
+}
+
+#[test]
+fn byte_sizes_read_like_the_reference() {
+    assert_eq!(channels::bytes(12), "12 B");
+    assert_eq!(channels::bytes(4096), "4 kB");
+    assert_eq!(channels::bytes(1_500_000), "1.5 MB");
+    assert_eq!(channels::bytes(2_000_000_000), "2.0 GB");
 }
 
 #[test]

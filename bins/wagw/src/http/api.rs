@@ -18,6 +18,7 @@ use super::model::{
 };
 use super::model_access::{AllowChange, AllowEntryView, ExplainView};
 use super::model_agents::DeliveryView;
+use super::model_resources::AccountResources;
 
 /// The gateway operations the HTTP API exposes. Every method is one route (or two).
 ///
@@ -35,6 +36,10 @@ pub trait GatewayApi: Send + Sync + 'static {
 
     /// `GET /v1/accounts/{id}`.
     async fn account(&self, id: &AccountId) -> Result<AccountView, ApiError>;
+
+    /// `GET /v1/accounts/{id}/resources`: the account's transport resources
+    /// (`running: false` for a configured account the gateway does not run).
+    async fn resources(&self, id: &AccountId) -> Result<AccountResources, ApiError>;
 
     /// `POST /v1/accounts/{id}/login`: starts linking (or returns the login already in
     /// progress). `ApiError::Conflict` with code `already_linked` when linked and not `force`.
@@ -155,7 +160,7 @@ pub trait GatewayApi: Send + Sync + 'static {
     async fn reload(&self) -> Result<ReloadResponse, ApiError>;
 
     /// `GET /metrics`: Prometheus text exposition (format 0.0.4).
-    fn metrics_text(&self) -> String;
+    async fn metrics_text(&self) -> String;
 
     /// Not a route: the daemon calls it once on SIGTERM/SIGINT after the HTTP server
     /// stopped accepting. Finish in-flight turns within the deadline, flush, close.

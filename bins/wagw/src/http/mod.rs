@@ -20,6 +20,7 @@ pub mod extract;
 pub mod model;
 pub mod model_access;
 pub mod model_agents;
+pub mod model_resources;
 pub mod openapi;
 pub mod routes;
 pub mod validate;
@@ -56,6 +57,7 @@ pub fn router(api: Arc<dyn GatewayApi>, token: ApiToken, options: RouterOptions)
         .route("/readyz", get(routes::readyz))
         .route("/v1/accounts", get(routes::accounts))
         .route("/v1/accounts/{id}", get(routes::account))
+        .route("/v1/accounts/{id}/resources", get(routes::resources))
         .route(
             "/v1/accounts/{id}/login",
             post(routes::login_start).get(routes::login_status),

@@ -38,12 +38,16 @@ pub struct AccountView {
     /// The last error (close reason, failed send), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
-    /// Reconnect attempts since the last stable connection.
+    /// Failed connection attempts in a row since the last stable connection (0 once a
+    /// connection has stayed up a heartbeat interval).
     pub reconnect_attempts: u32,
+    /// Reconnects since the gateway started the account (every close that led to a retry).
+    #[serde(default)]
+    pub reconnects_total: u64,
     /// When the last inbound message arrived, Unix milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_inbound_at_ms: Option<i64>,
-    /// When the last message was sent, Unix milliseconds.
+    /// When WhatsApp last confirmed a send from this account, Unix milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_outbound_at_ms: Option<i64>,
     /// The account's DM policy (`pairing`, `allowlist`, `open`, `disabled`).

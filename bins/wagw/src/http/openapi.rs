@@ -7,6 +7,7 @@ use super::error::{ErrorBody, ErrorDetail};
 use super::model::*;
 use super::model_access::*;
 use super::model_agents::*;
+use super::model_resources::*;
 use super::{events, routes};
 
 #[derive(OpenApi)]
@@ -20,7 +21,7 @@ use super::{events, routes};
         routes::poll, routes::read, routes::presence, routes::pairing_list,
         routes::pairing_approve, routes::pairing_reject, routes::access_explain,
         routes::allow_list, routes::allow_add, routes::allow_remove, routes::deliveries_list,
-        routes::delivery_replay, routes::media, events::events,
+        routes::delivery_replay, routes::media, events::events, routes::resources,
         routes::reload, routes::metrics, routes::openapi, routes::sim_inbound, routes::sim_outbox,
     ),
     components(schemas(
@@ -30,7 +31,7 @@ use super::{events, routes};
         SentId, OkResponse, PairingRequestView, PairingList, PairingDecisionRequest,
         PairingDecision, EventRecord, Readiness, ReloadResponse, SimInboundRequest, SimInjected,
         SimOutbox, ExplainRequest, ExplainView, AllowEntryView, AllowListView, AllowRequest,
-        AllowChange, DeliveryView, DeliveryList,
+        AllowChange, DeliveryView, DeliveryList, AccountResources, ResourcesView,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -22,6 +22,7 @@ use super::model_access::{
     AccountQuery, AllowChange, AllowListView, AllowRequest, ExplainRequest, ExplainView,
 };
 use super::model_agents::{DeliveriesQuery, DeliveryList, DeliveryView};
+use super::model_resources::AccountResources;
 use super::validate;
 use crate::qr;
 
@@ -85,6 +86,19 @@ pub async fn accounts(State(s): State<AppState>) -> ApiResult<AccountList> {
 pub async fn account(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<AccountView> {
     let id = validate::account_id("id", &id)?;
     Ok(Json(s.api.account(&id).await?))
+}
+
+/// What one account's transport holds now: connection, traffic, memory, cache and queue
+/// sizes.
+#[utoipa::path(get, path = "/v1/accounts/{id}/resources", tag = "accounts",
+    params(("id" = String, Path, description = "Account id")),
+    responses((status = 200, body = AccountResources), (status = 404, body = ErrorBody)))]
+pub async fn resources(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<AccountResources> {
+    let id = validate::account_id("id", &id)?;
+    Ok(Json(s.api.resources(&id).await?))
 }
 
 /// Starts linking: a QR (with a PNG data URL) or a pair code.
@@ -469,7 +483,7 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        s.api.metrics_text(),
+        s.api.metrics_text().await,
     )
         .into_response()
 }

@@ -25,6 +25,7 @@ use crate::http::model::{
 };
 use crate::http::model_access::{AllowChange, AllowEntryView, ExplainView};
 use crate::http::model_agents::DeliveryView;
+use crate::http::model_resources::AccountResources;
 
 /// An event of the daemon's log in the API's shape.
 pub fn record(e: wagw_agents::Event) -> EventRecord {
@@ -141,12 +142,10 @@ impl Runtime {
                 .as_ref()
                 .filter(|s| !s.connected)
                 .and_then(|s| s.detail.clone()),
-            reconnect_attempts: metrics
-                .map_or(0, |m| m.reconnects.values().sum::<u64>())
-                .try_into()
-                .unwrap_or(u32::MAX),
+            reconnect_attempts: metrics.map_or(0, |m| m.reconnect_attempts),
+            reconnects_total: metrics.map_or(0, |m| m.reconnects.values().sum::<u64>()),
             last_inbound_at_ms: metrics.map(|m| m.last_inbound_ms).filter(|&ms| ms > 0),
-            last_outbound_at_ms: None,
+            last_outbound_at_ms: metrics.map(|m| m.last_outbound_ms).filter(|&ms| ms > 0),
             dm_policy: serde_json::to_value(account.dm_policy)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
@@ -212,6 +211,21 @@ impl GatewayApi for Runtime {
             .resolve_account(id)
             .map_err(|_| ApiError::unknown_account(id.as_str()))?;
         Ok(self.view(account))
+    }
+
+    async fn resources(&self, id: &AccountId) -> Result<AccountResources, ApiError> {
+        self.configured(id)?;
+        let (running, resources) = match self.gateway.resources(id).await {
+            Ok(r) => (true, r),
+            // Configured but not running (disabled, or the gateway is off for it).
+            Err(wagw_gateway::GatewayError::UnknownAccount(_)) => (false, None),
+            Err(e) => return Err(api_error(e)),
+        };
+        Ok(AccountResources {
+            account: id.to_string(),
+            running,
+            resources: resources.map(Into::into),
+        })
     }
 
     async fn login_start(
@@ -653,10 +667,13 @@ impl GatewayApi for Runtime {
         Ok(response)
     }
 
-    fn metrics_text(&self) -> String {
+    async fn metrics_text(&self) -> String {
+        let library = self.library.map(super::recorder::LibraryMetrics::render);
         super::metrics::render(
             &self.gateway.metrics(),
+            &self.gateway.all_resources().await,
             self.sinks.outbox().counts().ok().as_ref(),
+            library.as_deref(),
         )
     }
 

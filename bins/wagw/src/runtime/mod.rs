@@ -23,8 +23,11 @@ use crate::http::model::EventRecord;
 
 pub mod api;
 pub mod metrics;
+pub mod recorder;
 pub mod sim;
 pub mod sink;
+#[cfg(test)]
+mod tests;
 pub mod transport;
 
 /// The webhook outbox's tree in the gateway's database.
@@ -68,6 +71,8 @@ pub struct Runtime {
     pub(crate) live: broadcast::Sender<EventRecord>,
     pub(crate) sim: Option<SimNetwork>,
     pub(crate) force_sim: bool,
+    /// The process's `metrics` recorder (the library's `wa_*` series), when installed.
+    pub(crate) library: Option<&'static recorder::LibraryMetrics>,
     stop_worker: std::sync::Mutex<Option<oneshot::Sender<()>>>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
@@ -84,6 +89,8 @@ impl Runtime {
 
 /// Starts every enabled account and returns the API the HTTP layer serves.
 pub async fn start(config: &Config, options: RuntimeOptions) -> Result<Started, CliError> {
+    // Before any transport exists, so the library's first series are recorded.
+    let library = recorder::install();
     let specs = crate::agents::agent_specs(config)?;
     let transports = transport::Transports::for_config(config, options.sim, now_ms())?;
     let sim = transports.sim.clone();
@@ -135,6 +142,7 @@ pub async fn start(config: &Config, options: RuntimeOptions) -> Result<Started, 
         live,
         sim,
         force_sim: options.sim,
+        library,
         stop_worker: std::sync::Mutex::new(Some(stop_tx)),
         tasks: std::sync::Mutex::new(tasks),
     };

@@ -56,6 +56,12 @@ async fn answers_and_acks_after_persisting() {
     assert_eq!(status[0].phone.as_deref(), Some("+15550009999"));
     assert_eq!(status[0].lid.as_deref(), Some("987654321@lid"));
     assert_eq!(status[0].metrics.messages_out, 1);
+    assert!(
+        status[0].metrics.last_outbound_ms >= status[0].metrics.last_inbound_ms
+            && status[0].metrics.last_outbound_ms > 0,
+        "the confirmed reply's time is recorded: {:?}",
+        status[0].metrics
+    );
     gw.shutdown().await.unwrap();
 }
 
@@ -146,6 +152,37 @@ async fn send_without_listener_fails_fast_with_the_fix() {
         "No active WhatsApp listener for account default. Start the gateway, then link it with: wagw channels login --account default"
     );
     assert_eq!(socket.state.lock().unwrap().connects, 0);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn reconnect_attempts_count_the_streak_and_reset_once_stable() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = FakeSocket::linked("+15550009999");
+    let gw = start(dir.path(), &socket, echo()).await;
+    let id = AccountId::default_account();
+    let mut tx = socket.wait_connects(1).await;
+    for n in 1..=2u32 {
+        // Each connection drops right after it came up: one more failure in the streak.
+        tx.send(SocketEvent::Closed(CloseReason::Network {
+            detail: "reset".into(),
+        }))
+        .await
+        .unwrap();
+        tx = socket.wait_connects(n as usize + 1).await;
+        let m = gw.metrics()[&id].clone();
+        assert_eq!(m.reconnect_attempts, n, "{m:?}");
+        assert_eq!(m.reconnects["network"], u64::from(n));
+    }
+    // Up for more than a heartbeat interval: the streak is over; the total stays.
+    let heartbeat = gw.settings().heartbeat;
+    for _ in 0..3 {
+        tokio::time::sleep(heartbeat).await;
+    }
+    let m = gw.metrics()[&id].clone();
+    assert_eq!(m.reconnect_attempts, 0, "{m:?}");
+    assert_eq!(m.reconnects["network"], 2);
+    drop(tx);
     gw.shutdown().await.unwrap();
 }
 

@@ -135,6 +135,30 @@ async fn a_dm_is_answered_and_read() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn resources_are_reported_per_account() {
+    let h = Harness::start(OPEN, echo).await;
+    let alice = h.net.phone("+15550001111");
+    alice.send_text(&h.account, "hi").await;
+    h.settle().await;
+    let id = AccountId::default_account();
+    let r =
+        h.gw.resources(&id)
+            .await
+            .unwrap()
+            .expect("the simulator reports");
+    assert!(r.connected, "{r:?}");
+    assert_eq!(r.sizes["outbox"], 1, "the echo reply: {r:?}");
+    assert_eq!(r.sizes["unacked_inbound"], 0, "committed: {r:?}");
+    assert_eq!(h.gw.all_resources().await[&id], r);
+    let unknown = AccountId::parse("nobody").unwrap();
+    assert!(matches!(
+        h.gw.resources(&unknown).await,
+        Err(GatewayError::UnknownAccount(_))
+    ));
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_quoted_reply_shows_the_replying_to_block() {
     let h = Harness::start(OPEN, |_| None).await;
     let alice = h.net.phone("+15550001111").named("Alice");

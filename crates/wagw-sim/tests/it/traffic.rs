@@ -448,3 +448,31 @@ async fn seeded_runs_repeat_exactly() {
     assert_eq!(script(1).await, script(1).await);
     assert_ne!(script(1).await, script(2).await);
 }
+
+#[tokio::test(start_paused = true)]
+async fn resources_report_the_connection_and_queues() {
+    let net = SimNetwork::new();
+    let account = net.linked_account("default", "+15550009999");
+    let alice = net.phone("+15550001111");
+    let before = account.resources().await.unwrap();
+    assert!(!before.connected);
+    assert_eq!(before.sizes["connections_opened"], 0);
+
+    let mut rx = live(&account).await;
+    alice.send_text(&account, "one").await;
+    let (m, ack) = next_message(&mut rx).await;
+    let held = account.resources().await.unwrap();
+    assert!(held.connected);
+    assert_eq!(held.sizes["connections_opened"], 1);
+    assert_eq!(held.sizes["unacked_inbound"], 1, "{held:?}");
+    ack.commit();
+    tokio::task::yield_now().await;
+    account
+        .send(OutboundMessage::text(m.chat.clone(), "hello"))
+        .await
+        .unwrap();
+    let after = account.resources().await.unwrap();
+    assert_eq!(after.sizes["unacked_inbound"], 0, "{after:?}");
+    assert_eq!(after.sizes["outbox"], 1);
+    assert_eq!(after.messages_sent, 1);
+}

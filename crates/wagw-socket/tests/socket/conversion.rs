@@ -66,6 +66,7 @@ fn image() -> wa::message::ImageMessage {
         file_sha256: Some(vec![1; 32]),
         file_enc_sha256: Some(vec![2; 32]),
         file_length: Some(1234),
+        media_key_timestamp: Some(1_700_000_123),
         mimetype: Some("image/jpeg".into()),
         caption: Some("look".into()),
         width: Some(640),
@@ -90,6 +91,11 @@ fn media(m: &InboundMessage) -> &wagw_core::Media {
         Content::Media(x) => x,
         other => panic!("expected media, got {other:?}"),
     }
+}
+
+/// The media key timestamp of the message's download reference.
+fn media_key_ts(m: &InboundMessage) -> Option<i64> {
+    media(m).reference.as_ref()?.media_key_timestamp
 }
 
 fn is_text(m: &InboundMessage, want: &str) -> bool {
@@ -277,8 +283,70 @@ fn rows() -> Vec<(&'static str, wa::Message, Check)> {
                     && r.file_sha256 == vec![1; 32]
                     && r.file_enc_sha256 == vec![2; 32]
                     && r.file_length == 1234
+                    && r.media_key_timestamp == Some(1_700_000_123)
                     && m.content.text_or_caption() == Some("look")
             },
+        ),
+        (
+            "video keeps its media key timestamp",
+            wa::Message {
+                video_message: MessageField::some(wa::message::VideoMessage {
+                    direct_path: Some("/v/vid".into()),
+                    media_key: Some(vec![5; 32]),
+                    media_key_timestamp: Some(1_690_000_000),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            |m| media_key_ts(m) == Some(1_690_000_000),
+        ),
+        (
+            "voice note keeps its media key timestamp",
+            wa::Message {
+                audio_message: MessageField::some(wa::message::AudioMessage {
+                    ptt: Some(true),
+                    url: Some("https://mmg.whatsapp.net/a".into()),
+                    media_key_timestamp: Some(1_600_000_001),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            |m| media(m).ptt && media_key_ts(m) == Some(1_600_000_001),
+        ),
+        (
+            "document keeps its media key timestamp",
+            wa::Message {
+                document_message: MessageField::some(wa::message::DocumentMessage {
+                    direct_path: Some("/d/ts".into()),
+                    media_key_timestamp: Some(1_650_000_000),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            |m| media_key_ts(m) == Some(1_650_000_000),
+        ),
+        (
+            "sticker keeps its media key timestamp",
+            wa::Message {
+                sticker_message: MessageField::some(wa::message::StickerMessage {
+                    direct_path: Some("/s/ts".into()),
+                    media_key_timestamp: Some(1_660_000_000),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            |m| media_key_ts(m) == Some(1_660_000_000),
+        ),
+        (
+            "media without a key timestamp has none",
+            wa::Message {
+                image_message: MessageField::some(wa::message::ImageMessage {
+                    media_key_timestamp: None,
+                    ..image()
+                }),
+                ..Default::default()
+            },
+            |m| media(m).reference.is_some() && media_key_ts(m).is_none(),
         ),
         (
             "image caption quote context",

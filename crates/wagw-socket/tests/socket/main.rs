@@ -9,5 +9,6 @@ mod durable;
 mod fake_server;
 mod login;
 mod outbound;
+mod resources;
 mod store_crash;
 mod store_diff;

@@ -23,6 +23,7 @@ fn upload(kind: MediaKind) -> UploadedMedia {
             file_sha256: vec![3; 32],
             file_enc_sha256: vec![4; 32],
             file_length: 777,
+            media_key_timestamp: None,
         },
     }
 }
@@ -144,6 +145,32 @@ fn image_carries_cdn_fields_caption_and_size() {
     assert_eq!(i.media_key_timestamp, Some(42));
     assert_eq!(i.caption.as_deref(), Some("cat"));
     assert_eq!(i.jpeg_thumbnail.as_deref(), Some(&b"\xff\xd8thumb"[..]));
+}
+
+#[test]
+fn media_keeps_its_key_timestamp_when_forwarded_and_round_trips() {
+    // A forward reuses the original upload: its key's timestamp, not the send time, goes out.
+    let mut doc = media(MediaKind::Document, "application/pdf");
+    doc.upload.reference.media_key_timestamp = Some(1_650_000_000);
+    let out = out(OutboundContent::Media(doc));
+    let built = send::build_message(&out, None, 1_700_000_000).unwrap();
+    let d = built.document_message.as_option().unwrap();
+    assert_eq!(d.media_key_timestamp, Some(1_650_000_000));
+    let back = round_trip(&out);
+    let Content::Media(m) = &back.content else {
+        panic!("not media: {:?}", back.content)
+    };
+    assert_eq!(
+        m.reference.as_ref().unwrap().media_key_timestamp,
+        Some(1_650_000_000)
+    );
+    // The download message carries it too.
+    let r = m.reference.clone().unwrap();
+    let dl = wagw_socket::media::downloadable(&r, MediaKind::Document);
+    assert_eq!(
+        dl.document_message.as_option().unwrap().media_key_timestamp,
+        Some(1_650_000_000)
+    );
 }
 
 #[test]

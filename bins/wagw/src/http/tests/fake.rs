@@ -87,6 +87,7 @@ pub fn view(id: &str, linked: bool, connected: bool) -> AccountView {
         self_lid: None,
         last_error: (!connected).then(|| "connection closed (status 428)".to_owned()),
         reconnect_attempts: if connected { 0 } else { 3 },
+        reconnects_total: if connected { 1 } else { 7 },
         last_inbound_at_ms: None,
         last_outbound_at_ms: None,
         dm_policy: "pairing".to_owned(),
@@ -115,6 +116,25 @@ impl GatewayApi for Fake {
         self.record(format!("account {id}"));
         self.known(id)?;
         Ok(view(id.as_str(), true, true))
+    }
+
+    async fn resources(
+        &self,
+        id: &AccountId,
+    ) -> Result<crate::http::model_resources::AccountResources, ApiError> {
+        self.record(format!("resources {id}"));
+        self.known(id)?;
+        let mut r = wagw_core::TransportResources {
+            connected: true,
+            bytes_received: 4096,
+            ..wagw_core::TransportResources::default()
+        };
+        r.sizes.insert("signal_sessions".into(), 2);
+        Ok(crate::http::model_resources::AccountResources {
+            account: id.to_string(),
+            running: true,
+            resources: Some(r.into()),
+        })
     }
 
     async fn login_start(
@@ -470,7 +490,7 @@ impl GatewayApi for Fake {
         })
     }
 
-    fn metrics_text(&self) -> String {
+    async fn metrics_text(&self) -> String {
         "# TYPE wagw_messages_in_total counter\nwagw_messages_in_total{account=\"default\"} 7\n"
             .into()
     }

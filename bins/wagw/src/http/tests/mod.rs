@@ -61,6 +61,7 @@ async fn healthz_is_open_everything_else_needs_the_token() {
         ("GET", "/readyz"),
         ("GET", "/v1/accounts"),
         ("GET", "/v1/accounts/default"),
+        ("GET", "/v1/accounts/default/resources"),
         ("POST", "/v1/accounts/default/login"),
         ("GET", "/v1/accounts/default/login"),
         ("POST", "/v1/accounts/default/login/passkey"),
@@ -612,6 +613,7 @@ async fn openapi_document_lists_every_route() {
         "/readyz",
         "/v1/accounts",
         "/v1/accounts/{id}",
+        "/v1/accounts/{id}/resources",
         "/v1/accounts/{id}/login",
         "/v1/accounts/{id}/logout",
         "/v1/accounts/{id}/messages",
@@ -642,4 +644,21 @@ async fn openapi_document_lists_every_route() {
     let schemas = &v["components"]["schemas"];
     assert_eq!(schemas["SendMessageRequest"]["required"], json!(["to"]));
     assert!(v["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[tokio::test]
+async fn resources_route_returns_the_transport_figures() {
+    let (app, fake, _d) = setup(false);
+    let (s, v) = call(&app, req("GET", "/v1/accounts/default/resources", None)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["account"], "default");
+    assert_eq!(v["running"], true);
+    assert_eq!(v["resources"]["connected"], true);
+    assert_eq!(v["resources"]["bytesReceived"], 4096);
+    assert_eq!(v["resources"]["sizes"]["signal_sessions"], 2);
+    let (s, v) = call(&app, req("GET", "/v1/accounts/nosuch/resources", None)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (s, v) = call(&app, req("GET", "/v1/accounts/Bad%20Id/resources", None)).await;
+    assert!(s.is_client_error(), "{s} {v}");
+    assert_eq!(fake.calls(), ["resources default", "resources nosuch"]);
 }
