@@ -239,7 +239,9 @@ pub enum SocketEvent {
         /// Who the account is.
         identity: OwnIdentity,
     },
-    /// The offline backlog has been delivered; what follows is live.
+    /// The server has handed over the offline backlog. Judge each message by its own
+    /// `offline` flag, not by its position relative to this event: the real transport
+    /// decrypts per chat in parallel, so a late backlog message can still follow it.
     OfflineSyncCompleted {
         /// How many messages the backlog held.
         count: u32,

@@ -313,9 +313,23 @@ impl Account {
         });
     }
 
-    /// Replaces the state's detail (a notice for the operator).
+    /// Replaces the state's detail with a notice for the operator, and records it, so the
+    /// event stream carries the full notice (the relink command after a 401, ...), not only
+    /// the status endpoint.
     pub(crate) fn set_detail(&self, detail: String) {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).1 = Some(detail);
+        let state = {
+            let mut current = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if current.1.as_deref() == Some(detail.as_str()) {
+                return;
+            }
+            current.1 = Some(detail.clone());
+            current.0.clone()
+        };
+        self.record(GatewayEvent::AccountState {
+            account: self.id.clone(),
+            state,
+            detail: Some(detail),
+        });
     }
 
     /// Sends an operator command to the supervisor.
@@ -403,7 +417,8 @@ impl Account {
             "listening for WhatsApp messages");
         *self.identity.write().unwrap_or_else(|p| p.into_inner()) = Some(identity);
         self.shared.registry.register(&self.id, self.socket.clone());
-        self.set_state("connected", None);
+        // The state itself is set by the supervisor's transition to `connected` (recording
+        // it here too put two `connected` entries in the event log per connect).
     }
 
     /// The connection ended: unregister the listener.

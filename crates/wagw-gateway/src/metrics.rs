@@ -59,7 +59,8 @@ pub struct MetricsSnapshot {
     pub reconnect_attempts: u32,
     /// Dropped inbound messages by reason (`status_broadcast`, `duplicate`, `not_in_allowlist`, ...).
     pub drops: BTreeMap<String, u64>,
-    /// Connection closes that led to a reconnect, by close reason label.
+    /// Connection closes the gateway recovered from by itself — after a backoff wait, at
+    /// once (515 restart) or after a ban's expiry — by close reason label.
     pub reconnects: BTreeMap<String, u64>,
     /// The supervisor state label (`connecting`, `connected`, `backoff`, `stopped`, ...).
     pub state: String,

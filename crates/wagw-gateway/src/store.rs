@@ -69,8 +69,6 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<(), GatewayError> {
         .map_err(|e| GatewayError::store(dir, format!("cannot set mode 0700: {e}")))
 }
 
-/// Sets 0600 on every file and 0700 on every folder under `dir` (sled creates its files with
-/// the process umask).
 /// How long opening waits for the database's file lock to be released.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -93,6 +91,8 @@ fn open_waiting_for_lock(config: &sled::Config) -> sled::Result<sled::Db> {
     }
 }
 
+/// Sets 0600 on every file and 0700 on every folder under `dir` (sled creates its files with
+/// the process umask).
 fn tighten_tree(dir: &Path) -> Result<(), GatewayError> {
     let entries =
         fs::read_dir(dir).map_err(|e| GatewayError::store(dir, format!("cannot list: {e}")))?;

@@ -188,8 +188,15 @@ impl Driver {
         match action {
             Action::Record(transition) => {
                 log_transition(account.id(), &transition);
+                // Every close the supervisor recovers from by itself counts: a backoff wait,
+                // an immediate restart (515) or a wait for a ban to end.
                 if let Input::Closed { reason } = cause
-                    && transition.to.phase() == wagw_reconnect::Phase::Backoff
+                    && matches!(
+                        transition.to.phase(),
+                        wagw_reconnect::Phase::Backoff
+                            | wagw_reconnect::Phase::Connecting
+                            | wagw_reconnect::Phase::Banned
+                    )
                 {
                     account.metrics().reconnect(reason.label());
                 }

@@ -144,28 +144,21 @@ pub async fn login(
 ) -> Result<ExitCode, CliError> {
     let path = format!("/v1/accounts/{}/login", segment(account));
     let mut shown = Shown::default();
-    if let Some(source) = &args.passkey_assertion {
+    // A passkey step answers the prompt of a login already under way, then follows it.
+    let passkey_step = if let Some(source) = &args.passkey_assertion {
         let assertion = read_assertion(source)?;
         let s: LoginStatus = client.post(&format!("{path}/passkey"), &assertion).await?;
-        writeln!(out, "Passkey assertion sent for account {account}.").ok();
-        return follow(
-            client,
-            account,
-            args,
-            &path,
-            s,
-            interactive,
-            poll,
-            out,
-            shown,
-        )
-        .await;
-    }
-    if args.passkey_confirm {
+        Some((s, "Passkey assertion sent"))
+    } else if args.passkey_confirm {
         let s: LoginStatus = client
             .post(&format!("{path}/passkey/confirm"), &serde_json::json!({}))
             .await?;
-        writeln!(out, "Passkey link confirmed for account {account}.").ok();
+        Some((s, "Passkey link confirmed"))
+    } else {
+        None
+    };
+    if let Some((s, said)) = passkey_step {
+        writeln!(out, "{said} for account {account}.").ok();
         return follow(
             client,
             account,

@@ -138,6 +138,8 @@ async fn restart_required_515_reconnects_at_once() {
         "515 went through backoff: {states:?}"
     );
     assert_eq!(rig.server.transports_opened(), 2);
+    let m = rig.status().metrics;
+    assert_eq!(m.reconnects.get("stream_error"), Some(&1), "{m:?}");
     rig.stop().await;
 }
 
@@ -170,6 +172,13 @@ async fn logged_out_401_stops_and_discards_the_credentials() {
     .await;
     assert!(!rig.auth_dir.exists(), "the dead credentials were kept");
     assert_eq!(rig.server.transports_opened(), 1);
+    // The event stream carries the full notice, relink command included.
+    assert!(
+        rig.states().iter().any(|(state, detail)| state == "stopped"
+            && detail.contains("wagw channels login --account default")),
+        "{:?}",
+        rig.states()
+    );
     rig.stop().await;
 }
 
@@ -269,5 +278,7 @@ async fn temporary_ban_402_waits_until_its_expiry() {
         "a ban is not a failure: {states:?}"
     );
     assert_eq!(rig.server.transports_opened(), 2);
+    let m = rig.status().metrics;
+    assert_eq!(m.reconnects.values().sum::<u64>(), 1, "{m:?}");
     rig.stop().await;
 }

@@ -90,22 +90,43 @@ impl std::fmt::Debug for SledStore {
     }
 }
 
+/// How long opening waits for the database's file lock to be released.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens the database, waiting up to [`LOCK_WAIT`] while its file lock is held. sled's IO
+/// threads finish with a just-dropped database in the background, so its lock can outlive
+/// the handle by a moment: a socket reopened on the same authDir right after the previous
+/// one was dropped (a transport restart on reload, a relink, tests) would otherwise fail
+/// with "could not acquire lock". A lock held longer is another process on this account.
+fn open_waiting_for_lock(config: &sled::Config) -> sled::Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock && started.elapsed() < LOCK_WAIT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl SledStore {
     /// Opens (creating if needed) the database in `dir`. The folder is made 0700 and its
     /// files 0600.
     pub fn open(dir: impl AsRef<Path>, options: StoreOptions) -> Result<SledStore, Error> {
         let dir = dir.as_ref().to_path_buf();
         create_private_dir(&dir)?;
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(&dir)
             .cache_capacity(options.cache_capacity)
             .flush_every_ms(None)
-            .mode(sled::Mode::LowSpace)
-            .open()
-            .map_err(|e| Error::StoreOpen {
-                path: dir.clone(),
-                detail: e.to_string(),
-            })?;
+            .mode(sled::Mode::LowSpace);
+        let db = open_waiting_for_lock(&config).map_err(|e| Error::StoreOpen {
+            path: dir.clone(),
+            detail: e.to_string(),
+        })?;
         let tree = |name: &str| {
             db.open_tree(name).map_err(|e| Error::StoreOpen {
                 path: dir.clone(),
