@@ -126,6 +126,13 @@ pub enum LoginPrompt {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// Linking ended without a scan (the QR codes ran out); nothing more happens until a new
+    /// login is asked for ([`crate::Gateway::login`]). Outlives its connection, so whoever
+    /// polls the login sees why it stopped.
+    Expired {
+        /// What happened and the command that starts linking again.
+        detail: String,
+    },
 }
 
 /// How many sessions' last message times an account remembers.
@@ -399,7 +406,19 @@ impl Account {
             | Some(LoginPrompt::PasskeyConfirmation { error, .. }) => {
                 *error = Some(detail.to_owned());
             }
-            Some(LoginPrompt::Qr { .. }) | Some(LoginPrompt::PairCode { .. }) | None => {}
+            Some(LoginPrompt::Qr { .. })
+            | Some(LoginPrompt::PairCode { .. })
+            | Some(LoginPrompt::Expired { .. })
+            | None => {}
+        }
+    }
+
+    /// Clears an expired login before a new one starts, so the new one's first prompt is
+    /// what the operator sees next.
+    pub(crate) fn clear_expired_login(&self) {
+        let mut prompt = self.login.lock().unwrap_or_else(|p| p.into_inner());
+        if matches!(*prompt, Some(LoginPrompt::Expired { .. })) {
+            *prompt = None;
         }
     }
 

@@ -184,6 +184,7 @@ impl Gateway {
         phone: &wagw_core::Phone,
     ) -> Result<String, GatewayError> {
         let acct = self.account(account)?;
+        acct.clear_expired_login();
         if acct.login_prompt().is_none() && acct.socket().own_identity().is_none() {
             acct.control(crate::supervisor::Control::Link).await;
             // The linking connection is up once it shows its first prompt.

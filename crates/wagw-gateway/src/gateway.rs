@@ -397,7 +397,9 @@ impl Gateway {
     /// Starts linking `account` (QR codes and pair codes arrive as events and in the log):
     /// what `wagw channels login --account <id>` asks a running gateway to do.
     pub async fn login(&self, account: &AccountId) -> Result<(), GatewayError> {
-        self.account(account)?.control(Control::Link).await;
+        let account = self.account(account)?;
+        account.clear_expired_login();
+        account.control(Control::Link).await;
         Ok(())
     }
 

@@ -292,14 +292,17 @@ async fn handle_event(account: &Arc<Account>, event: SocketEvent) {
             account.record(GatewayEvent::QrCode { account: id, code });
         }
         SocketEvent::QrCodesExhausted => {
-            account.set_login(None);
             tracing::warn!(target: "wagw::login", account = %id,
                 "no more QR codes; restart linking with: wagw channels login --account {id}");
             // Linking stops here until asked again; say so wherever the operator looks.
+            let detail = format!(
+                "the QR codes expired without being scanned; start linking again with: wagw channels login --account {id}"
+            );
+            account.set_login(Some(LoginPrompt::Expired {
+                detail: detail.clone(),
+            }));
             account.record(GatewayEvent::LoginError {
-                detail: format!(
-                    "the QR codes expired without being scanned; start linking again with: wagw channels login --account {id}"
-                ),
+                detail,
                 account: id,
             });
         }
@@ -381,7 +384,12 @@ async fn handle_event(account: &Arc<Account>, event: SocketEvent) {
             tracing::debug!(target: "wagw::inbound", account = %id, "contact identity changed");
         }
         // A prompt belongs to its connection: once closed, no code or passkey step is
-        // pending. (The close itself is fed to the state machine by the loop.)
-        SocketEvent::Closed(_) => account.set_login(None),
+        // pending; only an expiry notice stays until a new login. (The close itself is fed
+        // to the state machine by the loop.)
+        SocketEvent::Closed(_) => {
+            if !matches!(account.login_prompt(), Some(LoginPrompt::Expired { .. })) {
+                account.set_login(None);
+            }
+        }
     }
 }

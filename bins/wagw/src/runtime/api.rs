@@ -285,6 +285,11 @@ impl GatewayApi for Runtime {
                     ),
                 })
             }
+            // Cleared by `Gateway::login`; seen only if the new link expired within the wait.
+            Some(LoginPrompt::Expired { detail }) => Err(ApiError::Unavailable {
+                code: "login_expired",
+                message: detail,
+            }),
             None => Err(ApiError::Unavailable {
                 code: "no_login_prompt",
                 message: format!(
@@ -374,6 +379,10 @@ impl GatewayApi for Runtime {
                     "Passkey accepted. When the phone shows {code}, confirm with POST /v1/accounts/{id}/login/passkey/confirm \
                      (wagw channels login --account {id} --passkey-confirm)."
                 );
+            }
+            (Some(LoginPrompt::Expired { detail }), false) => {
+                out.status = LoginState::Expired;
+                out.message = detail.clone();
             }
             (None, false) => {
                 out.message = status

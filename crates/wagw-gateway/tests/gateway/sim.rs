@@ -393,7 +393,16 @@ async fn linking_stops_when_the_qr_codes_run_out_until_asked_again() {
     login_prompt_until(&gw, |p| matches!(p, Some(LoginPrompt::Qr { .. }))).await;
     // Past every code's lifetime (60 s + 20 s each), and well beyond.
     tokio::time::sleep(Duration::from_secs(600)).await;
-    assert_eq!(gw.status()[0].login, None);
+    // The expiry stays on the login status (after its connection closed) until asked again.
+    match gw.status().remove(0).login {
+        Some(LoginPrompt::Expired { detail }) => {
+            assert!(
+                detail.contains("wagw channels login --account default"),
+                "{detail}"
+            )
+        }
+        other => panic!("expected an expired login, got {other:?}"),
+    }
     let errors: Vec<String> = gw
         .store()
         .events()
