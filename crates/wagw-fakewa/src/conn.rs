@@ -384,10 +384,18 @@ pub(crate) async fn serve(
     let config = state.config();
     match &kind {
         ConnKind::Registration => {
-            let refs = config
-                .qr_refs
-                .iter()
-                .map(|r| NodeBuilder::new("ref").bytes(r.as_bytes().to_vec()).build());
+            let n = state
+                .registrations
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                + 1;
+            let refs = config.qr_refs.iter().map(|r| {
+                let r = if n == 1 {
+                    r.clone()
+                } else {
+                    format!("{r}.{n}")
+                };
+                NodeBuilder::new("ref").bytes(r.into_bytes()).build()
+            });
             let iq = NodeBuilder::new("iq")
                 .attr("type", "set")
                 .attr("id", "pair-1")

@@ -38,7 +38,9 @@ pub enum LoginOutcome {
 pub struct FakeConfig {
     /// The account's LID user part, announced in `<success lid=..>`.
     pub lid: String,
-    /// Pairing refs sent to an unlinked client (each becomes one QR code).
+    /// Pairing refs sent to an unlinked client (each becomes one QR code): as they are on
+    /// the first linking connection; later ones get `.<n>` appended (the n-th linking
+    /// connection), because WhatsApp issues fresh refs for every linking connection.
     pub qr_refs: Vec<String>,
     /// The answer to a login.
     pub login: LoginOutcome,
@@ -63,6 +65,8 @@ pub(crate) struct State {
     accepted_tx: mpsc::UnboundedSender<FakeConnection>,
     accepted_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<FakeConnection>>,
     transports: AtomicUsize,
+    /// Registration (linking) connections served so far.
+    pub registrations: AtomicUsize,
     /// The fake phones and the account's published Signal keys.
     pub peers: Peers,
     /// Delivered messages awaiting the client's acknowledgement.
@@ -108,6 +112,7 @@ impl FakeWhatsApp {
                 accepted_tx,
                 accepted_rx: tokio::sync::Mutex::new(accepted_rx),
                 transports: AtomicUsize::new(0),
+                registrations: AtomicUsize::new(0),
                 peers: Peers::new(),
                 inbox: Inbox::default(),
                 next_message: AtomicU64::new(1),

@@ -105,7 +105,7 @@ async fn qr_codes_run_out_then_nothing_until_connect_is_called_again() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(server.transports_opened(), opened, "relinked by itself");
 
-    // Asked again: a new connection and a fresh first code (60 s again).
+    // Asked again: a new connection and a fresh first code (a new ref, 60 s again).
     let mut rx = socket.connect().await.unwrap();
     let conn = server.next_connection().await.expect("no new connection");
     assert_eq!(conn.kind(), &ConnKind::Registration);
@@ -115,7 +115,8 @@ async fn qr_codes_run_out_then_nothing_until_connect_is_called_again() {
     .await
     {
         SocketEvent::QrCode { code, expires_in } => {
-            assert!(code.starts_with("2@ref-a,"), "{code}");
+            assert!(code.starts_with("2@ref-a.2,"), "{code}");
+            assert_ne!(code, codes[0].0, "the same QR code again");
             assert!(expires_in > Duration::from_secs(50), "{expires_in:?}");
         }
         _ => unreachable!(),
