@@ -203,20 +203,31 @@ async fn the_real_client_emits_into_the_daemons_recorder() {
             _ => {}
         }
     }
-    let text = library.render();
+    // The library counts an IQ after its round-trip timer, from its own tasks: poll until
+    // every expected series has shown up (or the deadline says it never will).
+    let expected: [(&str, &str); 3] = [
+        ("wa_connect_total", "outcome=\"ok\""),
+        ("wa_connect_duration_seconds_count", ""),
+        ("wa_iq_total", "result=\"ok\""),
+    ];
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let (text, samples) = loop {
+        let text = library.render();
+        let samples = crate::runtime::metrics::parse_exposition(&text)
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let all_there = expected
+            .iter()
+            .all(|(name, labels)| sample(&samples, name, labels).unwrap_or(0.0) >= 1.0);
+        if all_there || std::time::Instant::now() > deadline {
+            break (text, samples);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     socket.disconnect().await;
-    let samples =
-        crate::runtime::metrics::parse_exposition(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    assert!(
-        sample(&samples, "wa_connect_total", "outcome=\"ok\"").unwrap_or(0.0) >= 1.0,
-        "{text}"
-    );
-    assert!(
-        sample(&samples, "wa_connect_duration_seconds_count", "").unwrap_or(0.0) >= 1.0,
-        "{text}"
-    );
-    assert!(
-        sample(&samples, "wa_iq_total", "result=\"ok\"").unwrap_or(0.0) >= 1.0,
-        "{text}"
-    );
+    for (name, labels) in expected {
+        assert!(
+            sample(&samples, name, labels).unwrap_or(0.0) >= 1.0,
+            "{name}{{{labels}}} missing:\n{text}"
+        );
+    }
 }
