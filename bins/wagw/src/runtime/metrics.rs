@@ -23,6 +23,46 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
+/// A family with one sample per account: `name{account="…"} value`.
+fn per_account<T, V: std::fmt::Display>(
+    out: &mut String,
+    rows: &BTreeMap<AccountId, T>,
+    (name, kind, help): (&str, &str, &str),
+    get: impl Fn(&T) -> V,
+) {
+    family(out, name, kind, help);
+    for (id, row) in rows {
+        let _ = writeln!(
+            out,
+            "{name}{{account=\"{}\"}} {}",
+            label(id.as_str()),
+            get(row)
+        );
+    }
+}
+
+/// A family with one sample per account and key of a map the account carries:
+/// `name{account="…",<key_label>="…"} n`.
+fn per_account_by_key<T>(
+    out: &mut String,
+    rows: &BTreeMap<AccountId, T>,
+    (name, kind, help): (&str, &str, &str),
+    key_label: &str,
+    get: impl Fn(&T) -> &BTreeMap<String, u64>,
+) {
+    family(out, name, kind, help);
+    for (id, row) in rows {
+        for (key, n) in get(row) {
+            let _ = writeln!(
+                out,
+                "{name}{{account=\"{}\",{key_label}=\"{}\"}} {n}",
+                label(id.as_str()),
+                label(key)
+            );
+        }
+    }
+}
+
 /// The whole exposition: the gateway's families, then `library` (the recorder's rendering
 /// of the `wa_*` series, whose names never collide with `wagw_*`).
 pub fn render(
@@ -102,48 +142,30 @@ pub fn render(
         ),
     ];
     for (name, kind, help, get) in plain {
-        family(&mut out, name, kind, help);
-        for (id, m) in accounts {
-            let _ = writeln!(
-                out,
-                "{name}{{account=\"{}\"}} {}",
-                label(id.as_str()),
-                get(m)
-            );
-        }
+        per_account(&mut out, accounts, (name, kind, help), get);
     }
-    family(
+    per_account_by_key(
         &mut out,
-        "wagw_dropped_total",
-        "counter",
-        "Inbound messages dropped, by reason.",
+        accounts,
+        (
+            "wagw_dropped_total",
+            "counter",
+            "Inbound messages dropped, by reason.",
+        ),
+        "reason",
+        |m| &m.drops,
     );
-    for (id, m) in accounts {
-        for (reason, n) in &m.drops {
-            let _ = writeln!(
-                out,
-                "wagw_dropped_total{{account=\"{}\",reason=\"{}\"}} {n}",
-                label(id.as_str()),
-                label(reason)
-            );
-        }
-    }
-    family(
+    per_account_by_key(
         &mut out,
-        "wagw_reconnects_total",
-        "counter",
-        "Reconnects, by close reason.",
+        accounts,
+        (
+            "wagw_reconnects_total",
+            "counter",
+            "Reconnects, by close reason.",
+        ),
+        "reason",
+        |m| &m.reconnects,
     );
-    for (id, m) in accounts {
-        for (reason, n) in &m.reconnects {
-            let _ = writeln!(
-                out,
-                "wagw_reconnects_total{{account=\"{}\",reason=\"{}\"}} {n}",
-                label(id.as_str()),
-                label(reason)
-            );
-        }
-    }
     family(
         &mut out,
         "wagw_account_state",
@@ -243,32 +265,19 @@ fn transport(out: &mut String, resources: &BTreeMap<AccountId, TransportResource
         return;
     }
     for (name, kind, help, get) in plain {
-        family(out, name, kind, help);
-        for (id, r) in resources {
-            let _ = writeln!(
-                out,
-                "{name}{{account=\"{}\"}} {}",
-                label(id.as_str()),
-                get(r)
-            );
-        }
+        per_account(out, resources, (name, kind, help), get);
     }
-    family(
+    per_account_by_key(
         out,
-        "wagw_transport_entries",
-        "gauge",
-        "Entries in the transport's caches and queues, by collection.",
+        resources,
+        (
+            "wagw_transport_entries",
+            "gauge",
+            "Entries in the transport's caches and queues, by collection.",
+        ),
+        "collection",
+        |r| &r.sizes,
     );
-    for (id, r) in resources {
-        for (collection, n) in &r.sizes {
-            let _ = writeln!(
-                out,
-                "wagw_transport_entries{{account=\"{}\",collection=\"{}\"}} {n}",
-                label(id.as_str()),
-                label(collection)
-            );
-        }
-    }
 }
 
 /// Checks `text` line by line as Prometheus exposition (format 0.0.4): every line is a
