@@ -366,7 +366,7 @@ impl Account {
             return Ok(snap.clone());
         }
         let mut snap = self.shared.access.snapshot(&self.id)?;
-        snap.lid_map = self.lids.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        snap.lid_map = self.lid_map();
         let snap = Arc::new(snap);
         *cached = Some(snap.clone());
         Ok(snap)
@@ -416,8 +416,18 @@ impl Account {
     /// Clears an expired login before a new one starts, so the new one's first prompt is
     /// what the operator sees next.
     pub(crate) fn clear_expired_login(&self) {
+        self.clear_login_if(|p| matches!(p, LoginPrompt::Expired { .. }));
+    }
+
+    /// Its connection closed: no code or passkey step is pending any more; only an expiry
+    /// notice stays, until a new login.
+    pub(crate) fn end_connection_prompt(&self) {
+        self.clear_login_if(|p| !matches!(p, LoginPrompt::Expired { .. }));
+    }
+
+    fn clear_login_if(&self, clear: impl Fn(&LoginPrompt) -> bool) {
         let mut prompt = self.login.lock().unwrap_or_else(|p| p.into_inner());
-        if matches!(*prompt, Some(LoginPrompt::Expired { .. })) {
+        if prompt.as_ref().is_some_and(clear) {
             *prompt = None;
         }
     }

@@ -383,13 +383,8 @@ async fn handle_event(account: &Arc<Account>, event: SocketEvent) {
         SocketEvent::ContactChanged { .. } => {
             tracing::debug!(target: "wagw::inbound", account = %id, "contact identity changed");
         }
-        // A prompt belongs to its connection: once closed, no code or passkey step is
-        // pending; only an expiry notice stays until a new login. (The close itself is fed
-        // to the state machine by the loop.)
-        SocketEvent::Closed(_) => {
-            if !matches!(account.login_prompt(), Some(LoginPrompt::Expired { .. })) {
-                account.set_login(None);
-            }
-        }
+        // A prompt belongs to its connection. (The close itself is fed to the state
+        // machine by the loop.)
+        SocketEvent::Closed(_) => account.end_connection_prompt(),
     }
 }
