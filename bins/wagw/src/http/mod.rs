@@ -14,6 +14,7 @@ use axum::routing::{delete, get, post};
 
 pub mod api;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -23,6 +24,7 @@ pub mod model_agents;
 pub mod model_resources;
 pub mod openapi;
 pub mod routes;
+pub mod sim_scan;
 pub mod validate;
 
 #[cfg(test)]
@@ -47,7 +49,8 @@ pub struct RouterOptions {
     pub sim: bool,
 }
 
-/// The full API: `/healthz` open, everything else behind the bearer token.
+/// The full API: `/healthz` and the console's files open, everything else behind the
+/// bearer token.
 pub fn router(api: Arc<dyn GatewayApi>, token: ApiToken, options: RouterOptions) -> Router {
     let state = AppState {
         api,
@@ -98,7 +101,8 @@ pub fn router(api: Arc<dyn GatewayApi>, token: ApiToken, options: RouterOptions)
     if options.sim {
         protected = protected
             .route("/v1/sim/inbound", post(routes::sim_inbound))
-            .route("/v1/sim/outbox/{account}", get(routes::sim_outbox));
+            .route("/v1/sim/outbox/{account}", get(routes::sim_outbox))
+            .route("/v1/sim/scan", post(sim_scan::scan));
     }
     let protected = protected
         .fallback(routes::not_found)
@@ -108,6 +112,7 @@ pub fn router(api: Arc<dyn GatewayApi>, token: ApiToken, options: RouterOptions)
         ));
     Router::new()
         .route("/healthz", get(routes::healthz))
+        .merge(console::routes())
         .merge(protected)
         .layer(middleware::from_fn(log_request))
         .with_state(state)
