@@ -177,6 +177,15 @@ pub trait GatewayApi: Send + Sync + 'static {
         let _ = account;
         Err(sim_off())
     }
+
+    /// `POST /v1/sim/scan` (`--sim` only): a simulated phone scans the account's QR.
+    async fn sim_scan(
+        &self,
+        scan: super::sim_scan::SimScan,
+    ) -> Result<super::sim_scan::SimScanned, ApiError> {
+        let _ = scan;
+        Err(sim_off())
+    }
 }
 
 fn sim_off() -> ApiError {

@@ -8,7 +8,8 @@ use super::model::*;
 use super::model_access::*;
 use super::model_agents::*;
 use super::model_resources::*;
-use super::{events, routes};
+use super::sim_scan::{SimScanRequest, SimScanned};
+use super::{events, routes, sim_scan};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +24,7 @@ use super::{events, routes};
         routes::allow_list, routes::allow_add, routes::allow_remove, routes::deliveries_list,
         routes::delivery_replay, routes::media, events::events, routes::resources,
         routes::reload, routes::metrics, routes::openapi, routes::sim_inbound, routes::sim_outbox,
+        sim_scan::scan,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, AccountView, AccountList, LoginMethod, LoginRequest,
@@ -32,6 +34,7 @@ use super::{events, routes};
         PairingDecision, EventRecord, Readiness, ReloadResponse, SimInboundRequest, SimInjected,
         SimOutbox, ExplainRequest, ExplainView, AllowEntryView, AllowListView, AllowRequest,
         AllowChange, DeliveryView, DeliveryList, AccountResources, ResourcesView,
+        SimScanRequest, SimScanned,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

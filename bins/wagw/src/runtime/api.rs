@@ -718,4 +718,31 @@ impl GatewayApi for Runtime {
         })?;
         super::sim::outbox(net, account)
     }
+
+    async fn sim_scan(
+        &self,
+        scan: crate::http::sim_scan::SimScan,
+    ) -> Result<crate::http::sim_scan::SimScanned, ApiError> {
+        let net = self.sim.as_ref().ok_or_else(|| ApiError::NotFound {
+            code: "sim_disabled",
+            message: "the simulator is not running: start the gateway with `wagw gateway --sim`"
+                .to_owned(),
+        })?;
+        let config = self.config();
+        let account = match &scan.account {
+            Some(a) => config
+                .resolve_account(a)
+                .map_err(|_| ApiError::unknown_account(a.as_str()))?,
+            None => config.default_account(),
+        }
+        .account_id
+        .clone();
+        let index = config
+            .accounts()
+            .iter()
+            .position(|a| a.account_id == account)
+            .unwrap_or(0);
+        let own = super::transport::sim_owner_number(index);
+        super::sim::scan(net, &account, scan.phone, &own).await
+    }
 }

@@ -75,3 +75,44 @@ pub fn outbox(net: &SimNetwork, account: &AccountId) -> Result<Vec<serde_json::V
         .map(|e| serde_json::to_value(e).map_err(|e| ApiError::Internal(e.to_string())))
         .collect()
 }
+
+/// A simulated phone scans the QR `account` shows (`phone`, or the account's own simulated
+/// number `own`): linking completes as it would on WhatsApp.
+pub async fn scan(
+    net: &SimNetwork,
+    account: &AccountId,
+    phone: Option<wagw_core::Phone>,
+    own: &str,
+) -> Result<crate::http::sim_scan::SimScanned, ApiError> {
+    let socket = net.socket(account).ok_or_else(|| ApiError::NotFound {
+        code: "sim_account",
+        message: format!(
+            "account {account} does not run on the simulator (start with `wagw gateway --sim`)"
+        ),
+    })?;
+    let number = phone
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| own.to_owned());
+    let field = |e: wagw_sim::SimError| ApiError::invalid("phone", format!("phone: {e}"));
+    let scanner = net.try_phone(&number).map_err(field)?;
+    match net.scan(&socket, &scanner).await {
+        Ok(()) => Ok(crate::http::sim_scan::SimScanned {
+            account: account.to_string(),
+            phone: number.clone(),
+            message: format!("{number} scanned the QR of account {account}; it is linking now."),
+        }),
+        Err(wagw_sim::SimError::AlreadyLinked(_)) => Err(ApiError::Conflict {
+            code: "already_linked",
+            message: format!(
+                "account {account} is already linked: unlink it first (POST /v1/accounts/{account}/logout)"
+            ),
+        }),
+        Err(wagw_sim::SimError::NotLinking(_)) => Err(ApiError::Conflict {
+            code: "sim_not_linking",
+            message: format!(
+                "account {account} shows no QR to scan: start a login first (POST /v1/accounts/{account}/login)"
+            ),
+        }),
+        Err(e) => Err(field(e)),
+    }
+}

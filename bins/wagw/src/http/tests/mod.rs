@@ -86,6 +86,7 @@ async fn healthz_is_open_everything_else_needs_the_token() {
         ("GET", "/v1/openapi.json"),
         ("POST", "/v1/sim/inbound"),
         ("GET", "/v1/sim/outbox/default"),
+        ("POST", "/v1/sim/scan"),
         ("GET", "/no/such/route"),
     ];
     for (method, uri) in routes {
@@ -634,6 +635,7 @@ async fn openapi_document_lists_every_route() {
         "/v1/openapi.json",
         "/v1/sim/inbound",
         "/v1/sim/outbox/{account}",
+        "/v1/sim/scan",
     ] {
         assert!(paths.contains_key(p), "missing {p}");
     }
