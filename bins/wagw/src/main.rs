@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod access;
 mod agents;
@@ -85,6 +85,10 @@ enum Command {
     /// Run the gateway on a simulated WhatsApp network with an echo agent and a scripted
     /// conversation (pairing, groups, quotes, long replies, images). No phone needed.
     Demo(cmd::demo::DemoArgs),
+    /// Print a shell completion script: `wagw completions bash > /etc/bash_completion.d/wagw`.
+    Completions(cmd::install::CompletionsArgs),
+    /// Print the man page (roff): `wagw man | man -l -`; `--dir` writes one page per command.
+    Man(cmd::install::ManArgs),
 }
 
 /// Logging: warnings by default for CLI commands, info for the daemon; -v/-vv raise it.
@@ -125,6 +129,8 @@ fn main() -> ExitCode {
         Command::Message(c) => cmd::message::run(c, &ctx),
         Command::Doctor => cmd::doctor::run(&ctx),
         Command::Demo(d) => cmd::demo::run(d, &ctx),
+        Command::Completions(c) => cmd::install::completions(c, Cli::command()),
+        Command::Man(m) => cmd::install::man(m, Cli::command()),
     };
     match result {
         Ok(code) => code,

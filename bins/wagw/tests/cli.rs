@@ -609,6 +609,9 @@ mod direct_store {
     }
 }
 
+mod console;
+mod install;
+
 mod e2e {
     //! The built `wagw gateway --sim` end to end: pairing through the CLI, a signed webhook
     //! agent whose replies reach the simulated chat, retries while the agent is down,
@@ -622,8 +625,8 @@ mod e2e {
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
 
-    const SECRET: &str = "0123456789abcdef0123456789abcdef";
-    const TOKEN: &str = "e2e-test-token";
+    pub(super) const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    pub(super) const TOKEN: &str = "e2e-test-token";
 
     /// One request the agent received.
     #[derive(Clone, Debug)]
@@ -636,14 +639,14 @@ mod e2e {
 
     /// A webhook agent on a loopback port: answers `{"replies":[{"text":"got: <rawBody>"}]}`,
     /// or 503 while `down`.
-    struct Agent {
-        port: u16,
-        down: Arc<AtomicBool>,
+    pub(super) struct Agent {
+        pub(super) port: u16,
+        pub(super) down: Arc<AtomicBool>,
         seen: Arc<Mutex<Vec<Received>>>,
     }
 
     impl Agent {
-        fn start() -> Agent {
+        pub(super) fn start() -> Agent {
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
             let port = listener.local_addr().unwrap().port();
             let down = Arc::new(AtomicBool::new(false));
@@ -712,7 +715,13 @@ mod e2e {
     }
 
     /// A minimal HTTP/1.1 client: (status, body).
-    fn http(port: u16, method: &str, path: &str, token: &str, body: Option<&str>) -> (u16, String) {
+    pub(super) fn http(
+        port: u16,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<&str>,
+    ) -> (u16, String) {
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
         let body = body.unwrap_or("");
         write!(
@@ -736,7 +745,7 @@ mod e2e {
         (status, body)
     }
 
-    fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    pub(super) fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
         let start = Instant::now();
         loop {
             if let Some(v) = f() {

@@ -17,6 +17,7 @@ pub mod direct;
 pub mod doctor;
 pub mod dry_run;
 pub mod gateway;
+pub mod install;
 pub mod message;
 pub mod pairing;
 pub mod token;
