@@ -377,7 +377,7 @@ function describe(ev) {
   const d = ev.data || {};
   switch (ev.type) {
     case "turn": return (d.senderName ? d.senderName + " " : "") + (d.senderE164 || d.from || "someone") + " → " + (d.accountId || d.account || "") + (d.body ? ": " + d.body : "");
-    case "account_state": return d.account + ": " + d.state + (d.detail ? " — " + d.detail : "");
+    case "account_state": return d.account + ": " + d.state + (d.detail && d.detail !== d.state ? " — " + d.detail : "");
     case "linked": return d.account + " linked" + (d.phone ? " as " + d.phone : "");
     case "pairing_challenge": return d.account + ": pairing code sent to " + d.sender;
     case "send_failed": return d.account + ": send to " + d.chat + " failed — " + d.error;
