@@ -13,6 +13,7 @@ const state = {
   page: null,
   timer: null,
   loginTimer: null,
+  loginSeq: 0,
   lastSeq: null,
   stream: null,
 };
@@ -248,8 +249,11 @@ async function pollLogin() {
   clearTimeout(state.loginTimer);
   const id = linkAccount();
   if (!id) return;
+  // Polls overlap (the timer, events, buttons): only the newest answer is shown, so a
+  // slow, stale "pending" never redraws the QR over "connected".
+  const seq = ++state.loginSeq;
   const s = await api("GET", "/v1/accounts/" + encodeURIComponent(id) + "/login");
-  if (state.page !== "link" || id !== linkAccount()) return;
+  if (seq !== state.loginSeq || state.page !== "link" || id !== linkAccount()) return;
   showLogin(s);
   if (s.status === "pending") {
     state.loginTimer = setTimeout(() => act(pollLogin), 1500);

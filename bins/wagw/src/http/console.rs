@@ -93,8 +93,9 @@ mod tests {
 
     #[test]
     fn the_script_never_puts_the_token_in_a_url_or_writes_html() {
-        assert!(!CONSOLE_JS.contains("innerHTML"));
-        assert!(!CONSOLE_JS.contains("EventSource"));
+        assert!(!CONSOLE_JS.contains(".innerHTML"));
+        assert!(!CONSOLE_JS.contains(".outerHTML"));
+        assert!(!CONSOLE_JS.contains("new EventSource"));
         assert!(!CONSOLE_JS.contains("token="));
         assert!(CONSOLE_JS.contains("sessionStorage"));
         assert!(!CONSOLE_JS.contains("localStorage"));
