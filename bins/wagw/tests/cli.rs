@@ -1078,3 +1078,6 @@ fn demo_plays_every_step_of_the_script() {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }
 }
+
+#[path = "cli/operator.rs"]
+mod operator;

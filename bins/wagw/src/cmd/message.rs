@@ -38,6 +38,10 @@ pub struct SendArgs {
     /// Quote this message id.
     #[arg(long, value_name = "MESSAGE_ID")]
     pub reply_to: Option<String>,
+    /// Mention this user (+E.164 or a user JID); repeat for several. Write `@<number>` in
+    /// the text where the mention shows.
+    #[arg(long = "mention", value_name = "PHONE|JID")]
+    pub mentions: Vec<String>,
     /// The sending account (default: the config's default account).
     #[arg(long)]
     pub account: Option<String>,
@@ -109,7 +113,7 @@ pub fn build(args: &SendArgs) -> Result<SendMessageRequest, CliError> {
         media,
         gif_playback: args.gif_playback,
         reply_to: args.reply_to.clone(),
-        mentions: Vec::new(),
+        mentions: args.mentions.clone(),
     })
 }
 
