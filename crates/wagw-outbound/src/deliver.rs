@@ -343,8 +343,7 @@ pub async fn deliver(
     // Prepare and upload everything before the first send.
     let mut ready: Vec<(usize, Ready)> = Vec::new();
     for (index, item) in content.media.iter().enumerate() {
-        let result = match prepare_one(outbox, &item.source, caps, content.options, &limits).await
-        {
+        let result = match prepare_one(outbox, &item.source, caps, content.options, &limits).await {
             Ok(prepared) => upload_with_retry(outbox.socket, prepared.data.clone(), prepared.kind)
                 .await
                 .map(|upload| (prepared, upload))

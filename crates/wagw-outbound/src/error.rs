@@ -122,9 +122,7 @@ pub enum OutboundError {
         detail: String,
     },
     /// The download is larger than `media.maxDownloadMb`.
-    #[error(
-        "media at {url} is larger than the {limit}MB download limit; send a smaller file"
-    )]
+    #[error("media at {url} is larger than the {limit}MB download limit; send a smaller file")]
     DownloadTooLarge {
         /// The URL.
         url: String,

@@ -400,13 +400,17 @@ pub async fn status(
         }
         Err(CliError::Unreachable { url, reason }) => {
             if json {
-                let accounts: Vec<_> = config.accounts().iter().map(|a| {
-                    let link = offline_link(a);
-                    serde_json::json!({
-                        "id": a.account_id, "enabled": a.enabled, "linked": link.linked(),
-                        "selfPhone": link.phone(), "linkError": link.error(),
+                let accounts: Vec<_> = config
+                    .accounts()
+                    .iter()
+                    .map(|a| {
+                        let link = offline_link(a);
+                        serde_json::json!({
+                            "id": a.account_id, "enabled": a.enabled, "linked": link.linked(),
+                            "selfPhone": link.phone(), "linkError": link.error(),
+                        })
                     })
-                }).collect();
+                    .collect();
                 writeln!(out, "{}", serde_json::to_string_pretty(&serde_json::json!({"gateway": "unreachable", "error": reason, "accounts": accounts}))?).ok();
             } else {
                 writeln!(

@@ -325,7 +325,11 @@ async fn demo(args: DemoArgs) -> Result<(), CliError> {
     if let Some(m) = metrics.get(&id) {
         outln!(
             "\nmetrics: {} in, {} out, {} turns, {} pairing challenge(s), drops {:?}",
-            m.messages_in, m.messages_out, m.turns_delivered, m.pairing_challenges, m.drops
+            m.messages_in,
+            m.messages_out,
+            m.turns_delivered,
+            m.pairing_challenges,
+            m.drops
         );
     }
     gateway.shutdown().await.map_err(fail)?;

@@ -1,9 +1,9 @@
 //! `wagw gateway`: run the gateway and its HTTP API until SIGTERM/SIGINT; SIGHUP reloads.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 

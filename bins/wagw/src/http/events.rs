@@ -67,9 +67,10 @@ pub async fn events(
     let live = s.api.subscribe_events();
     let stream = EventStream::new(s.api.clone(), live, cursor);
     // Ends with the daemon: an open stream must not hold the graceful shutdown.
-    let stream = stream.into_stream().take_until(s.closing.clone().cancelled_owned());
-    Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    let stream = stream
+        .into_stream()
+        .take_until(s.closing.clone().cancelled_owned());
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 /// The merge of the durable log and the live feed, as a state machine.

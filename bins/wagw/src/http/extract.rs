@@ -205,7 +205,10 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
 
 /// Turns serde's terse number errors into what the parameter expects.
 fn describe_value_error(inner: &str) -> String {
-    if inner.contains("invalid digit") || inner.contains("too large") || inner.contains("number too") {
+    if inner.contains("invalid digit")
+        || inner.contains("too large")
+        || inner.contains("number too")
+    {
         format!("{inner} (expected a whole number, 0 or more, within range)")
     } else {
         inner.to_owned()

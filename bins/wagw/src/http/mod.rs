@@ -126,6 +126,7 @@ pub fn router_until(
     Router::new()
         .route("/healthz", get(routes::healthz))
         .merge(protected)
+        .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }

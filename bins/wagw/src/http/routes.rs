@@ -83,7 +83,10 @@ pub async fn accounts(State(s): State<AppState>) -> ApiResult<AccountList> {
 #[utoipa::path(get, path = "/v1/accounts/{id}", tag = "accounts",
     params(("id" = String, Path, description = "Account id")),
     responses((status = 200, body = AccountView), (status = 404, body = ErrorBody)))]
-pub async fn account(State(s): State<AppState>, ValidPath(id): ValidPath<String>) -> ApiResult<AccountView> {
+pub async fn account(
+    State(s): State<AppState>,
+    ValidPath(id): ValidPath<String>,
+) -> ApiResult<AccountView> {
     let id = validate::account_id("id", &id)?;
     Ok(Json(s.api.account(&id).await?))
 }

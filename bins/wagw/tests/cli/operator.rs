@@ -79,7 +79,8 @@ impl EventStream {
             "GET /v1/events{query} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nAccept: text/event-stream\r\n\r\n"
         )
         .unwrap();
-        s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
         let mut stream = EventStream {
             reader: BufReader::new(s),
             seen: String::new(),
@@ -87,11 +88,7 @@ impl EventStream {
         stream.until("the event stream's headers", 30, |seen| {
             seen.contains("\r\n\r\n")
         });
-        assert!(
-            stream.seen.starts_with("HTTP/1.1 200"),
-            "{}",
-            stream.seen
-        );
+        assert!(stream.seen.starts_with("HTTP/1.1 200"), "{}", stream.seen);
         stream
     }
 
@@ -342,7 +339,11 @@ fn bomb_png() -> Vec<u8> {
     ihdr.extend(100_000u32.to_be_bytes());
     ihdr.extend([8, 2, 0, 0, 0]);
     chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(
+        &mut out,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
     chunk(&mut out, b"IEND", &[]);
     out
 }
@@ -594,8 +595,16 @@ fn an_agent_reply_with_failed_media_sends_the_text_only() {
     assert_eq!(sent[0]["kind"], "text");
     assert_eq!(sent[0]["text"], "here is the chart");
     let everything = serde_json::to_string(&sent).unwrap();
-    for leak in ["127.0.0.1", "internal/chart", "allowPrivateNetworks", "Media failed"] {
-        assert!(!everything.contains(leak), "{leak} reached the contact: {everything}");
+    for leak in [
+        "127.0.0.1",
+        "internal/chart",
+        "allowPrivateNetworks",
+        "Media failed",
+    ] {
+        assert!(
+            !everything.contains(leak),
+            "{leak} reached the contact: {everything}"
+        );
     }
     // The operator sees it: event stream, metrics, log.
     assert!(
@@ -702,7 +711,9 @@ fn send_message_false_refuses_api_and_cli_sends() {
     assert!(d.outbox().is_empty(), "{:?}", d.outbox());
     // Replies to turns are not explicit sends: the agent still answers.
     d.inbound("+15550007777", "ping");
-    wait_for("the echo reply", 60, || (!d.outbox().is_empty()).then_some(()));
+    wait_for("the echo reply", 60, || {
+        (!d.outbox().is_empty()).then_some(())
+    });
 }
 
 #[test]
@@ -737,7 +748,9 @@ fn simulator_message_ids_stay_unique_across_restarts() {
     let mut d = Daemon::start(OPEN_ECHO);
     d.wait_connected("default");
     let first = d.inbound("+15550009999", "first run");
-    wait_for("the first echo", 60, || (d.outbox().len() == 1).then_some(()));
+    wait_for("the first echo", 60, || {
+        (d.outbox().len() == 1).then_some(())
+    });
     let (status, _) = d.terminate(60);
     assert_eq!(status.code(), Some(0), "{}", d.log());
     // Same data dir (dedupe store kept), new process.
@@ -826,12 +839,18 @@ fn linked_comes_from_the_transport_record_not_the_auth_folder() {
     let status = d.cli(&["channels", "status"]);
     let out = stdout(&status);
     assert!(out.contains("Not linked"), "{out}");
-    assert!(out.contains("wagw channels login --account default"), "{out}");
+    assert!(
+        out.contains("wagw channels login --account default"),
+        "{out}"
+    );
     assert!(!out.contains("Linked but disconnected"), "{out}");
     let doctor = d.cli(&["doctor"]);
     let out = stdout(&doctor);
     assert!(out.contains("account default: not linked"), "{out}");
-    assert!(out.contains("wagw channels login --account default"), "{out}");
+    assert!(
+        out.contains("wagw channels login --account default"),
+        "{out}"
+    );
     assert!(!out.contains("--force"), "{out}");
     drop(d);
 

@@ -12,9 +12,9 @@ use wagw_core::{
     UploadedMedia, WaSocket,
 };
 use wagw_outbound::{
-    MediaCaps, MediaFailurePolicy, MediaLoader, MediaOptions, MediaSettings, MediaSource, Outbox,
-    OutboundError, Pacer, PacingSettings, ReplyContent, ReplyMedia, ReplyTarget, TextSettings,
-    Tools, deliver, deliver_reply, plan_reply, send_with_retry,
+    MediaCaps, MediaFailurePolicy, MediaLoader, MediaOptions, MediaSettings, MediaSource,
+    OutboundError, Outbox, Pacer, PacingSettings, ReplyContent, ReplyMedia, ReplyTarget,
+    TextSettings, Tools, deliver, deliver_reply, plan_reply, send_with_retry,
 };
 
 /// Records sends; pops a scripted failure (if any) before each send.
@@ -311,9 +311,15 @@ async fn failed_media_warns_and_keeps_every_chunk() {
     .await;
     // The contact gets the good item and every text chunk, never the reason (a path).
     let texts = socket.texts();
-    assert_eq!(texts, ["<image>", "first chunk", "second chunk"], "{texts:?}");
+    assert_eq!(
+        texts,
+        ["<image>", "first chunk", "second chunk"],
+        "{texts:?}"
+    );
     assert!(
-        texts.iter().all(|t| !t.contains(&*secret.to_string_lossy())),
+        texts
+            .iter()
+            .all(|t| !t.contains(&*secret.to_string_lossy())),
         "{texts:?}"
     );
     // The operator gets it in the report.
