@@ -209,7 +209,10 @@ mod tests {
         assert_eq!(strip("@15550001111 @Clawd, /new"), "/new");
         assert_eq!(strip("\u{2068}@99887766\u{2069} /status"), "/status");
         assert_eq!(strip("  /new  "), "/new");
-        assert_eq!(strip("/activation always @Clawd"), "/activation always @Clawd");
+        assert_eq!(
+            strip("/activation always @Clawd"),
+            "/activation always @Clawd"
+        );
         assert_eq!(strip("@15550009999 /new"), "@15550009999 /new");
         assert!(matches!(
             strip_command_mentions("/new", &o, &[]),

@@ -570,10 +570,7 @@ mod owner_tests {
         let mut policy = AccessPolicy::default();
         let e = |s: &str| AllowEntry::parse(s).unwrap();
         // Nothing configured: the account itself, by number and LID.
-        assert_eq!(
-            owners(&policy, &own),
-            [e("+15550009999"), e("424242@lid")]
-        );
+        assert_eq!(owners(&policy, &own), [e("+15550009999"), e("424242@lid")]);
         // Identities in allowFrom are the owners; "*" adds nobody.
         policy.allow_from = AllowList::parse(["777@lid", "*", "+15551234567"]);
         assert_eq!(owners(&policy, &own), [e("+15551234567"), e("777@lid")]);

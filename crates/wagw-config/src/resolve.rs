@@ -12,9 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use wagw_core::{
-    AccountId, ChunkMode, DmPolicy, DmScope, GroupPolicy, Phone, normalize_agent_id,
-};
+use wagw_core::{AccountId, ChunkMode, DmPolicy, DmScope, GroupPolicy, Phone, normalize_agent_id};
 
 use crate::check::{Checker, timezone_ok};
 use crate::de::{join_index, join_key};

@@ -789,7 +789,10 @@ pub fn normalize_agent_id(input: &str) -> std::borrow::Cow<'_, str> {
     let trimmed = input.trim();
     let plain = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
     let canonical = trimmed.len() <= 64
-        && trimmed.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && trimmed
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
         && trimmed.bytes().all(plain);
     if canonical {
         return if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
