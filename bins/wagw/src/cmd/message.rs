@@ -74,6 +74,12 @@ pub fn run(cmd: MessageCommand, ctx: &Context) -> Result<ExitCode, CliError> {
 /// The request: URLs are passed on, files are read and sent inline (base64), so the CLI
 /// works against a gateway on another host.
 pub fn build(args: &SendArgs) -> Result<SendMessageRequest, CliError> {
+    // Refused here, naming the argument, before any file is read or the gateway is asked.
+    wagw_core::Jid::from_target(&args.to).map_err(|e| {
+        CliError::Usage(format!(
+            "--to: {e} (expected +E.164 like +15551234567, or a JID like 120363012345678901@g.us)"
+        ))
+    })?;
     let mut media = Vec::new();
     for m in &args.media {
         if m.starts_with("http://") || m.starts_with("https://") {
