@@ -150,3 +150,18 @@ impl From<crate::http::error::ApiError> for CliError {
         }
     }
 }
+
+/// True when `e` (or one of its sources) is a write to a closed pipe: stdout's reader went
+/// away, which is not an error worth reporting.
+pub fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(e);
+    while let Some(err) = current {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return true;
+        }
+        current = err.source();
+    }
+    false
+}

@@ -883,6 +883,65 @@ mod e2e {
             .collect()
     }
 
+    /// Issue 23 / 13.13: the status feed and broadcast lists are not send targets. The API
+    /// answers 422 naming the field, the CLI exits 2 naming `--to`, and nothing is sent.
+    #[test]
+    fn broadcast_and_status_targets_are_refused_naming_the_field() {
+        let agent = Agent::start();
+        let gw = Gateway::new(agent.port);
+        // A contact the simulator knows (it answers with a pairing code), for the control send.
+        gw.inbound("hello");
+        let before = wait_for("the pairing reply", 15, || {
+            let out = gw.outbox();
+            (!out.is_empty()).then_some(out)
+        });
+        for to in [
+            "status@broadcast",
+            "whatsapp:status@broadcast",
+            "1234567890@broadcast",
+        ] {
+            let body = serde_json::json!({"to": to, "text": "hi"}).to_string();
+            let (s, b) = http(
+                gw.port,
+                "POST",
+                "/v1/accounts/default/messages",
+                TOKEN,
+                Some(&body),
+            );
+            assert_eq!(s, 422, "{to}: {b}");
+            let v: Value = serde_json::from_str(&b).unwrap();
+            assert_eq!(v["error"]["field"], "to", "{b}");
+            assert_eq!(v["error"]["code"], "invalid_request", "{b}");
+            let message = v["error"]["message"].as_str().unwrap();
+            assert!(
+                message.contains(to) && message.contains("not a chat"),
+                "{message}"
+            );
+
+            let body = serde_json::json!({"to": to, "question": "Lunch?", "options": ["a", "b"]})
+                .to_string();
+            let (s, b) = http(
+                gw.port,
+                "POST",
+                "/v1/accounts/default/polls",
+                TOKEN,
+                Some(&body),
+            );
+            assert_eq!(s, 422, "{to}: {b}");
+            assert!(b.contains("\"field\":\"to\""), "{b}");
+
+            let o = gw.cli(&["message", "send", "--to", to, "--text", "hi"]);
+            assert_eq!(o.status.code(), Some(2), "{to}: {}", stderr(&o));
+            let err = stderr(&o);
+            assert!(err.contains("--to") && err.contains(to), "{err}");
+        }
+        assert_eq!(gw.outbox(), before, "nothing was sent");
+        // The same command to a person goes out: the refusal is about the target alone.
+        let o = gw.cli(&["message", "send", "--to", "+15550001111", "--text", "hi"]);
+        assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), gw.log());
+        assert_eq!(gw.outbox().last().map(String::as_str), Some("hi"));
+    }
+
     #[test]
     fn pairing_webhook_retries_restart_and_refusals() {
         let agent = Agent::start();
@@ -1087,3 +1146,6 @@ fn demo_plays_every_step_of_the_script() {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }
 }
+
+#[path = "cli/operator.rs"]
+mod operator;

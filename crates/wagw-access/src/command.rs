@@ -73,6 +73,47 @@ fn strip_bot_mention<'a>(text: &'a str, own: &SelfIdentity, bot_names: &[&str]) 
     None
 }
 
+/// The text a command is read from: zero-width and direction marks removed, trimmed, and
+/// the leading mentions of the bot (`@<own number>`, `@+<own number>`, `@<own LID>` or
+/// `@<bot name>`, each followed by a space, `:` or `,`) stripped. The counterpart of the
+/// reference's `stripMentionsForCommand`, for an embedder that handles its own commands.
+///
+/// It differs from the reference on purpose: only *leading* `@` mentions of the bot go. The
+/// reference replaces every match of the mention patterns and the bare own number anywhere
+/// in the text, so `"/activation always @bot"` or `"bot /new"` would read as commands there;
+/// in wagw a command is the whole message after the greeting mention, and text that merely
+/// contains the bot's name or number is conversation.
+///
+/// ```
+/// use wagw_access::{SelfIdentity, strip_command_mentions};
+/// use wagw_core::Phone;
+/// let own = SelfIdentity { phone: Some(Phone::parse("+15550001111").unwrap()), lid: None };
+/// assert_eq!(strip_command_mentions("@15550001111 /new", &own, &[]), "/new");
+/// assert_eq!(strip_command_mentions("@Clawd: /status", &own, &["Clawd"]), "/status");
+/// assert_eq!(strip_command_mentions("  hi @Clawd  ", &own, &["Clawd"]), "hi @Clawd");
+/// ```
+pub fn strip_command_mentions<'a>(
+    text: &'a str,
+    own: &SelfIdentity,
+    bot_names: &[&str],
+) -> std::borrow::Cow<'a, str> {
+    use std::borrow::Cow;
+    if text.chars().any(is_invisible) {
+        let cleaned: String = text.chars().filter(|c| !is_invisible(*c)).collect();
+        Cow::Owned(strip_leading_mentions(&cleaned, own, bot_names).to_string())
+    } else {
+        Cow::Borrowed(strip_leading_mentions(text, own, bot_names))
+    }
+}
+
+fn strip_leading_mentions<'a>(text: &'a str, own: &SelfIdentity, bot_names: &[&str]) -> &'a str {
+    let mut body = text.trim();
+    while let Some(rest) = strip_bot_mention(body, own, bot_names) {
+        body = rest;
+    }
+    body
+}
+
 /// Parses a command from message text. The command must be the whole message, optionally
 /// after leading mentions of the bot (its number, LID or one of `bot_names`).
 ///
@@ -87,16 +128,7 @@ fn strip_bot_mention<'a>(text: &'a str, own: &SelfIdentity, bot_names: &[&str]) 
 /// assert_eq!(parse_command("please /activation always", &own, &[]), None);
 /// ```
 pub fn parse_command(text: &str, own: &SelfIdentity, bot_names: &[&str]) -> Option<Command> {
-    let cleaned: String;
-    let mut body = text;
-    if body.chars().any(is_invisible) {
-        cleaned = body.chars().filter(|c| !is_invisible(*c)).collect();
-        body = &cleaned;
-    }
-    let mut body = body.trim();
-    while let Some(rest) = strip_bot_mention(body, own, bot_names) {
-        body = rest;
-    }
+    let body = strip_command_mentions(text, own, bot_names);
     let rest = body.strip_prefix('/')?;
     let name_end = rest
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
@@ -168,6 +200,24 @@ mod tests {
             a("/activationalways"),
             Some(Command::Control("activationalways".into()))
         );
+    }
+
+    #[test]
+    fn command_mentions_are_stripped_from_the_front_only() {
+        let o = own();
+        let strip = |t: &str| strip_command_mentions(t, &o, &["Clawd"]).into_owned();
+        assert_eq!(strip("@15550001111 @Clawd, /new"), "/new");
+        assert_eq!(strip("\u{2068}@99887766\u{2069} /status"), "/status");
+        assert_eq!(strip("  /new  "), "/new");
+        assert_eq!(
+            strip("/activation always @Clawd"),
+            "/activation always @Clawd"
+        );
+        assert_eq!(strip("@15550009999 /new"), "@15550009999 /new");
+        assert!(matches!(
+            strip_command_mentions("/new", &o, &[]),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use wagw_core::{Activation, DmPolicy, GroupPolicy, JidKind, Sender};
 
-use crate::allow::{AllowList, GroupMatch, LidMap};
+use crate::allow::{AllowEntry, AllowList, GroupMatch, LidMap};
 use crate::command::Command;
 use crate::policy::{AccessPolicy, RuleKey};
 use crate::request::{AccessRequest, SelfIdentity};
@@ -227,13 +227,58 @@ fn self_chat_mode(policy: &AccessPolicy, own: &SelfIdentity) -> bool {
     })
 }
 
-/// Owners: the identities in configured `allowFrom`; when it names none (empty, or only
-/// `"*"`, quirk Q24), the account's own number. The allow-store makes nobody an owner.
-fn is_owner(policy: &AccessPolicy, own: &SelfIdentity, sender: &Sender, map: &LidMap) -> bool {
+/// Whether `sender` is an owner of the account: named by configured `allowFrom`, or — when
+/// it names nobody — the account itself (see [`owners`]). Owners may use `/activation` in
+/// groups, and their `/commands` pass the group mention gate. `map` resolves a sender known
+/// by one identity only (LID or phone).
+///
+/// ```
+/// use wagw_access::{AccessPolicy, AllowList, LidMap, SelfIdentity, is_owner};
+/// use wagw_core::{Phone, Sender};
+/// let mut policy = AccessPolicy::default();
+/// policy.allow_from = AllowList::parse(["+15551234567"]);
+/// let own = SelfIdentity { phone: Some(Phone::parse("+15550009999").unwrap()), lid: None };
+/// let ann = Sender::phone(Phone::parse("+15551234567").unwrap());
+/// assert!(is_owner(&policy, &own, &ann, &LidMap::new()));
+/// ```
+pub fn is_owner(policy: &AccessPolicy, own: &SelfIdentity, sender: &Sender, map: &LidMap) -> bool {
     if policy.allow_from.has_identities() {
         policy.allow_from.names(sender, map)
     } else {
         is_self(own, sender, map)
+    }
+}
+
+/// The account's owners, the counterpart of the reference's `resolveOwnerList`: the phone
+/// numbers and LIDs in configured `allowFrom`; when it names none, the account's own number
+/// (and LID, when known). The allow-store (approved pairing codes) makes nobody an owner.
+///
+/// One deliberate difference: with `allowFrom: ["*"]` the reference has **no** owner (its
+/// quirk Q24, so `/activation` is impossible there); wagw falls back to the account itself.
+/// Empty when the list names nobody and the account's identity is not known yet.
+///
+/// ```
+/// use wagw_access::{AccessPolicy, AllowEntry, AllowList, SelfIdentity, owners};
+/// use wagw_core::Phone;
+/// let own = SelfIdentity { phone: Some(Phone::parse("+15550009999").unwrap()), lid: None };
+/// let mut policy = AccessPolicy::default();
+/// policy.allow_from = AllowList::parse(["*", "+1 555 123 4567"]);
+/// assert_eq!(owners(&policy, &own), [AllowEntry::parse("+15551234567").unwrap()]);
+/// policy.allow_from = AllowList::parse(["*"]);
+/// assert_eq!(owners(&policy, &own), [AllowEntry::parse("+15550009999").unwrap()]);
+/// ```
+pub fn owners(policy: &AccessPolicy, own: &SelfIdentity) -> Vec<AllowEntry> {
+    if policy.allow_from.has_identities() {
+        let mut list = policy.allow_from.entries();
+        list.retain(|e| *e != AllowEntry::Any);
+        list
+    } else {
+        own.phone
+            .iter()
+            .cloned()
+            .map(AllowEntry::Phone)
+            .chain(own.lid.iter().cloned().map(AllowEntry::Lid))
+            .collect()
     }
 }
 
@@ -508,4 +553,35 @@ fn check_group_sender(
             RuleKey::GroupAllowFrom,
         )
     })
+}
+
+#[cfg(test)]
+mod owner_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use wagw_core::{Lid, Phone};
+
+    #[test]
+    fn owners_follow_allow_from_else_the_account() {
+        let own = SelfIdentity {
+            phone: Some(Phone::parse("+15550009999").unwrap()),
+            lid: Some(Lid::parse("424242@lid").unwrap()),
+        };
+        let mut policy = AccessPolicy::default();
+        let e = |s: &str| AllowEntry::parse(s).unwrap();
+        // Nothing configured: the account itself, by number and LID.
+        assert_eq!(owners(&policy, &own), [e("+15550009999"), e("424242@lid")]);
+        // Identities in allowFrom are the owners; "*" adds nobody.
+        policy.allow_from = AllowList::parse(["777@lid", "*", "+15551234567"]);
+        assert_eq!(owners(&policy, &own), [e("+15551234567"), e("777@lid")]);
+        // Every listed owner is an owner for the engine too, and the account is not.
+        let map = LidMap::new();
+        let ann = Sender::phone(Phone::parse("+15551234567").unwrap());
+        let me = Sender::phone(Phone::parse("+15550009999").unwrap());
+        assert!(is_owner(&policy, &own, &ann, &map));
+        assert!(!is_owner(&policy, &own, &me, &map));
+        // An account whose identity is not known yet has no owner to name.
+        policy.allow_from = AllowList::new();
+        assert!(owners(&policy, &SelfIdentity::default()).is_empty());
+    }
 }

@@ -7,7 +7,8 @@
 //!   settings) and the store state ([`AllowSnapshot`]), it returns a [`Decision`]:
 //!   allow, challenge (issue a pairing code) or drop — each with a snake_case reason and the
 //!   config key that decided it. [`explain`] turns that into what `wagw access explain`
-//!   prints. [`parse_command`] recognises `/activation mention|always`.
+//!   prints. [`parse_command`] recognises `/activation mention|always` (after
+//!   [`strip_command_mentions`]); [`owners`] / [`is_owner`] say who may use it.
 //! - **The stores** ([`AccessStore`]), on the gateway's sled database: pairing requests
 //!   (8-character codes from a CSPRNG, TTL, per-account cap), the allow-store of approved
 //!   senders and per-group activation. Every write is flushed before it returns.
@@ -53,8 +54,8 @@ mod store;
 mod template;
 
 pub use allow::{AllowEntry, AllowList, GroupMatch, GroupRule, GroupRules, LidMap};
-pub use command::{Command, parse_command};
-pub use decision::{AllowReason, CHALLENGE_REASON, Decision, DropReason, decide};
+pub use command::{Command, parse_command, strip_command_mentions};
+pub use decision::{AllowReason, CHALLENGE_REASON, Decision, DropReason, decide, is_owner, owners};
 pub use error::AccessError;
 pub use explain::{ExplainInput, Explanation, explain, parse_sender};
 pub use policy::{AccessPolicy, PairingSettings, RuleKey, RulePaths};

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use wagw_core::{AccountId, ChunkMode, DmPolicy, DmScope, GroupPolicy, Phone};
+use wagw_core::{AccountId, ChunkMode, DmPolicy, DmScope, GroupPolicy, Phone, normalize_agent_id};
 
 use crate::check::{Checker, timezone_ok};
 use crate::de::{join_index, join_key};
@@ -579,7 +579,9 @@ fn gateway(file: &ConfigFile, c: &mut Checker, env: &Env, data_dir: PathBuf) -> 
         .or(g.token.clone())
         .filter(|t| !t.is_empty());
     let mut agents = Vec::new();
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    // Keyed by the normalized id: two ids that differ only in case or punctuation would
+    // share session keys.
+    let mut seen: BTreeMap<String, (usize, String)> = BTreeMap::new();
     for (i, sink) in g.agents.iter().flatten().enumerate() {
         let path = join_index("gateway.agents", i);
         let p = |k: &str| join_key(&path, k);
@@ -604,14 +606,18 @@ fn gateway(file: &ConfigFile, c: &mut Checker, env: &Env, data_dir: PathBuf) -> 
                     ProblemKind::Value,
                     format!("{id:?} is not a valid agent id: use letters, digits, '_', '-' or '.'"),
                 );
-            } else if let Some(first) = seen.get(id) {
-                c.error(
-                    &p("id"),
-                    ProblemKind::DuplicateKey,
-                    format!("agent id {id:?} is already used by gateway.agents[{first}]"),
-                );
+            } else if let Some((first, first_id)) = seen.get(normalize_agent_id(id).as_ref()) {
+                let message = if first_id == id {
+                    format!("agent id {id:?} is already used by gateway.agents[{first}]")
+                } else {
+                    format!(
+                        "agent id {id:?} and gateway.agents[{first}].id {first_id:?} share the session keys agent:{}:… (agent ids are compared lowercased, other characters as '-', as in the reference); rename one",
+                        normalize_agent_id(id)
+                    )
+                };
+                c.error(&p("id"), ProblemKind::DuplicateKey, message);
             } else {
-                seen.insert(id.clone(), i);
+                seen.insert(normalize_agent_id(id).into_owned(), (i, id.clone()));
             }
         }
         c.at_least(&p("timeoutMs"), sink.timeout_ms, 1);
@@ -702,7 +708,7 @@ fn message_settings(file: &ConfigFile, c: &mut Checker) -> MessageSettings {
     }
     let identity = file.identity.clone().unwrap_or_default();
     let mut agents = Vec::new();
-    let mut seen = BTreeSet::new();
+    let mut seen: BTreeMap<String, (usize, String)> = BTreeMap::new();
     let list = file.agents.as_ref().and_then(|a| a.list.as_ref());
     for (i, a) in list.into_iter().flatten().enumerate() {
         let path = join_index("agents.list", i);
@@ -716,12 +722,23 @@ fn message_settings(file: &ConfigFile, c: &mut Checker) -> MessageSettings {
         else {
             continue;
         };
-        if !seen.insert(id.clone()) {
-            c.error(
+        let normalized = normalize_agent_id(&id).into_owned();
+        match seen.get(&normalized) {
+            Some((_, first_id)) if *first_id == id => c.error(
                 &join_key(&path, "id"),
                 ProblemKind::DuplicateKey,
                 format!("agent id {id:?} appears twice in agents.list"),
-            );
+            ),
+            Some((first, first_id)) => c.error(
+                &join_key(&path, "id"),
+                ProblemKind::DuplicateKey,
+                format!(
+                    "agent id {id:?} and agents.list[{first}].id {first_id:?} share the session keys agent:{normalized}:… (agent ids are compared lowercased, other characters as '-', as in the reference); rename one"
+                ),
+            ),
+            None => {
+                seen.insert(normalized, (i, id.clone()));
+            }
         }
         let mention_patterns = a
             .group_chat

@@ -68,6 +68,18 @@ pub enum IdentityError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A JID that is valid but cannot receive messages: the status feed
+    /// (`status@broadcast`) or a broadcast list (`<id>@broadcast`). The reference's target
+    /// normalization refuses them too; wagw says why instead of failing at send time.
+    #[error("{input:?} is a {kind} JID, not a chat that can receive messages: {reason}")]
+    NotASendTarget {
+        /// The input as given.
+        input: String,
+        /// What kind of JID it is.
+        kind: JidKind,
+        /// What to do instead.
+        reason: &'static str,
+    },
     /// An account id outside `[a-z0-9_-]{1,64}`.
     #[error(
         "{input:?} is not a valid account id: use 1-64 lowercase letters, digits, '_' or '-', starting with a letter or digit"
@@ -90,6 +102,7 @@ impl IdentityError {
             IdentityError::LeadingZero { .. } => "leading_zero",
             IdentityError::NotAPhone { .. } => "not_a_phone",
             IdentityError::InvalidJid { .. } => "invalid_jid",
+            IdentityError::NotASendTarget { .. } => "not_a_send_target",
             IdentityError::InvalidAccountId { .. } => "invalid_account_id",
         }
     }
@@ -103,6 +116,32 @@ pub fn strip_whatsapp_prefix(input: &str) -> &str {
         rest = rest[9..].trim();
     }
     rest
+}
+
+/// Whether `input` looks like a WhatsApp id rather than a name: it starts with `whatsapp:`
+/// (any case), contains `@`, or is an optional `+` and at least three digits. This is the
+/// reference's `looksLikeWhatsAppTargetId`, a cheap syntactic test for a caller that accepts
+/// either an id or a name to look up (a contact directory, an agent tool). It does not
+/// validate: [`Jid::from_target`] says whether the id can be sent to.
+///
+/// ```
+/// use wagw_core::looks_like_target_id;
+/// assert!(looks_like_target_id("+15551234567"));
+/// assert!(looks_like_target_id("120363012345678901@g.us"));
+/// assert!(looks_like_target_id("WhatsApp:bob"));
+/// assert!(!looks_like_target_id("Bob"));
+/// assert!(!looks_like_target_id("+1 555")); // spaces: a name, as in the reference
+/// ```
+pub fn looks_like_target_id(input: &str) -> bool {
+    let s = input.trim();
+    if s.len() >= 9 && s.is_char_boundary(9) && s[..9].eq_ignore_ascii_case("whatsapp:") {
+        return true;
+    }
+    if s.contains('@') {
+        return true;
+    }
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    digits.len() >= 3 && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -415,19 +454,36 @@ impl Jid {
     /// Converts a send target — a JID, a phone number in any written form, with or without
     /// `whatsapp:` — into a JID. Garbage is an error, never a guess.
     ///
+    /// The status feed (`status@broadcast`) and broadcast lists (`<id>@broadcast`) are
+    /// refused ([`IdentityError::NotASendTarget`]): they are JIDs, but no message can be sent
+    /// to them, so a caller learns it here, naming its own field, rather than from a failed
+    /// send. Use [`Jid::parse`] to read such JIDs from inbound traffic.
+    ///
     /// ```
     /// use wagw_core::Jid;
     /// assert_eq!(Jid::from_target("whatsapp:+1 555 123 4567").unwrap().to_string(),
     ///            "15551234567@s.whatsapp.net");
     /// assert!(Jid::from_target("bob").is_err());
+    /// assert_eq!(Jid::from_target("status@broadcast").unwrap_err().kind(), "not_a_send_target");
     /// ```
     pub fn from_target(input: &str) -> Result<Jid, IdentityError> {
         let stripped = strip_whatsapp_prefix(input);
-        if stripped.contains('@') {
-            Jid::parse(stripped).map_err(|e| rename_input(e, input))
-        } else {
-            Ok(Phone::parse(input)?.to_jid())
+        if !stripped.contains('@') {
+            return Ok(Phone::parse(input)?.to_jid());
         }
+        let jid = Jid::parse(stripped).map_err(|e| rename_input(e, input))?;
+        let reason = match jid.kind() {
+            JidKind::Status => "the status feed is not a chat; send to a person or a group",
+            JidKind::Broadcast => {
+                "a broadcast list is not a chat; send to each of its recipients instead"
+            }
+            _ => return Ok(jid),
+        };
+        Err(IdentityError::NotASendTarget {
+            input: input.to_string(),
+            kind: jid.kind(),
+            reason,
+        })
     }
 
     /// A phone user JID from digits (not validated as a phone number).
@@ -705,6 +761,65 @@ impl<'de> Deserialize<'de> for AccountId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         AccountId::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agent ids
+// ---------------------------------------------------------------------------------------------
+
+/// The agent id used when none is given (`agent:main:…`).
+pub const DEFAULT_AGENT_ID: &str = "main";
+
+/// The canonical form of an agent id, as it appears in session keys, exactly as the reference
+/// normalizes it: trimmed; an id of 1–64 `[A-Za-z0-9_-]` starting with a letter or digit is
+/// lowercased; anything else is lowercased, each run of other characters becomes one `-`,
+/// leading and trailing `-` are dropped and the result is cut to 64 characters. Empty gives
+/// [`DEFAULT_AGENT_ID`].
+///
+/// ```
+/// use wagw_core::normalize_agent_id;
+/// assert_eq!(normalize_agent_id("Work Bot"), "work-bot");
+/// assert_eq!(normalize_agent_id("ops"), "ops");
+/// assert_eq!(normalize_agent_id("Sales.EU"), "sales-eu");
+/// assert_eq!(normalize_agent_id("  "), "main");
+/// ```
+pub fn normalize_agent_id(input: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let trimmed = input.trim();
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    let canonical = trimmed.len() <= 64
+        && trimmed
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && trimmed.bytes().all(plain);
+    if canonical {
+        return if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(trimmed.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(trimmed)
+        };
+    }
+    let mut out = String::with_capacity(trimmed.len());
+    let mut in_run = false;
+    for c in trimmed.to_lowercase().chars() {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' {
+            out.push(c);
+            in_run = false;
+        } else if !in_run {
+            // A run of other characters becomes one '-' (`/[^a-z0-9_-]+/g` in the reference;
+            // a literal '-' next to the run stays, so "a- b" gives "a--b" there too).
+            out.push('-');
+            in_run = true;
+        }
+    }
+    let out = out.trim_matches('-');
+    let out: String = out.chars().take(64).collect();
+    if out.is_empty() {
+        Cow::Borrowed(DEFAULT_AGENT_ID)
+    } else {
+        Cow::Owned(out)
     }
 }
 

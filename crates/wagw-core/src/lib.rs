@@ -24,7 +24,8 @@ pub mod resources;
 pub mod socket;
 
 pub use identity::{
-    AccountId, IdentityError, Jid, JidKind, Lid, Phone, Sender, strip_whatsapp_prefix,
+    AccountId, DEFAULT_AGENT_ID, IdentityError, Jid, JidKind, Lid, Phone, Sender,
+    looks_like_target_id, normalize_agent_id, strip_whatsapp_prefix,
 };
 pub use message::{
     AddressingMode, ChatPresence, ContactCard, Content, ContextInfo, GroupMetadata,

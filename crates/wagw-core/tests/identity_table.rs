@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Value;
-use wagw_core::{AccountId, IdentityError, Jid, Lid, Phone};
+use wagw_core::{
+    AccountId, IdentityError, Jid, Lid, Phone, looks_like_target_id, normalize_agent_id,
+};
 
 fn fixture() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/identity.json");
@@ -47,6 +49,8 @@ fn run(parser: &str, input: &str) -> Result<Outcome, IdentityError> {
         "target" => Outcome::jid(Jid::from_target(input)?),
         "lid" => Outcome::plain(Lid::parse(input)?),
         "account" => Outcome::plain(AccountId::parse(input)?),
+        "agent" => Outcome::plain(normalize_agent_id(input)),
+        "looksLikeTarget" => Outcome::plain(looks_like_target_id(input)),
         other => panic!("unknown parser {other:?} in fixtures/identity.json"),
     })
 }

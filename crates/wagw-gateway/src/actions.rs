@@ -48,7 +48,7 @@ pub struct PollRequest {
 }
 
 impl Gateway {
-    fn gates(&self, account: &AccountId) -> Result<Actions, GatewayError> {
+    pub(crate) fn gates(&self, account: &AccountId) -> Result<Actions, GatewayError> {
         match self.account(account) {
             Ok(a) => Ok(a.settings().resolved.actions),
             Err(_) => self

@@ -65,6 +65,11 @@ pub enum GatewayError {
     #[error("gateway builder: {0} is required")]
     MissingPart(&'static str),
 
+    /// A media item of an explicit send could not be loaded, checked, prepared or
+    /// uploaded; nothing was sent.
+    #[error("nothing was sent: {0}")]
+    MediaRejected(#[source] wagw_outbound::MediaFailure),
+
     /// The gateway is shutting down and accepts no new work.
     #[error("the gateway is shutting down")]
     ShuttingDown,

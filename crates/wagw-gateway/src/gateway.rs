@@ -177,6 +177,11 @@ pub struct AccountStatus {
     pub detail: Option<String>,
     /// True when sends can go out now.
     pub connected: bool,
+    /// True when the transport holds a completed pairing (its own record of the device
+    /// identity WhatsApp assigned), connected or not; false for an account never linked
+    /// or logged out.
+    #[serde(default)]
+    pub linked: bool,
     /// The linked phone number, once known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
@@ -302,6 +307,7 @@ impl Gateway {
                     state,
                     detail,
                     connected: self.inner.shared.registry.is_live(account.id()),
+                    linked: account.socket().own_identity().is_some(),
                     phone: account.identity().map(|i| i.phone.to_string()),
                     lid: account
                         .identity()

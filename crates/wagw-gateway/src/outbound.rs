@@ -7,8 +7,8 @@ use serde::Serialize;
 use wagw_config::{Config, ResolvedAccount};
 use wagw_core::{Jid, MessageKey, OutboundMessage, OutboundQuote, SendReceipt};
 use wagw_outbound::{
-    DeliveryReport, MediaCaps, MediaOptions, MediaSettings, Outbox, PrefixVars, ReplyTarget,
-    TextSettings, deliver_reply, render_prefix, resolve_prefix_template, send_with_retry,
+    MediaCaps, MediaFailurePolicy, MediaOptions, MediaSettings, Outbox, PrefixVars, ReplyContent,
+    ReplyTarget, TextSettings, deliver, render_prefix, resolve_prefix_template, send_with_retry,
 };
 
 use crate::account::Account;
@@ -24,7 +24,8 @@ use crate::store::GatewayEvent;
 pub struct SendReport {
     /// Confirmed messages, in send order.
     pub sent: Vec<wagw_outbound::SentMessage>,
-    /// Parts that did not go out (the user got `⚠️ Media failed: …` for media).
+    /// Parts that did not go out (an agent reply's failed media is left out; the contact
+    /// never sees why).
     pub failed: Vec<wagw_outbound::FailedPart>,
     /// Warnings from media planning (fallbacks, ignored options).
     pub warnings: Vec<String>,
@@ -118,6 +119,7 @@ impl Account {
         reply: Reply,
         is_self_chat: bool,
         caps: Caps,
+        policy: MediaFailurePolicy,
     ) -> Result<SendReport, GatewayError> {
         let socket = self.shared.registry.get(self.id())?;
         let settings = self.settings();
@@ -143,7 +145,7 @@ impl Account {
         let target = ReplyTarget {
             chat: chat.clone(),
             is_self_chat,
-            quote: reply.reply_to.map(|id| OutboundQuote {
+            quote: reply.reply_to.clone().map(|id| OutboundQuote {
                 key: MessageKey {
                     chat: chat.clone(),
                     id,
@@ -153,16 +155,29 @@ impl Account {
                 content: None,
             }),
         };
-        let report: DeliveryReport = deliver_reply(
-            &outbox,
-            &target,
-            reply.text.as_deref().unwrap_or_default(),
-            &reply.media,
-            &text_settings,
-            &caps,
-            &MediaOptions::default(),
-        )
-        .await;
+        let media = reply.media_items();
+        let options = MediaOptions {
+            gif_playback: reply.gif_playback,
+        };
+        let content = ReplyContent {
+            text: reply.text.as_deref().unwrap_or_default(),
+            media: &media,
+            mentions: &reply.mentions,
+            options: &options,
+        };
+        let report = match deliver(&outbox, &target, &content, &text_settings, &caps, policy).await
+        {
+            Ok(report) => report,
+            Err(failure) => {
+                self.metrics().send_failed();
+                self.record(GatewayEvent::SendFailed {
+                    account: self.id().clone(),
+                    chat: chat.to_string(),
+                    error: format!("nothing was sent: {failure}"),
+                });
+                return Err(GatewayError::MediaRejected(failure));
+            }
+        };
         for sent in &report.sent {
             self.sent_ids().remember(sent.id.clone());
             self.metrics().sent(self.shared.clock.now_ms());
@@ -184,7 +199,16 @@ impl Account {
 
     /// Sends an agent's reply to the chat a turn came from; failures are logged.
     pub(crate) async fn send_reply(&self, chat: &Jid, reply: Reply, is_self_chat: bool) {
-        match self.deliver(chat, reply, is_self_chat, Caps::Reply).await {
+        match self
+            .deliver(
+                chat,
+                reply,
+                is_self_chat,
+                Caps::Reply,
+                MediaFailurePolicy::SkipFailed,
+            )
+            .await
+        {
             Ok(report) if !report.failed.is_empty() => {
                 tracing::warn!(target: "wagw::outbound", account = %self.id(), %chat,
                     failed = report.failed.len(), sent = report.sent.len(), "reply partly sent");
@@ -197,10 +221,10 @@ impl Account {
 }
 
 impl Gateway {
-    /// Sends text and/or media from `account` to `chat` through the outbound pipeline
-    /// (prefix, chunking, media plan with the explicit-send caps, pacing). Fails at once,
-    /// with the command that fixes it, when the account has no live connection; the report
-    /// lists the server-confirmed ids and any part that failed.
+    /// Sends an agent's late reply (a webhook that answered after a retry, a restart or a
+    /// replay) from `account` to `chat`: like a reply to a turn, a media item that fails is
+    /// left out and the contact gets the text only; the report lists what failed. Fails at
+    /// once, with the command that fixes it, when the account has no live connection.
     pub async fn send_reply(
         &self,
         account: &wagw_core::AccountId,
@@ -211,7 +235,45 @@ impl Gateway {
         let target = self.live_account(account)?;
         let is_self_chat = target.is_self_chat(chat);
         target
-            .deliver(chat, reply, is_self_chat, Caps::Explicit)
+            .deliver(
+                chat,
+                reply,
+                is_self_chat,
+                Caps::Explicit,
+                MediaFailurePolicy::SkipFailed,
+            )
+            .await
+    }
+
+    /// An explicit send (HTTP API, CLI, an agent's send tool): text and/or media from
+    /// `account` to `chat` through the outbound pipeline (prefix, chunking, media plan with
+    /// the explicit-send caps, pacing, mentions, `gifPlayback`). Refused when
+    /// `actions.sendMessage` is off. Every media item is prepared and uploaded first: one
+    /// that fails sends nothing ([`GatewayError::MediaRejected`] names it). Fails at once,
+    /// with the command that fixes it, when the account has no live connection.
+    pub async fn send_explicit(
+        &self,
+        account: &wagw_core::AccountId,
+        chat: &Jid,
+        reply: Reply,
+    ) -> Result<SendReport, GatewayError> {
+        self.ensure_accepting()?;
+        if !self.gates(account)?.send_message {
+            return Err(GatewayError::ActionDisabled {
+                account: account.clone(),
+                action: "sendMessage",
+            });
+        }
+        let target = self.live_account(account)?;
+        let is_self_chat = target.is_self_chat(chat);
+        target
+            .deliver(
+                chat,
+                reply,
+                is_self_chat,
+                Caps::Explicit,
+                MediaFailurePolicy::AllOrNothing,
+            )
             .await
     }
 }

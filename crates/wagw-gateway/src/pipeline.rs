@@ -17,6 +17,10 @@ use crate::media::{self, MediaOutcome};
 use crate::routing;
 use crate::settings::AccountSettings;
 
+/// How long the first reply waits for the ack reaction to be sent, so the reaction arrives
+/// first; a reaction slower than this (a stalled connection) no longer holds the reply.
+const ACK_BEFORE_REPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Account {
     /// Runs the pipeline for one message. Never fails: every outcome is logged and counted.
     pub(crate) async fn process(&self, message: InboundMessage) {
@@ -48,7 +52,9 @@ impl Account {
             return;
         };
         let was_mentioned = admitted.was_mentioned;
-        self.send_ack_reaction(
+        // Started now, awaited only before the first reply: the turn does not wait for it,
+        // and the reaction still reaches the chat before the reply.
+        let ack_reaction = self.send_ack_reaction(
             &settings,
             &message,
             is_group,
@@ -95,6 +101,15 @@ impl Account {
                 return;
             }
         };
+        if let Some(reaction) = ack_reaction
+            && !replies.is_empty()
+            && tokio::time::timeout(ACK_BEFORE_REPLY_WAIT, reaction)
+                .await
+                .is_err()
+        {
+            tracing::warn!(target: "wagw::inbound", account = %self.id(), %chat,
+                "ack reaction still pending; sending the reply without waiting longer");
+        }
         for reply in replies {
             self.send_reply(&chat, reply, admitted.is_self_chat).await;
         }
@@ -185,7 +200,8 @@ impl Account {
         }
     }
 
-    /// Reacts with the ack emoji when due: fire and forget, failures logged only.
+    /// Reacts with the ack emoji when due, in its own task (failures logged only); the
+    /// handle lets the replies wait for it.
     fn send_ack_reaction(
         &self,
         settings: &AccountSettings,
@@ -193,18 +209,14 @@ impl Account {
         is_group: bool,
         was_mentioned: bool,
         activation_always: bool,
-    ) {
-        let Some(emoji) = ack_emoji(
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let emoji = ack_emoji(
             &settings.resolved.ack_reaction,
             is_group,
             was_mentioned,
             activation_always,
-        ) else {
-            return;
-        };
-        let Ok(socket) = self.shared.registry.get(self.id()) else {
-            return;
-        };
+        )?;
+        let socket = self.shared.registry.get(self.id()).ok()?;
         let reaction = OutboundMessage {
             chat: message.chat.clone(),
             content: OutboundContent::Reaction {
@@ -216,11 +228,11 @@ impl Account {
             mentions: Vec::new(),
         };
         let account = self.id().clone();
-        tokio::spawn(async move {
+        Some(tokio::spawn(async move {
             if let Err(e) = socket.send(reaction).await {
                 tracing::warn!(target: "wagw::inbound", %account, error = %e, "failed to send ack reaction");
             }
-        });
+        }))
     }
 
     /// Marks the message read: fire and forget, failures logged only.

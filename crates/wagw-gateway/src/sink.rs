@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use wagw_core::MessageId;
+use wagw_core::{Jid, MessageId};
 
 use crate::turn::InboundTurn;
 pub use wagw_outbound::MediaSource;
@@ -27,9 +27,31 @@ pub struct Reply {
     /// Quote this message (usually the turn's `messageId`) in the first message sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<MessageId>,
+    /// Each media item's own caption, by position (missing or `None`: the first item
+    /// carries the first text chunk, the others none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub captions: Vec<Option<String>>,
+    /// Users mentioned in the text messages and captions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<Jid>,
+    /// Send MP4 videos as looping GIFs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gif_playback: bool,
 }
 
 impl Reply {
+    /// The media items with their own captions, as `wagw-outbound` takes them.
+    pub(crate) fn media_items(&self) -> Vec<wagw_outbound::ReplyMedia> {
+        self.media
+            .iter()
+            .enumerate()
+            .map(|(i, source)| wagw_outbound::ReplyMedia {
+                source: source.clone(),
+                caption: self.captions.get(i).cloned().flatten(),
+            })
+            .collect()
+    }
+
     /// A text reply.
     pub fn text(text: impl Into<String>) -> Reply {
         Reply {
@@ -43,7 +65,7 @@ impl Reply {
         Reply {
             text: caption,
             media: vec![source],
-            reply_to: None,
+            ..Reply::default()
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use wagw_core::{AccountId, DmScope, Jid};
+use wagw_core::{AccountId, DmScope, Jid, normalize_agent_id};
 
 /// The default `session.mainKey`.
 pub const DEFAULT_MAIN_KEY: &str = "main";
@@ -17,7 +17,8 @@ pub enum Peer<'a> {
     Dm(&'a str),
 }
 
-/// The session key of a conversation. Everything is lowercased.
+/// The session key of a conversation. Everything is lowercased, and the agent id is
+/// normalized as the reference does ([`normalize_agent_id`]: `"Work Bot"` → `work-bot`).
 ///
 /// - groups: `agent:<agentId>:whatsapp:group:<jid>`;
 /// - DMs, by `session.dmScope`: `agent:<agentId>:<mainKey>` (main),
@@ -41,11 +42,10 @@ pub fn session_key(
     account: &AccountId,
     peer: Peer<'_>,
 ) -> String {
-    let agent = agent_id.trim();
-    let agent = if agent.is_empty() { "main" } else { agent };
+    let agent = normalize_agent_id(agent_id);
     let mut key = String::with_capacity(48);
     key.push_str("agent:");
-    push_lower(&mut key, agent);
+    key.push_str(&agent);
     match peer {
         Peer::Group(jid) => {
             key.push_str(":whatsapp:group:");
@@ -185,6 +185,15 @@ mod tests {
         assert_eq!(
             session_key(DmScope::PerAccountChannelPeer, "main", "main", &acct, peer),
             "agent:main:whatsapp:biz:dm:+15551234567"
+        );
+        // Agent ids are normalized as the reference does (issue 23).
+        assert_eq!(
+            session_key(DmScope::PerPeer, "main", "Work Bot", &acct, peer),
+            "agent:work-bot:dm:+15551234567"
+        );
+        assert_eq!(
+            session_key(DmScope::Main, "main", "  ", &acct, peer),
+            "agent:main:main"
         );
         let g = Jid::parse("120363012345678901@g.us").unwrap();
         for scope in [DmScope::Main, DmScope::PerPeer] {

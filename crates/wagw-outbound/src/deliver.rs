@@ -1,9 +1,11 @@
 //! Reply assembly and sending through a [`WaSocket`].
 //!
-//! Order of a reply: each media item (the first one carries the caption: the first text
-//! chunk), then the remaining text chunks. A media item that fails becomes a
-//! `⚠️ Media failed: <reason>` message and its caption goes out as text, so no text is ever
-//! lost (the reference's Q7). Transient send errors are retried ([`send_with_retry`]); a send
+//! Order of a reply: every media item is prepared and uploaded first; then each media
+//! message (the first one carries the caption: the first text chunk), then the remaining
+//! text chunks. An explicit send with a media item that fails sends nothing and says which
+//! item and why ([`MediaFailurePolicy::AllOrNothing`]); an agent's reply leaves the item out
+//! and sends its text, so no text is ever lost (the reference's Q7) and no internal detail
+//! (URL, path, config key) reaches the contact ([`MediaFailurePolicy::SkipFailed`]). Transient send errors are retried ([`send_with_retry`]); a send
 //! counts only with the server's confirmation ([`SendReceipt`]).
 
 use std::time::Duration;
@@ -18,7 +20,7 @@ use crate::chunk::{DEFAULT_TEXT_CHUNK_LIMIT, chunk_text};
 use crate::error::OutboundError;
 use crate::media::image::ImageLimits;
 use crate::media::plan::{MediaCaps, MediaFacts, MediaOptions, MediaPlan, plan_media};
-use crate::media::prepare::prepare_media;
+use crate::media::prepare::{PreparedMedia, prepare_media};
 use crate::media::source::{MediaLoader, MediaSource};
 use crate::media::tools::Tools;
 use crate::pacing::Pacer;
@@ -215,8 +217,66 @@ pub async fn plan_reply(
     }
 }
 
+/// What a media item that cannot be prepared or uploaded does to the rest of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaFailurePolicy {
+    /// An explicit send (HTTP API, CLI): every item is loaded, checked, prepared and
+    /// uploaded before the first message goes out; one failure sends nothing and is
+    /// returned to the caller ([`MediaFailure`]).
+    AllOrNothing,
+    /// An agent's reply (nobody to answer): the failed item is left out and its caption goes
+    /// as text. The contact never sees why (no URL, path or config key reaches a chat); the
+    /// failure is in the report, for the operator's log, events and metrics.
+    SkipFailed,
+}
+
+/// One media item of a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyMedia {
+    /// Where it comes from.
+    pub source: MediaSource,
+    /// Its own caption. Without one, the first item carries the first text chunk.
+    pub caption: Option<String>,
+}
+
+impl From<MediaSource> for ReplyMedia {
+    fn from(source: MediaSource) -> Self {
+        ReplyMedia {
+            source,
+            caption: None,
+        }
+    }
+}
+
+/// What a reply says: text, media and the options every part carries.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplyContent<'a> {
+    /// The text (prefixed and chunked by [`TextSettings`]).
+    pub text: &'a str,
+    /// Media items, in send order.
+    pub media: &'a [ReplyMedia],
+    /// Users mentioned (`@…`) in the text messages and captions.
+    pub mentions: &'a [Jid],
+    /// Media options (`gifPlayback`).
+    pub options: &'a MediaOptions,
+}
+
+/// A media item of an explicit send that could not be prepared or uploaded; nothing was sent.
+#[derive(Debug, thiserror::Error)]
+#[error("media[{index}] ({described}): {error}")]
+pub struct MediaFailure {
+    /// The item's position in the request (0-based).
+    pub index: usize,
+    /// The item, as [`MediaSource::describe`] shows it.
+    pub described: String,
+    /// Why.
+    #[source]
+    pub error: OutboundError,
+}
+
 /// Delivers an agent's reply (or an API send): media first with the caption on the first
 /// item, then the text chunks. Never stops at the first failure: every text chunk is tried.
+/// A failed media item is left out (see [`MediaFailurePolicy::SkipFailed`]).
 pub async fn deliver_reply(
     outbox: &Outbox<'_>,
     target: &ReplyTarget,
@@ -226,53 +286,146 @@ pub async fn deliver_reply(
     caps: &MediaCaps,
     options: &MediaOptions,
 ) -> DeliveryReport {
+    let media: Vec<ReplyMedia> = media.iter().cloned().map(ReplyMedia::from).collect();
+    let content = ReplyContent {
+        text,
+        media: &media,
+        mentions: &[],
+        options,
+    };
+    match deliver(
+        outbox,
+        target,
+        &content,
+        text_settings,
+        caps,
+        MediaFailurePolicy::SkipFailed,
+    )
+    .await
+    {
+        Ok(report) => report,
+        // SkipFailed never returns a failure; kept total rather than panicking.
+        Err(failure) => DeliveryReport {
+            failed: vec![FailedPart {
+                part: format!("media[{}] {}", failure.index, failure.described),
+                error: failure.error.to_string(),
+            }],
+            ..DeliveryReport::default()
+        },
+    }
+}
+
+/// One media item ready to send: uploaded, with its own caption.
+struct Ready {
+    prepared: PreparedMedia,
+    upload: wagw_core::UploadedMedia,
+    caption: Option<String>,
+}
+
+/// Delivers `content` to `target`: first every media item is loaded, checked (guards, caps,
+/// the decompression-bomb guard on declared dimensions), prepared and uploaded; then the
+/// media messages go out (the first item carries the first text chunk unless it has its own
+/// caption), then the remaining text chunks. What a media failure does depends on `policy`.
+pub async fn deliver(
+    outbox: &Outbox<'_>,
+    target: &ReplyTarget,
+    content: &ReplyContent<'_>,
+    text_settings: &TextSettings,
+    caps: &MediaCaps,
+    policy: MediaFailurePolicy,
+) -> Result<DeliveryReport, MediaFailure> {
     let mut report = DeliveryReport::default();
-    let mut chunks: std::collections::VecDeque<String> = plan_text(text, text_settings).into();
+    let mut chunks: std::collections::VecDeque<String> =
+        plan_text(content.text, text_settings).into();
     let mut quote = target.quote.clone();
     let limits: ImageLimits = outbox.loader.settings().image_limits;
 
-    for (index, source) in media.iter().enumerate() {
-        let caption = if index == 0 { chunks.pop_front() } else { None };
-        let result = send_one_media(
-            outbox,
-            target,
-            source,
-            caps,
-            options,
-            &limits,
-            caption.clone(),
-            &mut quote,
-        )
-        .await;
+    // Prepare and upload everything before the first send.
+    let mut ready: Vec<(usize, Ready)> = Vec::new();
+    for (index, item) in content.media.iter().enumerate() {
+        let result = match prepare_one(outbox, &item.source, caps, content.options, &limits).await {
+            Ok(prepared) => upload_with_retry(outbox.socket, prepared.data.clone(), prepared.kind)
+                .await
+                .map(|upload| (prepared, upload))
+                .map_err(OutboundError::from),
+            Err(e) => Err(e),
+        };
         match result {
-            Ok((sent, warnings, caption_used)) => {
-                report.sent.push(sent);
-                report.warnings.extend(warnings);
-                if !caption_used && let Some(c) = caption {
-                    // Voice notes carry no caption: the text follows as a message.
-                    chunks.push_front(c);
+            Ok((prepared, upload)) => {
+                report.warnings.extend(prepared.warnings.clone());
+                ready.push((
+                    index,
+                    Ready {
+                        prepared,
+                        upload,
+                        caption: item.caption.clone(),
+                    },
+                ));
+            }
+            Err(error) => {
+                let described = item.source.describe();
+                tracing::warn!(target: "wagw::outbound", chat = %target.chat, index, media = %described, error = %error, "media failed");
+                match policy {
+                    MediaFailurePolicy::AllOrNothing => {
+                        return Err(MediaFailure {
+                            index,
+                            described,
+                            error,
+                        });
+                    }
+                    MediaFailurePolicy::SkipFailed => report.failed.push(FailedPart {
+                        part: format!("media[{index}] {described}"),
+                        error: error.to_string(),
+                    }),
                 }
             }
-            Err(e) => {
-                let reason = e.to_string();
-                tracing::warn!(target: "wagw::outbound", chat = %target.chat, media = %source.describe(), error = %reason, "media failed");
-                report.failed.push(FailedPart {
-                    part: format!("media {}", source.describe()),
-                    error: reason.clone(),
+        }
+    }
+
+    for (index, item) in ready {
+        // The first item (when it went through and has no caption of its own) carries the
+        // first text chunk; a voice note takes none, so the chunk stays text.
+        let takes_first_chunk = index == 0 && item.caption.is_none() && !item.prepared.ptt;
+        let caption = if takes_first_chunk {
+            chunks.pop_front()
+        } else {
+            item.caption
+        };
+        let caption = match caption {
+            // A voice note carries no caption: its own goes after it as text.
+            Some(c) if item.prepared.ptt => {
+                chunks.push_back(c);
+                None
+            }
+            c => c,
+        };
+        let kind = item.prepared.kind;
+        let media = item.prepared.into_outbound(item.upload, caption);
+        let message = OutboundMessage {
+            chat: target.chat.clone(),
+            mentions: if media.caption.is_some() {
+                content.mentions.to_vec()
+            } else {
+                Vec::new()
+            },
+            content: OutboundContent::Media(media),
+            quote: quote.clone(),
+        };
+        match paced_send(outbox, target, &message).await {
+            Ok(receipt) => {
+                quote = None;
+                report.sent.push(SentMessage {
+                    kind: kind.as_str(),
+                    id: receipt.id,
+                    timestamp_ms: receipt.timestamp_ms,
                 });
-                let notice = format!("⚠️ Media failed: {reason}");
-                send_text(
-                    outbox,
-                    target,
-                    &notice,
-                    &mut quote,
-                    "media failure notice",
-                    &mut report,
-                )
-                .await;
-                if let Some(c) = caption {
-                    chunks.push_front(c);
-                }
+            }
+            Err(e) => {
+                tracing::warn!(target: "wagw::outbound", chat = %target.chat, index, error = %e, "media send failed");
+                report.failed.push(FailedPart {
+                    part: format!("media[{index}]"),
+                    error: e.to_string(),
+                });
             }
         }
     }
@@ -281,13 +434,29 @@ pub async fn deliver_reply(
             outbox,
             target,
             chunk,
+            content.mentions,
             &mut quote,
             &format!("text chunk {}", i + 1),
             &mut report,
         )
         .await;
     }
-    report
+    Ok(report)
+}
+
+/// Loads, checks, plans and prepares one media item (nothing is uploaded or sent).
+async fn prepare_one(
+    outbox: &Outbox<'_>,
+    source: &MediaSource,
+    caps: &MediaCaps,
+    options: &MediaOptions,
+    limits: &ImageLimits,
+) -> Result<PreparedMedia, OutboundError> {
+    let loaded = outbox.loader.load(source).await?;
+    let facts = MediaFacts::inspect(&loaded, limits);
+    let plan = plan_media(&facts, caps, options, outbox.tools.ffmpeg.is_some());
+    tracing::debug!(target: "wagw::outbound", media = %source.describe(), plan = ?plan.action, "media plan");
+    prepare_media(loaded, &plan, outbox.tools, limits).await
 }
 
 async fn paced_send(
@@ -307,12 +476,14 @@ async fn send_text(
     outbox: &Outbox<'_>,
     target: &ReplyTarget,
     text: &str,
+    mentions: &[Jid],
     quote: &mut Option<OutboundQuote>,
     part: &str,
     report: &mut DeliveryReport,
 ) {
     let mut message = OutboundMessage::text(target.chat.clone(), text);
     message.quote = quote.clone();
+    message.mentions = mentions.to_vec();
     match paced_send(outbox, target, &message).await {
         Ok(r) => {
             *quote = None;
@@ -330,48 +501,6 @@ async fn send_text(
             });
         }
     }
-}
-
-/// Loads, prepares, uploads and sends one media item. Returns the receipt, the warnings,
-/// and whether the caption was attached.
-#[allow(clippy::too_many_arguments)]
-async fn send_one_media(
-    outbox: &Outbox<'_>,
-    target: &ReplyTarget,
-    source: &MediaSource,
-    caps: &MediaCaps,
-    options: &MediaOptions,
-    limits: &ImageLimits,
-    caption: Option<String>,
-    quote: &mut Option<OutboundQuote>,
-) -> Result<(SentMessage, Vec<String>, bool), OutboundError> {
-    let loaded = outbox.loader.load(source).await?;
-    let facts = MediaFacts::inspect(&loaded, limits);
-    let plan = plan_media(&facts, caps, options, outbox.tools.ffmpeg.is_some());
-    tracing::debug!(target: "wagw::outbound", media = %source.describe(), plan = ?plan.action, "media plan");
-    let prepared = prepare_media(loaded, &plan, outbox.tools, limits).await?;
-    let warnings = prepared.warnings.clone();
-    let kind = prepared.kind;
-    let upload = upload_with_retry(outbox.socket, prepared.data.clone(), kind).await?;
-    let media = prepared.into_outbound(upload, caption);
-    let caption_used = media.caption.is_some();
-    let message = OutboundMessage {
-        chat: target.chat.clone(),
-        content: OutboundContent::Media(media),
-        quote: quote.clone(),
-        mentions: Vec::new(),
-    };
-    let receipt = paced_send(outbox, target, &message).await?;
-    *quote = None;
-    Ok((
-        SentMessage {
-            kind: kind.as_str(),
-            id: receipt.id,
-            timestamp_ms: receipt.timestamp_ms,
-        },
-        warnings,
-        caption_used,
-    ))
 }
 
 async fn upload_with_retry(

@@ -69,7 +69,7 @@ pub enum OutboundError {
     ImageEncode(String),
     /// A local path is not under `media.localRoots`, or tries to escape it.
     #[error(
-        "local media {path} is not allowed: {reason}; only files under channels.whatsapp.media.localRoots may be sent"
+        "local media {path} is not allowed: {reason}; only files under media.localRoots may be sent"
     )]
     PathNotAllowed {
         /// The path as given.
@@ -97,7 +97,7 @@ pub enum OutboundError {
     /// A URL points at (or resolves to, or redirects to) a loopback, private or link-local
     /// address.
     #[error(
-        "refusing to fetch {url}: {reason}; set channels.whatsapp.media.allowPrivateNetworks to fetch from internal networks"
+        "refusing to fetch {url}: {reason}; set media.allowPrivateNetworks: true to fetch from internal networks"
     )]
     BlockedAddress {
         /// The URL (or redirect target).
@@ -122,9 +122,7 @@ pub enum OutboundError {
         detail: String,
     },
     /// The download is larger than `media.maxDownloadMb`.
-    #[error(
-        "media at {url} is larger than the {limit}MB download limit (channels.whatsapp.media.maxDownloadMb)"
-    )]
+    #[error("media at {url} is larger than the {limit}MB download limit; send a smaller file")]
     DownloadTooLarge {
         /// The URL.
         url: String,

@@ -35,8 +35,9 @@ pub mod reply_text;
 
 pub use chunk::{DEFAULT_TEXT_CHUNK_LIMIT, chunk_text};
 pub use deliver::{
-    DeliveryReport, FailedPart, Outbox, RETRY_BACKOFF_MS, ReplyPlan, ReplyTarget, SEND_ATTEMPTS,
-    SentMessage, TextSettings, deliver_reply, plan_reply, plan_text, send_with_retry,
+    DeliveryReport, FailedPart, MediaFailure, MediaFailurePolicy, Outbox, RETRY_BACKOFF_MS,
+    ReplyContent, ReplyMedia, ReplyPlan, ReplyTarget, SEND_ATTEMPTS, SentMessage, TextSettings,
+    deliver, deliver_reply, plan_reply, plan_text, send_with_retry,
 };
 pub use error::{MIB, OutboundError};
 pub use media::image::{ImageLimits, OptimizedImage, optimize_image};

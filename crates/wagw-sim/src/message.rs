@@ -191,7 +191,7 @@ impl SimMessageBuilder {
                 .iter()
                 .filter_map(|m| mention_jid(&st, m, to))
                 .collect();
-            let id = MessageId::new(crate::ids::phone_message_id(&mut st.rng));
+            let id = MessageId::new(crate::ids::phone_message_id(st.message_rng()));
             st.post(crate::delivery::Post {
                 id: id.clone(),
                 from: self.from,

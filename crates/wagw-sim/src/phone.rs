@@ -308,7 +308,7 @@ impl SimPhone {
     pub async fn send_undecryptable(&self, account: &(impl AsAccountId + ?Sized)) -> MessageId {
         let id = {
             let mut st = self.net.lock();
-            let id = MessageId::new(crate::ids::phone_message_id(&mut st.rng));
+            let id = MessageId::new(crate::ids::phone_message_id(st.message_rng()));
             let chat = st.peers.get(self.idx).map(|p| p.dm_jid());
             if let (Some(acct), Some(chat)) = (st.accounts.get(account.account_id()), chat)
                 && let Some(conn) = acct.up()

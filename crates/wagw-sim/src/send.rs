@@ -191,7 +191,7 @@ fn accept(
     let to = st
         .target_of(&message.chat)
         .ok_or_else(|| SocketError::NotFound(message.chat.to_string()))?;
-    let id = MessageId::new(crate::ids::web_message_id(&mut st.rng));
+    let id = MessageId::new(crate::ids::web_message_id(st.message_rng()));
     let content = match &message.content {
         OutboundContent::Text { text } => Content::text(text.clone()),
         OutboundContent::Media(m) => Content::Media(Media {

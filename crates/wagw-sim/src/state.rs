@@ -42,6 +42,10 @@ pub struct SimConfig {
     pub delivery_receipts: bool,
     /// How long a ping or send waits on a dead link before failing with `Timeout`.
     pub ack_timeout: Duration,
+    /// Seed of the message ids alone (`None`: drawn from `seed` with everything else). A
+    /// network restarted over kept state (the daemon's `--sim` with its data dir) sets a
+    /// fresh one each run, so new messages never reuse an id the gateway's dedupe has seen.
+    pub message_id_seed: Option<u64>,
 }
 
 impl Default for SimConfig {
@@ -57,6 +61,7 @@ impl Default for SimConfig {
             event_buffer: 256,
             delivery_receipts: true,
             ack_timeout: Duration::from_secs(20),
+            message_id_seed: None,
         }
     }
 }
@@ -236,6 +241,8 @@ impl AccountState {
 #[derive(Debug)]
 pub(crate) struct NetState {
     pub rng: StdRng,
+    /// Message ids' own RNG, when `SimConfig::message_id_seed` is set.
+    pub id_rng: Option<StdRng>,
     pub config: SimConfig,
     pub peers: Vec<PeerState>,
     pub by_phone: HashMap<Phone, usize>,
@@ -251,9 +258,18 @@ pub(crate) struct NetState {
 }
 
 impl NetState {
+    /// The RNG message ids are drawn from.
+    pub fn message_rng(&mut self) -> &mut StdRng {
+        self.id_rng.as_mut().unwrap_or(&mut self.rng)
+    }
+
     pub fn new(config: SimConfig, rng: StdRng) -> NetState {
         NetState {
             rng,
+            id_rng: config.message_id_seed.map(|seed| {
+                use rand::SeedableRng;
+                StdRng::seed_from_u64(seed)
+            }),
             config,
             peers: Vec::new(),
             by_phone: HashMap::new(),

@@ -75,7 +75,9 @@ pub mod socket;
 pub mod store;
 
 pub use error::Error;
-pub use socket::{DEFAULT_DEVICE_NAME, ResourceSummary, SocketConfig, WhatsAppSocket};
+pub use socket::{
+    DEFAULT_DEVICE_NAME, ResourceSummary, SocketConfig, WhatsAppSocket, linked_identity,
+};
 
 /// Registers the help texts and units of whatsapp-rust's `wa_*` metrics with the process's
 /// `metrics` recorder. Call once after installing a recorder; without one it does nothing.

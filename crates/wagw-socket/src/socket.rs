@@ -118,6 +118,28 @@ struct Inner {
     undecryptable: Arc<AtomicU64>,
 }
 
+/// Who the account whose protocol state lives in `auth_dir` is linked as, read from the
+/// store's record of a completed pairing (the device identity WhatsApp assigned); `None`
+/// when it never linked or was logged out. Nothing is created or opened when `auth_dir`
+/// holds no store (missing, empty, or other files only).
+///
+/// This reads the store, which one process holds at a time: while a socket of this
+/// account is open (a running gateway), ask it instead ([`wagw_core::WaSocket::own_identity`]);
+/// here that is a [`Error::StoreOpen`].
+pub fn linked_identity(
+    auth_dir: &std::path::Path,
+) -> Result<Option<wagw_core::OwnIdentity>, Error> {
+    if !SledStore::exists(auth_dir) {
+        return Ok(None);
+    }
+    let store = SledStore::open(auth_dir, StoreOptions::default())?;
+    let device = store.load_device_sync().map_err(|e| Error::StoreOpen {
+        path: auth_dir.to_path_buf(),
+        detail: format!("reading the device record: {e}"),
+    })?;
+    Ok(device.as_ref().and_then(login::identity_of_device))
+}
+
 /// One account's linked-device connection to WhatsApp (see the crate docs).
 #[derive(Clone)]
 pub struct WhatsAppSocket {

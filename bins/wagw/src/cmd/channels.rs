@@ -400,9 +400,17 @@ pub async fn status(
         }
         Err(CliError::Unreachable { url, reason }) => {
             if json {
-                let accounts: Vec<_> = config.accounts().iter().map(|a| serde_json::json!({
-                    "id": a.account_id, "enabled": a.enabled, "authDirPresent": auth_dir_present(&a.auth_dir),
-                })).collect();
+                let accounts: Vec<_> = config
+                    .accounts()
+                    .iter()
+                    .map(|a| {
+                        let link = offline_link(a);
+                        serde_json::json!({
+                            "id": a.account_id, "enabled": a.enabled, "linked": link.linked(),
+                            "selfPhone": link.phone(), "linkError": link.error(),
+                        })
+                    })
+                    .collect();
                 writeln!(out, "{}", serde_json::to_string_pretty(&serde_json::json!({"gateway": "unreachable", "error": reason, "accounts": accounts}))?).ok();
             } else {
                 writeln!(
@@ -416,11 +424,7 @@ pub async fn status(
                         .as_ref()
                         .map(|n| format!(" ({n})"))
                         .unwrap_or_default();
-                    let auth = if auth_dir_present(&a.auth_dir) {
-                        "auth dir present"
-                    } else {
-                        "not linked"
-                    };
+                    let auth = offline_link(a).describe(&a.account_id);
                     writeln!(
                         out,
                         "- WhatsApp {}{name}: {}, {auth}, dm:{}{}",
@@ -447,10 +451,65 @@ pub async fn status(
     }
 }
 
-fn auth_dir_present(dir: &std::path::Path) -> bool {
-    std::fs::read_dir(dir)
-        .map(|mut d| d.next().is_some())
-        .unwrap_or(false)
+/// Whether an account is linked, read from its transport's own record (the protocol
+/// store's device identity) while no gateway holds the store.
+pub enum OfflineLink {
+    /// Runs on the simulator, which links its accounts when the gateway starts.
+    Simulated,
+    /// Linked as this phone.
+    Linked(String),
+    /// Never linked, or logged out.
+    NotLinked,
+    /// The store could not be read (held by another process, damaged).
+    Unknown(String),
+}
+
+impl OfflineLink {
+    fn linked(&self) -> Option<bool> {
+        match self {
+            OfflineLink::Simulated | OfflineLink::Linked(_) => Some(true),
+            OfflineLink::NotLinked => Some(false),
+            OfflineLink::Unknown(_) => None,
+        }
+    }
+
+    fn phone(&self) -> Option<&str> {
+        match self {
+            OfflineLink::Linked(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    fn error(&self) -> Option<&str> {
+        match self {
+            OfflineLink::Unknown(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// A status fragment with the next step.
+    pub fn describe(&self, id: &wagw_core::AccountId) -> String {
+        match self {
+            OfflineLink::Simulated => "simulated (linked when the gateway starts)".to_owned(),
+            OfflineLink::Linked(p) => format!("linked as {p}"),
+            OfflineLink::NotLinked => {
+                format!("not linked (run: wagw channels login --account {id})")
+            }
+            OfflineLink::Unknown(e) => format!("link state unknown ({e})"),
+        }
+    }
+}
+
+/// [`OfflineLink`] of `account`.
+pub fn offline_link(account: &wagw_config::ResolvedAccount) -> OfflineLink {
+    if account.transport == wagw_config::Transport::Sim {
+        return OfflineLink::Simulated;
+    }
+    match wagw_socket::linked_identity(&account.auth_dir) {
+        Ok(Some(identity)) => OfflineLink::Linked(identity.phone.to_string()),
+        Ok(None) => OfflineLink::NotLinked,
+        Err(e) => OfflineLink::Unknown(e.to_string()),
+    }
 }
 
 fn allow_bit(allow: &[String]) -> String {

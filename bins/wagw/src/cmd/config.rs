@@ -41,7 +41,7 @@ pub fn run(cmd: ConfigCommand, ctx: &Context) -> Result<ExitCode, CliError> {
     match cmd {
         ConfigCommand::Check => check(ctx),
         ConfigCommand::Schema => {
-            println!("{:#}", wagw_config::json_schema());
+            outln!("{:#}", wagw_config::json_schema());
             Ok(ExitCode::SUCCESS)
         }
         ConfigCommand::Init(args) => init(args, ctx),
@@ -53,9 +53,9 @@ fn check(ctx: &Context) -> Result<ExitCode, CliError> {
     let config = ctx.load_config()?;
     crate::agents::agent_specs(&config)?;
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(&config)?);
+        outln!("{}", serde_json::to_string_pretty(&config)?);
     } else {
-        print!("{}", human(&config)?);
+        out!("{}", human(&config)?);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -181,9 +181,9 @@ fn init(args: InitArgs, ctx: &Context) -> Result<ExitCode, CliError> {
     };
     write_new(&path, wagw_config::STARTER_CONFIG)?;
     if ctx.json {
-        println!("{:#}", serde_json::json!({ "written": path }));
+        outln!("{:#}", serde_json::json!({ "written": path }));
     } else {
-        println!(
+        outln!(
             "Wrote a starter config to {}.\nNext: edit it, then run `wagw config check{}`.",
             path.display(),
             if ctx.config_flag.is_some() || ctx.env.get(wagw_config::WAGW_CONFIG).is_some() {

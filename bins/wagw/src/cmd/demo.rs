@@ -137,7 +137,7 @@ fn said(who: &str, to: &str, text: &str) {
     } else {
         ""
     };
-    println!(
+    outln!(
         "  {who:<7} → {to:<7} {}{more}",
         shown.replace('\n', "\n                    ")
     );
@@ -215,15 +215,15 @@ async fn demo(args: DemoArgs) -> Result<(), CliError> {
     };
     let show_turn = |turn: Option<InboundTurn>| {
         if let Some(turn) = turn {
-            println!("  agent sees:");
+            outln!("  agent sees:");
             for line in turn.body.lines().take(12) {
-                println!("    | {line}");
+                outln!("    | {line}");
             }
         }
     };
 
-    println!("wagw demo — the gateway on a simulated WhatsApp network");
-    println!(
+    outln!("wagw demo — the gateway on a simulated WhatsApp network");
+    outln!(
         "  bot account {BOT} (owner {OWNER}); policy: dmPolicy pairing, groups answer when mentioned\n"
     );
 
@@ -231,7 +231,7 @@ async fn demo(args: DemoArgs) -> Result<(), CliError> {
     let carol = net.phone("+15550003333").named("Carol");
     let mut bob_seen = 0;
 
-    println!("1. An unknown sender gets a pairing code");
+    outln!("1. An unknown sender gets a pairing code");
     said("Bob", "bot", "Hi, who are you?");
     bob.send_text(&account, "Hi, who are you?").await;
     settle(&net, &account).await;
@@ -242,19 +242,19 @@ async fn demo(args: DemoArgs) -> Result<(), CliError> {
         .map(|p| p.code.clone())
         .ok_or_else(|| fail("no pairing request was created"))?;
 
-    println!("\n2. The owner approves it");
-    println!("  owner   $ wagw pairing approve whatsapp {code}");
+    outln!("\n2. The owner approves it");
+    outln!("  owner   $ wagw pairing approve whatsapp {code}");
     let approved = gateway.approve_pairing(&id, &code).map_err(fail)?;
-    println!("  gateway   approved {}", approved.request.sender);
+    outln!("  gateway   approved {}", approved.request.sender);
 
-    println!("\n3. The sender is answered");
+    outln!("\n3. The sender is answered");
     said("Bob", "bot", "Hi again!");
     bob.send_text(&account, "Hi again!").await;
     settle(&net, &account).await;
     show_turn(last_turn());
     bob_seen = show_received(&bob, "Bob", bob_seen);
 
-    println!("\n4. In a group, no mention: kept as context; a mention: answered with that history");
+    outln!("\n4. In a group, no mention: kept as context; a mention: answered with that history");
     let group = net
         .group("Weekend trip")
         .with(&[&bob, &carol])
@@ -264,7 +264,7 @@ async fn demo(args: DemoArgs) -> Result<(), CliError> {
         .send_group_text(&group, "Who's driving on Saturday?")
         .await;
     settle(&net, &account).await;
-    println!("  (no mention: nothing reaches the agent)");
+    outln!("  (no mention: nothing reaches the agent)");
     let bot = net
         .owner(&account)
         .ok_or_else(|| fail("the bot has no phone"))?;
@@ -282,7 +282,7 @@ async fn demo(args: DemoArgs) -> Result<(), CliError> {
         }
     }
 
-    println!("\n5. A quoted reply shows the [Replying to …] block");
+    outln!("\n5. A quoted reply shows the [Replying to …] block");
     let quoted = bob
         .received()
         .last()
@@ -294,7 +294,7 @@ async fn demo(args: DemoArgs) -> Result<(), CliError> {
     show_turn(last_turn());
     bob_seen = show_received(&bob, "Bob", bob_seen);
 
-    println!("\n6. A 10,000-character reply arrives as chunks");
+    outln!("\n6. A 10,000-character reply arrives as chunks");
     said("Bob", "bot", "Tell me something long");
     bob.send_text(&account, "Tell me something long").await;
     settle(&net, &account).await;
@@ -304,15 +304,15 @@ async fn demo(args: DemoArgs) -> Result<(), CliError> {
         .skip(bob_seen)
         .filter_map(|e| e.text.as_ref().map(|t| t.chars().count()))
         .collect();
-    println!(
+    outln!(
         "  bot     → Bob     {} message(s) of {:?} characters",
         chunks.len(),
         chunks
     );
     bob_seen = received.len();
 
-    println!("\n7. An image reply is shrunk under the cap");
-    println!(
+    outln!("\n7. An image reply is shrunk under the cap");
+    outln!(
         "  agent   replies with a {:.1} MB PNG",
         big_photo().len() as f64 / 1_048_576.0
     );
@@ -323,9 +323,13 @@ async fn demo(args: DemoArgs) -> Result<(), CliError> {
 
     let metrics = gateway.metrics();
     if let Some(m) = metrics.get(&id) {
-        println!(
+        outln!(
             "\nmetrics: {} in, {} out, {} turns, {} pairing challenge(s), drops {:?}",
-            m.messages_in, m.messages_out, m.turns_delivered, m.pairing_challenges, m.drops
+            m.messages_in,
+            m.messages_out,
+            m.turns_delivered,
+            m.pairing_challenges,
+            m.drops
         );
     }
     gateway.shutdown().await.map_err(fail)?;

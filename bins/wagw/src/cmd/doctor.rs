@@ -64,6 +64,7 @@ pub fn run(ctx: &Context) -> Result<ExitCode, CliError> {
         if !reachable {
             // No gateway holds the store: check that it opens, as the gateway will need it.
             checks.push(store_check(config, client.base()));
+            checks.extend(link_checks(config));
         }
     }
     let mut out = std::io::stdout();
@@ -170,6 +171,32 @@ pub fn local_checks(config: &wagw_config::Config) -> Vec<Check> {
         ));
     }
     checks
+}
+
+/// Whether each enabled account is linked, from its transport's own record (only while no
+/// gateway runs: it holds the protocol stores).
+fn link_checks(config: &wagw_config::Config) -> Vec<Check> {
+    use super::channels::{OfflineLink, offline_link};
+    config
+        .accounts()
+        .iter()
+        .filter(|a| a.enabled)
+        .map(|a| {
+            let id = &a.account_id;
+            match offline_link(a) {
+                OfflineLink::Simulated => ok(format!("account {id}: runs on the simulator")),
+                OfflineLink::Linked(p) => ok(format!("account {id}: linked as {p}")),
+                OfflineLink::NotLinked => fail(
+                    format!("account {id}: not linked"),
+                    format!("wagw channels login --account {id} (scan the QR)"),
+                ),
+                OfflineLink::Unknown(e) => fail(
+                    format!("account {id}: link state unknown: {e}"),
+                    "check the authDir's permissions; if another gateway holds it, point WAGW_URL at that gateway",
+                ),
+            }
+        })
+        .collect()
 }
 
 /// Whether the state database at `<dataDir>/state` opens (only while no gateway runs: the

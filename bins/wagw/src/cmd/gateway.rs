@@ -1,11 +1,14 @@
 //! `wagw gateway`: run the gateway and its HTTP API until SIGTERM/SIGINT; SIGHUP reloads.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
+use tokio_util::sync::CancellationToken;
 
 use super::Context;
 use crate::daemon::logging::LogFormat;
@@ -81,14 +84,39 @@ pub fn run(args: GatewayArgs, ctx: &Context) -> Result<ExitCode, CliError> {
                 addr: settings.listen,
                 source,
             })?;
-        let app = http::router(api.clone(), token, RouterOptions { sim: started.sim });
+        let closing = CancellationToken::new();
+        let app = http::router_until(
+            api.clone(),
+            token,
+            RouterOptions { sim: started.sim },
+            closing.clone(),
+        );
         tracing::info!(target: "wagw::daemon", listen = %settings.listen, sim = args.sim,
             data_dir = %settings.data_dir.display(), "gateway listening");
         spawn_reload_on_sighup(api.clone());
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|e| CliError::Runtime(format!("HTTP server failed: {e}")))?;
+        let signalled = {
+            let closing = closing.clone();
+            async move {
+                shutdown_signal().await;
+                // Ends the event streams, so graceful shutdown only waits for requests.
+                closing.cancel();
+            }
+        };
+        let server = axum::serve(listener, app)
+            .with_graceful_shutdown(signalled)
+            .into_future();
+        tokio::pin!(server);
+        tokio::select! {
+            served = &mut server => served
+                .map_err(|e| CliError::Runtime(format!("HTTP server failed: {e}")))?,
+            () = async {
+                closing.cancelled().await;
+                tokio::time::sleep(HTTP_DRAIN).await;
+            } => {
+                tracing::warn!(target: "wagw::daemon", secs = HTTP_DRAIN.as_secs(),
+                    "HTTP requests still open after the drain period; closing them");
+            }
+        }
         tracing::info!(target: "wagw::daemon", "shutting down: finishing in-flight turns");
         api.shutdown()
             .await
@@ -97,6 +125,11 @@ pub fn run(args: GatewayArgs, ctx: &Context) -> Result<ExitCode, CliError> {
         Ok(ExitCode::SUCCESS)
     })
 }
+
+/// How long open HTTP requests may finish after SIGTERM before they are cut (event
+/// streams end at once); then in-flight turns finish and the stores are flushed, all within
+/// the documented 10 s.
+const HTTP_DRAIN: Duration = Duration::from_secs(3);
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).
 async fn shutdown_signal() {

@@ -38,6 +38,10 @@ pub struct SendArgs {
     /// Quote this message id.
     #[arg(long, value_name = "MESSAGE_ID")]
     pub reply_to: Option<String>,
+    /// Mention this user (+E.164 or a user JID); repeat for several. Write `@<number>` in
+    /// the text where the mention shows.
+    #[arg(long = "mention", value_name = "PHONE|JID")]
+    pub mentions: Vec<String>,
     /// The sending account (default: the config's default account).
     #[arg(long)]
     pub account: Option<String>,
@@ -70,6 +74,12 @@ pub fn run(cmd: MessageCommand, ctx: &Context) -> Result<ExitCode, CliError> {
 /// The request: URLs are passed on, files are read and sent inline (base64), so the CLI
 /// works against a gateway on another host.
 pub fn build(args: &SendArgs) -> Result<SendMessageRequest, CliError> {
+    // Refused here, naming the argument, before any file is read or the gateway is asked.
+    wagw_core::Jid::from_target(&args.to).map_err(|e| {
+        CliError::Usage(format!(
+            "--to: {e} (expected +E.164 like +15551234567, or a JID like 120363012345678901@g.us)"
+        ))
+    })?;
     let mut media = Vec::new();
     for m in &args.media {
         if m.starts_with("http://") || m.starts_with("https://") {
@@ -109,7 +119,7 @@ pub fn build(args: &SendArgs) -> Result<SendMessageRequest, CliError> {
         media,
         gif_playback: args.gif_playback,
         reply_to: args.reply_to.clone(),
-        mentions: Vec::new(),
+        mentions: args.mentions.clone(),
     })
 }
 

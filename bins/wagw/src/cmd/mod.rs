@@ -78,7 +78,7 @@ impl Context {
                 "error": e.to_string(),
                 "problems": problems,
             });
-            println!("{out:#}");
+            outln!("{out:#}");
         } else {
             eprintln!("error: {e}");
         }

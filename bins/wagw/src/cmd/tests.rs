@@ -235,6 +235,7 @@ async fn pairing_and_send_go_through_the_api() {
         ],
         gif_playback: false,
         reply_to: None,
+        mentions: Vec::new(),
         account: None,
         dry_run: false,
     };

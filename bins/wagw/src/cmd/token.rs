@@ -15,12 +15,12 @@ pub fn run(ctx: &Context) -> Result<ExitCode, CliError> {
             TokenSource::Configured => serde_json::json!("configured"),
             TokenSource::File(p) => serde_json::json!(p),
         };
-        println!(
+        outln!(
             "{:#}",
             serde_json::json!({ "token": token.expose(), "source": source })
         );
     } else {
-        println!("{}", token.expose());
+        outln!("{}", token.expose());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,17 +4,18 @@
 //! this on their own) first gets every retained event after `seq` from the durable log,
 //! then the live feed, with no gap and no duplicate. `?after=<seq>` does the same for
 //! clients that cannot set headers (`after=0` replays the whole retained log). Without
-//! either, the stream starts with the next event.
+//! either, the stream starts with the next event. The stream ends when the daemon shuts
+//! down (SIGTERM), so a connected client never delays the exit.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use tokio::sync::broadcast;
 use utoipa::IntoParams;
@@ -22,6 +23,7 @@ use utoipa::IntoParams;
 use super::AppState;
 use super::api::GatewayApi;
 use super::error::ApiError;
+use super::extract::ValidQuery;
 use super::model::EventRecord;
 
 /// How many events one catch-up read takes from the log.
@@ -44,7 +46,7 @@ pub struct EventsQuery {
 pub async fn events(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<EventsQuery>,
+    ValidQuery(q): ValidQuery<EventsQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let from_header = match headers.get("last-event-id") {
         Some(v) => Some(
@@ -64,8 +66,11 @@ pub async fn events(
     // Subscribe before reading the log, so nothing appended in between is missed.
     let live = s.api.subscribe_events();
     let stream = EventStream::new(s.api.clone(), live, cursor);
-    Ok(Sse::new(stream.into_stream())
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    // Ends with the daemon: an open stream must not hold the graceful shutdown.
+    let stream = stream
+        .into_stream()
+        .take_until(s.closing.clone().cancelled_owned());
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 /// The merge of the durable log and the live feed, as a state machine.

@@ -1,10 +1,15 @@
-//! [`ValidJson`]: the body extractor every JSON route uses. It enforces the route's size
-//! limit (413), the content type (415) and turns every parse failure into a 422 that names
-//! the field (`media[0].base64`), so a client sees what to fix without reading the source.
+//! The extractors every route uses, so that every rejection is the API's JSON error (never
+//! axum's plain-text 400): [`ValidJson`] enforces the route's size limit (413), the content
+//! type (415) and turns every parse failure into a 422 that names the field
+//! (`media[0].base64`); [`ValidQuery`] and [`ValidPath`] do the same for query and path
+//! parameters (`limit`, `after`, `id`), so a client sees what to fix without reading the
+//! source.
 
 use axum::body::Body;
-use axum::extract::{FromRequest, Request};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::header;
+use axum::http::request::Parts;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 
@@ -159,6 +164,88 @@ fn field_error(path: &str, e: &serde_json::Error) -> ApiError {
             } else {
                 ApiError::invalid(field.clone(), format!("{field}: {message}"))
             }
+        }
+    }
+}
+
+/// Query parameters parsed as `T`; a bad value is a 422 naming the parameter
+/// (`limit: invalid digit found in string`).
+#[derive(Debug, Clone)]
+pub struct ValidQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ValidQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        parse_query(parts.uri.query().unwrap_or("")).map(ValidQuery)
+    }
+}
+
+/// Parses a URL query string as `T`, naming the failing parameter on error.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        // serde names a missing or unknown parameter in backticks at the top level.
+        let name = if path == "." || path.is_empty() {
+            backticked(&inner).map(str::to_owned)
+        } else {
+            Some(path)
+        };
+        match name {
+            Some(name) => ApiError::invalid(
+                name.clone(),
+                format!("query parameter {name}: {}", describe_value_error(&inner)),
+            ),
+            None => ApiError::invalid_body(format!("invalid query string: {inner}")),
+        }
+    })
+}
+
+/// Turns serde's terse number errors into what the parameter expects.
+fn describe_value_error(inner: &str) -> String {
+    if inner.contains("invalid digit")
+        || inner.contains("too large")
+        || inner.contains("number too")
+    {
+        format!("{inner} (expected a whole number, 0 or more, within range)")
+    } else {
+        inner.to_owned()
+    }
+}
+
+/// Path parameters parsed as `T`; a segment that does not decode (invalid UTF-8 after
+/// percent-decoding, a wrong type) is a 422 naming the parameter.
+#[derive(Debug, Clone)]
+pub struct ValidPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ValidPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ValidPath(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                use axum::extract::path::ErrorKind;
+                let key = match e.kind() {
+                    ErrorKind::InvalidUtf8InPathParam { key }
+                    | ErrorKind::ParseErrorAtKey { key, .. }
+                    | ErrorKind::DeserializeError { key, .. } => Some(key.clone()),
+                    _ => None,
+                };
+                let detail = e.body_text();
+                Err(match key {
+                    Some(key) => {
+                        ApiError::invalid(key.clone(), format!("path parameter {key}: {detail}"))
+                    }
+                    None => ApiError::invalid_body(format!("invalid path: {detail}")),
+                })
+            }
+            Err(other) => Err(ApiError::Internal(format!(
+                "path parameters unavailable: {}",
+                other.body_text()
+            ))),
         }
     }
 }

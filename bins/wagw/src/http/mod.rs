@@ -11,6 +11,7 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
+use tokio_util::sync::CancellationToken;
 
 pub mod api;
 pub mod auth;
@@ -40,6 +41,9 @@ pub struct AppState {
     pub api: Arc<dyn GatewayApi>,
     /// The bearer token.
     pub token: Arc<ApiToken>,
+    /// Cancelled when the daemon shuts down: long-lived responses (the event stream) end,
+    /// so the server's graceful shutdown is not held open by a connected client.
+    pub closing: CancellationToken,
 }
 
 /// Options of the router.
@@ -51,10 +55,22 @@ pub struct RouterOptions {
 
 /// The full API: `/healthz` and the console's files open, everything else behind the
 /// bearer token.
+#[cfg_attr(not(test), allow(dead_code))] // the daemon uses `router_until`
 pub fn router(api: Arc<dyn GatewayApi>, token: ApiToken, options: RouterOptions) -> Router {
+    router_until(api, token, options, CancellationToken::new())
+}
+
+/// [`router`] whose event streams end when `closing` is cancelled (on SIGTERM).
+pub fn router_until(
+    api: Arc<dyn GatewayApi>,
+    token: ApiToken,
+    options: RouterOptions,
+    closing: CancellationToken,
+) -> Router {
     let state = AppState {
         api,
         token: Arc::new(token),
+        closing,
     };
     let mut protected = Router::new()
         .route("/readyz", get(routes::readyz))
@@ -106,6 +122,7 @@ pub fn router(api: Arc<dyn GatewayApi>, token: ApiToken, options: RouterOptions)
     }
     let protected = protected
         .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
@@ -114,6 +131,7 @@ pub fn router(api: Arc<dyn GatewayApi>, token: ApiToken, options: RouterOptions)
         .route("/healthz", get(routes::healthz))
         .merge(console::routes())
         .merge(protected)
+        .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }

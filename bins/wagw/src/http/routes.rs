@@ -3,14 +3,14 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::api::LoginChallenge;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{JsonBody, SEND_LIMIT, ValidJson};
+use super::extract::{JsonBody, SEND_LIMIT, ValidJson, ValidPath, ValidQuery};
 use super::model::{
     AccountList, AccountView, LoginMethod, LoginRequest, LoginResponse, LoginStatus,
     LogoutResponse, OkResponse, PairingDecision, PairingDecisionRequest, PairingList,
@@ -83,7 +83,10 @@ pub async fn accounts(State(s): State<AppState>) -> ApiResult<AccountList> {
 #[utoipa::path(get, path = "/v1/accounts/{id}", tag = "accounts",
     params(("id" = String, Path, description = "Account id")),
     responses((status = 200, body = AccountView), (status = 404, body = ErrorBody)))]
-pub async fn account(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<AccountView> {
+pub async fn account(
+    State(s): State<AppState>,
+    ValidPath(id): ValidPath<String>,
+) -> ApiResult<AccountView> {
     let id = validate::account_id("id", &id)?;
     Ok(Json(s.api.account(&id).await?))
 }
@@ -95,7 +98,7 @@ pub async fn account(State(s): State<AppState>, Path(id): Path<String>) -> ApiRe
     responses((status = 200, body = AccountResources), (status = 404, body = ErrorBody)))]
 pub async fn resources(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
 ) -> ApiResult<AccountResources> {
     let id = validate::account_id("id", &id)?;
     Ok(Json(s.api.resources(&id).await?))
@@ -109,7 +112,7 @@ pub async fn resources(
         (status = 422, body = ErrorBody)))]
 pub async fn login_start(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     ValidJson(req): ValidJson<LoginRequest>,
 ) -> ApiResult<LoginResponse> {
     let id = validate::account_id("id", &id)?;
@@ -145,7 +148,7 @@ pub async fn login_start(
     responses((status = 200, body = LoginStatus), (status = 404, body = ErrorBody)))]
 pub async fn login_status(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
 ) -> ApiResult<LoginStatus> {
     let id = validate::account_id("id", &id)?;
     let status = s.api.login_status(&id).await?;
@@ -170,7 +173,7 @@ fn with_qr_png(mut status: LoginStatus) -> ApiResult<LoginStatus> {
         (status = 502, body = ErrorBody)))]
 pub async fn login_passkey(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     ValidJson(req): ValidJson<PasskeyAssertion>,
 ) -> ApiResult<LoginStatus> {
     let id = validate::account_id("id", &id)?;
@@ -186,7 +189,7 @@ pub async fn login_passkey(
         (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn login_passkey_confirm(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
 ) -> ApiResult<LoginStatus> {
     let id = validate::account_id("id", &id)?;
     with_qr_png(s.api.login_passkey_confirm(&id).await?)
@@ -198,21 +201,26 @@ pub async fn login_passkey_confirm(
     responses((status = 200, body = LogoutResponse), (status = 404, body = ErrorBody)))]
 pub async fn logout(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
 ) -> ApiResult<LogoutResponse> {
     let id = validate::account_id("id", &id)?;
     Ok(Json(s.api.logout(&id).await?))
 }
 
-/// Sends text and/or media; answers with the server-confirmed message ids.
+/// Sends text and/or media; answers with the server-confirmed message ids. Every media item
+/// is prepared before anything is sent: one that fails sends nothing.
 #[utoipa::path(post, path = "/v1/accounts/{id}/messages", tag = "messages",
     params(("id" = String, Path, description = "Account id")),
     request_body = SendMessageRequest,
-    responses((status = 200, body = SendResponse), (status = 413, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = SendResponse),
+        (status = 403, description = "actions.sendMessage is false", body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 422, description = "a field is wrong, or a media item was refused (nothing was sent; `field` names it)", body = ErrorBody),
+        (status = 502, description = "a media host or WhatsApp failed (nothing was sent when it was a media item)", body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 pub async fn send(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     ValidJson(req): ValidJson<SendMessageRequest>,
 ) -> ApiResult<SendResponse> {
     let id = validate::account_id("id", &id)?;
@@ -228,7 +236,7 @@ pub async fn send(
         (status = 422, body = ErrorBody)))]
 pub async fn react(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     ValidJson(req): ValidJson<ReactionRequest>,
 ) -> ApiResult<SentId> {
     let id = validate::account_id("id", &id)?;
@@ -244,7 +252,7 @@ pub async fn react(
         (status = 422, body = ErrorBody)))]
 pub async fn poll(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     ValidJson(req): ValidJson<PollRequest>,
 ) -> ApiResult<SentId> {
     let id = validate::account_id("id", &id)?;
@@ -259,7 +267,7 @@ pub async fn poll(
     responses((status = 200, body = OkResponse), (status = 422, body = ErrorBody)))]
 pub async fn read(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     ValidJson(req): ValidJson<ReadRequest>,
 ) -> ApiResult<OkResponse> {
     let id = validate::account_id("id", &id)?;
@@ -275,7 +283,7 @@ pub async fn read(
     responses((status = 200, body = OkResponse), (status = 422, body = ErrorBody)))]
 pub async fn presence(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     ValidJson(req): ValidJson<PresenceRequest>,
 ) -> ApiResult<OkResponse> {
     let id = validate::account_id("id", &id)?;
@@ -365,7 +373,7 @@ fn query_account(q: &AccountQuery) -> Result<Option<wagw_core::AccountId>, ApiEr
     responses((status = 200, body = AllowListView), (status = 404, body = ErrorBody)))]
 pub async fn allow_list(
     State(s): State<AppState>,
-    Query(q): Query<AccountQuery>,
+    ValidQuery(q): ValidQuery<AccountQuery>,
 ) -> ApiResult<AllowListView> {
     let account = query_account(&q)?;
     Ok(Json(AllowListView {
@@ -398,8 +406,8 @@ pub async fn allow_add(
         (status = 422, body = ErrorBody)))]
 pub async fn allow_remove(
     State(s): State<AppState>,
-    Path(entry): Path<String>,
-    Query(q): Query<AccountQuery>,
+    ValidPath(entry): ValidPath<String>,
+    ValidQuery(q): ValidQuery<AccountQuery>,
 ) -> ApiResult<AllowChange> {
     let entry = validate::allow_entry("entry", &entry)?;
     let account = query_account(&q)?;
@@ -412,7 +420,7 @@ pub async fn allow_remove(
     responses((status = 200, body = DeliveryList), (status = 422, body = ErrorBody)))]
 pub async fn deliveries_list(
     State(s): State<AppState>,
-    Query(q): Query<DeliveriesQuery>,
+    ValidQuery(q): ValidQuery<DeliveriesQuery>,
 ) -> ApiResult<DeliveryList> {
     let state = crate::deliveries::state(q.state.as_deref())?;
     let limit = q.limit.unwrap_or(100);
@@ -428,7 +436,7 @@ pub async fn deliveries_list(
         (status = 409, body = ErrorBody)))]
 pub async fn delivery_replay(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
 ) -> ApiResult<DeliveryView> {
     Ok(Json(s.api.delivery_replay(&id).await?))
 }
@@ -440,7 +448,7 @@ pub async fn delivery_replay(
         (status = 404, body = ErrorBody)))]
 pub async fn media(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
 ) -> Result<Response, ApiError> {
     let id = validate::media_id(&id)?;
     let file = s.api.media_file(id).await?;
@@ -513,12 +521,20 @@ pub async fn sim_inbound(
     responses((status = 200, body = SimOutbox), (status = 404, body = ErrorBody)))]
 pub async fn sim_outbox(
     State(s): State<AppState>,
-    Path(account): Path<String>,
+    ValidPath(account): ValidPath<String>,
 ) -> ApiResult<SimOutbox> {
     let account = validate::account_id("account", &account)?;
     Ok(Json(SimOutbox {
         messages: s.api.sim_outbox(&account).await?,
     }))
+}
+
+/// A known path with another method (axum's default is an empty 405).
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!(
+        "{method} is not allowed on {}: the routes and their methods are listed in GET /v1/openapi.json",
+        uri.path()
+    ))
 }
 
 /// Any other path.

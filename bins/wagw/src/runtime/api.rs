@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 use wagw_access::{AllowEntry, ExplainInput, SelfIdentity};
-use wagw_core::{AccountId, ChatPresence, Jid, Lid, Phone, SocketError};
+use wagw_core::{AccountId, ChatPresence, Jid, Lid, Phone, SocketError, WaSocket as _};
 use wagw_gateway::{
     AccountStatus, GatewayError, GatewaySettings, LoginPrompt, PollRequest, ReactRequest, Reply,
 };
@@ -120,10 +120,11 @@ impl Runtime {
         let status = self.status_of(&account.account_id);
         let sim = self.on_sim(account);
         let metrics = status.as_ref().map(|s| &s.metrics);
-        let linked = sim
-            || status.as_ref().is_some_and(|s| s.phone.is_some())
-            || account.auth_dir.join("db").exists()
-            || std::fs::read_dir(&account.auth_dir).is_ok_and(|mut d| d.next().is_some());
+        let linked = match &status {
+            // A running account: its transport knows (its store is open in this process).
+            Some(s) => s.linked,
+            None => self.linked_while_stopped(account, sim),
+        };
         AccountView {
             id: account.account_id.to_string(),
             name: account.name.clone(),
@@ -154,6 +155,26 @@ impl Runtime {
         }
     }
 
+    /// Whether an account the gateway does not run (disabled) is linked: the simulator's
+    /// record, or the protocol store's device identity (nobody else holds it open).
+    fn linked_while_stopped(&self, account: &wagw_config::ResolvedAccount, sim: bool) -> bool {
+        if sim {
+            return self
+                .sim
+                .as_ref()
+                .and_then(|net| net.socket(&account.account_id))
+                .is_some_and(|socket| socket.own_identity().is_some());
+        }
+        match wagw_socket::linked_identity(&account.auth_dir) {
+            Ok(identity) => identity.is_some(),
+            Err(e) => {
+                tracing::warn!(target: "wagw::daemon", account = %account.account_id, error = %e,
+                    "cannot read the account's protocol store; reporting it as not linked");
+                false
+            }
+        }
+    }
+
     async fn login_prompt(&self, id: &AccountId) -> Option<LoginPrompt> {
         // The supervisor publishes the prompt shortly after the link starts.
         for _ in 0..50 {
@@ -170,24 +191,69 @@ fn expires_in(at_ms: i64) -> u64 {
     u64::try_from(((at_ms - now_ms()) / 1000).max(0)).unwrap_or(0)
 }
 
+/// The request field a media item came from (`media[1].url`), for errors.
+fn media_fields(m: &SendMessage) -> Vec<String> {
+    m.media
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let field = match item.source {
+                MediaInput::Url(_) => "url",
+                MediaInput::Path(_) => "path",
+                MediaInput::Bytes(_) => "base64",
+            };
+            format!("media[{i}].{field}")
+        })
+        .collect()
+}
+
+/// Every field of a validated send, as the gateway's reply: text, media with their own
+/// captions, quote, mentions and `gifPlayback`.
 fn reply_of(m: SendMessage) -> Reply {
+    let mut captions = Vec::with_capacity(m.media.len());
     let media = m
         .media
         .into_iter()
-        .map(|item| match item.source {
-            MediaInput::Url(url) => wagw_gateway::MediaSource::Url { url },
-            MediaInput::Path(path) => wagw_gateway::MediaSource::Path { path },
-            MediaInput::Bytes(data) => wagw_gateway::MediaSource::Bytes {
-                data: data.into(),
-                mime: item.mime,
-                file_name: item.file_name,
-            },
+        .map(|item| {
+            captions.push(item.caption);
+            match item.source {
+                MediaInput::Url(url) => wagw_gateway::MediaSource::Url { url },
+                MediaInput::Path(path) => wagw_gateway::MediaSource::Path { path },
+                MediaInput::Bytes(data) => wagw_gateway::MediaSource::Bytes {
+                    data: data.into(),
+                    mime: item.mime,
+                    file_name: item.file_name,
+                },
+            }
         })
         .collect();
     Reply {
         text: m.text,
         media,
         reply_to: m.reply_to,
+        captions,
+        mentions: m.mentions,
+        gif_playback: m.gif_playback,
+    }
+}
+
+/// A media item the gateway could not prepare: 422 naming the request field when the
+/// request asked for something refused or broken, 502 when the media host or WhatsApp
+/// failed.
+fn media_error(failure: &wagw_outbound::MediaFailure, fields: &[String]) -> ApiError {
+    use wagw_outbound::OutboundError as E;
+    let field = fields
+        .get(failure.index)
+        .cloned()
+        .unwrap_or_else(|| format!("media[{}]", failure.index));
+    let message = format!("nothing was sent: {field}: {}", failure.error);
+    match &failure.error {
+        E::Fetch { .. } | E::Send(_) => ApiError::Upstream(message),
+        E::Tool { .. } | E::ImageEncode(_) => ApiError::Internal(message),
+        _ => ApiError::Invalid {
+            field: Some(field),
+            message,
+        },
     }
 }
 
@@ -429,11 +495,15 @@ impl GatewayApi for Runtime {
     async fn send(&self, id: &AccountId, message: SendMessage) -> Result<SendResponse, ApiError> {
         self.configured(id)?;
         let chat = message.to.clone();
+        let fields = media_fields(&message);
         let report = self
             .gateway
-            .send_reply(id, &chat, reply_of(message))
+            .send_explicit(id, &chat, reply_of(message))
             .await
-            .map_err(api_error)?;
+            .map_err(|e| match e {
+                GatewayError::MediaRejected(failure) => media_error(&failure, &fields),
+                e => api_error(e),
+            })?;
         if report.sent.is_empty() && !report.failed.is_empty() {
             let failures: Vec<String> = report
                 .failed

@@ -69,6 +69,7 @@ pub fn to_replies(replies: Vec<AgentReply>) -> Vec<Reply> {
                 text: r.text,
                 media: r.media.iter().filter_map(media_source).collect(),
                 reply_to,
+                ..Reply::default()
             });
             continue;
         }
@@ -79,6 +80,7 @@ pub fn to_replies(replies: Vec<AgentReply>) -> Vec<Reply> {
                     text: m.caption.clone(),
                     media: vec![source],
                     reply_to: quote.take(),
+                    ..Reply::default()
                 });
             }
         }
@@ -87,6 +89,7 @@ pub fn to_replies(replies: Vec<AgentReply>) -> Vec<Reply> {
                 text: r.text,
                 media: Vec::new(),
                 reply_to: quote.take(),
+                ..Reply::default()
             });
         }
     }

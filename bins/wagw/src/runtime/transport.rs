@@ -42,6 +42,9 @@ impl Transports {
                 SimNetwork::with_config(SimConfig {
                     // Simulated timestamps follow the wall clock, like the gateway's.
                     start_ms: now_ms,
+                    // Fresh each run: the gateway's dedupe store outlives the process, so a
+                    // restarted simulator must not hand out the previous run's ids again.
+                    message_id_seed: Some(rand::random()),
                     ..SimConfig::default()
                 })
             });

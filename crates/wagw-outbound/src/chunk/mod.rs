@@ -5,8 +5,12 @@
 //!   characters (scalar values), and no chunk is ever cut inside a grapheme cluster (an emoji
 //!   with its modifiers, a letter with its accents, a flag).
 //! - A chunk ends at the last newline that fits, else the last whitespace, else — only for a
-//!   word longer than the limit — at the limit. Unlike the reference, a break right after a
-//!   full window is allowed (its quirk Q17). Whitespace around a break is dropped.
+//!   word longer than the limit — at the limit. Breaks outside an open parenthesis come
+//!   first, as in the reference: `"Heads up now (Though now I'm curious)ok"` at 35 gives
+//!   `["Heads up now", "(Though now I'm curious)ok"]`. Unlike the reference, a window that
+//!   is all inside a parenthesis still breaks at its last newline or whitespace (the
+//!   reference cuts a word there), and a break right after a full window is allowed (its
+//!   quirk Q17). Whitespace around a break is dropped.
 //! - Code fences are kept balanced: a chunk that has to end inside a fenced block closes it
 //!   with the fence's own marker, and the next chunk reopens it with the same opening line
 //!   (info string included). Text inside a fence is never trimmed, and breaks inside a fence
@@ -243,6 +247,8 @@ fn chunk_markdown(text: &str, limit: usize) -> Vec<String> {
 }
 
 /// Break candidates in one window: `budget` characters from `pos`, plus the one after.
+/// `last_nl` and `last_ws` are the best outside fences: at parenthesis depth 0 when the
+/// window has such a break, else at any depth.
 struct Window<'f> {
     /// Last newline outside fences (byte offset).
     last_nl: Option<usize>,
@@ -272,24 +278,11 @@ fn scan_window<'f>(text: &str, fences: &'f [Fence], pos: usize, budget: usize) -
         .iter()
         .any(|f| f.close_end > pos && f.open_start <= end);
     if !touches_fence && end < bytes.len() && bytes[pos..=end].is_ascii() {
-        let window = &text[pos..=end];
-        let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C);
-        let last_nl = window
-            .bytes()
-            .rposition(|b| b == b'\n')
-            .filter(|&i| i > 0)
-            .map(|i| pos + i);
-        let last_ws = match last_nl {
-            Some(_) => None,
-            None => window
-                .bytes()
-                .rposition(|b| b != b'\n' && is_space(b))
-                .filter(|&i| i > 0)
-                .map(|i| (pos + i, 1)),
-        };
+        let window = &bytes[pos..=end];
+        let (last_nl, last_ws) = ascii_breaks(window);
         return Window {
-            last_nl,
-            last_ws,
+            last_nl: last_nl.map(|i| pos + i),
+            last_ws: last_ws.map(|i| (pos + i, 1)),
             last_inside_nl: None,
             at_budget: Some(end),
         };
@@ -303,6 +296,11 @@ fn scan_window<'f>(text: &str, fences: &'f [Fence], pos: usize, budget: usize) -
         at_budget: None,
     };
     let mut cursor = 0;
+    // Parenthesis depth outside fences, counted from the window's start as the reference
+    // does; breaks found inside a parenthesis are kept apart as the fallback.
+    let mut depth = 0usize;
+    let mut nested_nl = None;
+    let mut nested_ws = None;
     for (count, (i, c)) in text[pos..].char_indices().enumerate() {
         let p = pos + i;
         if count == budget {
@@ -311,6 +309,16 @@ fn scan_window<'f>(text: &str, fences: &'f [Fence], pos: usize, budget: usize) -
         }
         if count > budget {
             break;
+        }
+        if c == '(' || c == ')' {
+            if matches!(place(fences, &mut cursor, p), Place::Outside) {
+                if c == '(' {
+                    depth += 1;
+                } else {
+                    depth = depth.saturating_sub(1);
+                }
+            }
+            continue;
         }
         if count == 0 || !is_break_space(c) {
             continue;
@@ -321,10 +329,15 @@ fn scan_window<'f>(text: &str, fences: &'f [Fence], pos: usize, budget: usize) -
                 if !is_grapheme_boundary(text, p) || !is_grapheme_boundary(text, p + c.len_utf8()) {
                     continue;
                 }
-                if c == '\n' {
-                    w.last_nl = Some(p);
+                let (nl, ws) = if depth == 0 {
+                    (&mut w.last_nl, &mut w.last_ws)
                 } else {
-                    w.last_ws = Some((p, c.len_utf8()));
+                    (&mut nested_nl, &mut nested_ws)
+                };
+                if c == '\n' {
+                    *nl = Some(p);
+                } else {
+                    *ws = Some((p, c.len_utf8()));
                 }
             }
             Place::Inside(f) => {
@@ -335,7 +348,71 @@ fn scan_window<'f>(text: &str, fences: &'f [Fence], pos: usize, budget: usize) -
             }
         }
     }
+    if w.last_nl.is_none() && w.last_ws.is_none() {
+        w.last_nl = nested_nl;
+        w.last_ws = nested_ws;
+    }
     w
+}
+
+/// The break in an ASCII window with no fence (offsets into `window`, never 0): the last
+/// newline at parenthesis depth 0, else the last other whitespace there; when every break
+/// is inside a parenthesis, the same at any depth.
+fn ascii_breaks(window: &[u8]) -> (Option<usize>, Option<usize>) {
+    let is_ws = |b: u8| matches!(b, b' ' | b'\t' | 0x0B | 0x0C);
+    let last_in = |range: &[u8], base: usize, want: &dyn Fn(u8) -> bool| {
+        range
+            .iter()
+            .rposition(|&b| want(b))
+            .map(|i| base + i)
+            .filter(|&i| i > 0)
+    };
+    let any = |want: &dyn Fn(u8) -> bool| last_in(window, 0, want);
+    let Some(first_open) = memchr::memchr(b'(', window) else {
+        // No parenthesis opens here: everything is at depth 0 (a ')' alone changes nothing).
+        let nl = any(&|b| b == b'\n');
+        return match nl {
+            Some(_) => (nl, None),
+            None => (None, any(&is_ws)),
+        };
+    };
+    // The stretches at depth 0 are the gaps between nested spans; search them from the end.
+    // (A ')' before the first '(' changes nothing, so the scan starts there.)
+    let mut gaps: Vec<(usize, usize)> = Vec::new();
+    let mut depth = 0usize;
+    let mut gap_start = 0;
+    for i in memchr::memchr2_iter(b'(', b')', &window[first_open..]).map(|i| first_open + i) {
+        if window[i] == b'(' {
+            if depth == 0 {
+                gaps.push((gap_start, i));
+            }
+            depth += 1;
+        } else if depth > 0 {
+            depth -= 1;
+            if depth == 0 {
+                gap_start = i + 1;
+            }
+        }
+    }
+    if depth == 0 {
+        gaps.push((gap_start, window.len()));
+    }
+    let at_depth_0 = |want: &dyn Fn(u8) -> bool| {
+        gaps.iter()
+            .rev()
+            .find_map(|&(a, b)| last_in(&window[a..b], a, want))
+    };
+    if let Some(nl) = at_depth_0(&|b| b == b'\n') {
+        return (Some(nl), None);
+    }
+    if let Some(ws) = at_depth_0(&is_ws) {
+        return (None, Some(ws));
+    }
+    let nl = any(&|b| b == b'\n');
+    match nl {
+        Some(_) => (nl, None),
+        None => (None, any(&is_ws)),
+    }
 }
 
 fn close_into(chunk: &mut String, f: &Fence) {
@@ -374,6 +451,43 @@ mod tests {
         assert_eq!(
             chunk_text("hello world foo bar", 11, ChunkMode::Length),
             ["hello world", "foo bar"]
+        );
+    }
+
+    #[test]
+    fn prefers_a_break_outside_parentheses() {
+        // Reference §10.3 (issue 23).
+        assert_eq!(
+            chunk_text(
+                "Heads up now (Though now I'm curious)ok",
+                35,
+                ChunkMode::Length
+            ),
+            ["Heads up now", "(Though now I'm curious)ok"]
+        );
+        // The same through the general (non-ASCII) path.
+        assert_eq!(
+            chunk_text(
+                "Heads up nów (Though now I'm curious)ok",
+                35,
+                ChunkMode::Length
+            ),
+            ["Heads up nów", "(Though now I'm curious)ok"]
+        );
+        // A closed parenthesis does not hold the break back.
+        assert_eq!(
+            chunk_text("see (this) and that and more", 20, ChunkMode::Length),
+            ["see (this) and that", "and more"]
+        );
+        // All inside a parenthesis: the last whitespace, never a cut word.
+        assert_eq!(
+            chunk_text("(aaa bbb ccc ddd eee)", 12, ChunkMode::Length),
+            ["(aaa bbb ccc", "ddd eee)"]
+        );
+        // Parentheses inside a fence do not count.
+        assert_eq!(
+            chunk_text("x y\n```\nf(x\n```\nc d e f", 18, ChunkMode::Length),
+            ["x y\n```\nf(x\n```", "c d e f"]
         );
     }
 

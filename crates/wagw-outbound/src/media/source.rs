@@ -11,7 +11,7 @@ use crate::error::{MIB, OutboundError, cap_mb};
 use crate::media::image::ImageLimits;
 use crate::media::net;
 
-/// `channels.whatsapp.media`: where outbound media may come from.
+/// `media`: where outbound media may come from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct MediaSettings {

@@ -12,8 +12,9 @@ use wagw_core::{
     UploadedMedia, WaSocket,
 };
 use wagw_outbound::{
-    MediaCaps, MediaLoader, MediaOptions, MediaSettings, MediaSource, Outbox, Pacer,
-    PacingSettings, ReplyTarget, TextSettings, Tools, deliver_reply, plan_reply, send_with_retry,
+    MediaCaps, MediaFailurePolicy, MediaLoader, MediaOptions, MediaSettings, MediaSource,
+    OutboundError, Outbox, Pacer, PacingSettings, ReplyContent, ReplyMedia, ReplyTarget,
+    TextSettings, Tools, deliver, deliver_reply, plan_reply, send_with_retry,
 };
 
 /// Records sends; pops a scripted failure (if any) before each send.
@@ -308,16 +309,56 @@ async fn failed_media_warns_and_keeps_every_chunk() {
         &MediaOptions::default(),
     )
     .await;
+    // The contact gets the good item and every text chunk, never the reason (a path).
     let texts = socket.texts();
-    assert_eq!(texts.len(), 4, "{texts:?}");
-    let expected = format!(
-        "⚠️ Media failed: local media {} is not allowed",
-        secret.display()
+    assert_eq!(
+        texts,
+        ["<image>", "first chunk", "second chunk"],
+        "{texts:?}"
     );
-    assert!(texts[0].starts_with(&expected), "{texts:?}");
-    assert_eq!(&texts[1..], ["<image>", "first chunk", "second chunk"]);
+    assert!(
+        texts
+            .iter()
+            .all(|t| !t.contains(&*secret.to_string_lossy())),
+        "{texts:?}"
+    );
+    // The operator gets it in the report.
     assert_eq!(report.failed.len(), 1);
-    assert_eq!(report.sent.len(), 4);
+    assert!(report.failed[0].part.starts_with("media[0]"), "{report:?}");
+    assert!(
+        report.failed[0].error.contains("media.localRoots"),
+        "{report:?}"
+    );
+    assert_eq!(report.sent.len(), 3);
+
+    // An explicit send: nothing goes out, and the failure names the item.
+    let before = socket.texts().len();
+    let items: Vec<ReplyMedia> = [png_file(&env, "ok.png"), media[0].clone()]
+        .into_iter()
+        .map(ReplyMedia::from)
+        .collect();
+    let content = ReplyContent {
+        text: "caption",
+        media: &items,
+        mentions: &[],
+        options: &MediaOptions::default(),
+    };
+    let failure = deliver(
+        &outbox,
+        &target(),
+        &content,
+        &small_text(12),
+        &MediaCaps::explicit(),
+        MediaFailurePolicy::AllOrNothing,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(failure.index, 1);
+    assert!(
+        matches!(failure.error, OutboundError::PathNotAllowed { .. }),
+        "{failure}"
+    );
+    assert_eq!(socket.texts().len(), before, "nothing was sent");
 }
 
 #[tokio::test(start_paused = true)]

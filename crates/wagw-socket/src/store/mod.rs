@@ -171,6 +171,12 @@ impl SledStore {
         Ok(store)
     }
 
+    /// Whether `dir` holds a database of this store (without opening or creating one).
+    pub fn exists(dir: impl AsRef<Path>) -> bool {
+        let dir = dir.as_ref();
+        dir.join("conf").is_file() && dir.join("db").is_file()
+    }
+
     /// The folder this database lives in.
     pub fn dir(&self) -> &Path {
         &self.dir
