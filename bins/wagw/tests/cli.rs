@@ -298,7 +298,7 @@ mod daemon {
             "{out}"
         );
         assert!(
-            out.contains("- WhatsApp default: enabled, not linked, dm:pairing, allow:+15551234567"),
+            out.contains("- WhatsApp default: enabled, not linked (run: wagw channels login --account default), dm:pairing, allow:+15551234567"),
             "{out}"
         );
 
