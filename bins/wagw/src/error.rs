@@ -63,6 +63,20 @@ pub enum CliError {
         /// Its port, for the suggestion.
         port: u16,
     },
+    /// The gateway would listen on a network address with a guessable token.
+    #[error(
+        "refusing to listen on {addr}: the configured token is too weak for an API reachable \
+             from the network ({why}). Set gateway.token (or WAGW_TOKEN) to the output of \
+             `openssl rand -hex 32`, or set gateway.listen to 127.0.0.1:{port}"
+    )]
+    WeakToken {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Its port, for the suggestion.
+        port: u16,
+        /// What makes the token weak.
+        why: String,
+    },
     /// The listen address is taken or not allowed.
     #[error(
         "cannot listen on {addr}: {source}. Is another wagw gateway running? Change gateway.listen or stop the other process"

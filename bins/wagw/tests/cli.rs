@@ -1149,3 +1149,6 @@ fn demo_plays_every_step_of_the_script() {
 
 #[path = "cli/operator.rs"]
 mod operator;
+
+#[path = "cli/hardening.rs"]
+mod hardening;

@@ -73,14 +73,80 @@ impl From<Built> for BuiltSettings {
     }
 }
 
+/// The largest config file read: a thousand accounts with long allowlists fit in far less;
+/// anything bigger is a mistake (a log or a disk image passed as `--config`) that would
+/// otherwise be parsed into gigabytes of memory.
+pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads a config file: a regular file (following symlinks) of at most
+/// [`MAX_CONFIG_BYTES`], as UTF-8. A FIFO or device is refused before it is opened, since
+/// opening a FIFO blocks until a writer appears.
+pub fn read_config_file(path: &Path) -> Result<String, ConfigError> {
+    use std::io::Read as _;
+    let read_error = |source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(read_error)?;
+    let kind = file_kind(&meta);
+    if !meta.is_file() {
+        return Err(ConfigError::NotAFile {
+            path: path.to_path_buf(),
+            kind,
+        });
+    }
+    let too_large = |size| ConfigError::TooLarge {
+        path: path.to_path_buf(),
+        size,
+        limit: MAX_CONFIG_BYTES,
+    };
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(too_large(meta.len()));
+    }
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    // The file may have grown since `metadata`: read one byte past the cap to notice.
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        ))
+    })
+}
+
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    if meta.is_dir() {
+        "a folder"
+    } else {
+        "a regular file"
+    }
+}
+
 impl Config {
     /// Reads and checks a JSON5 file. Relative paths inside it (`authDir`, `dataDir`,
     /// `localRoots`) are taken relative to the file's folder.
     pub fn load(path: &Path, env: &Env) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read_config_file(path)?;
         Config::parse(&text, Some(path), env)
     }
 
@@ -271,6 +337,57 @@ mod tests {
 
     fn env() -> Env {
         Env::from_pairs([("WAGW_DATA_DIR", "/data"), ("HOME", "/home/u")])
+    }
+
+    #[test]
+    fn an_auth_dir_must_be_a_folder_of_its_own() {
+        let file = Path::new("/etc/wagw/wagw.json5");
+        let check = |dir: &str| {
+            let text = format!("{{channels:{{whatsapp:{{accounts:{{a:{{authDir:{dir:?}}}}}}}}}}}");
+            Config::parse(&text, Some(file), &env())
+                .err()
+                .map(|e| e.problems()[0].message.clone())
+        };
+        for (dir, what) in [
+            ("/", "a filesystem root"),
+            ("~", "the home folder"),
+            ("/home", "the home folder (or contains it)"),
+            (".", "the config file's folder"),
+            ("..", "the config file's folder (or contains it)"),
+            ("/data", "the data dir"),
+            ("/data/accounts/..", "the data dir"),
+        ] {
+            let got = check(dir).unwrap_or_else(|| panic!("{dir} accepted"));
+            assert!(got.contains(what), "{dir}: {got}");
+            assert!(got.contains("logout deletes"), "{dir}: {got}");
+        }
+        for dir in ["./auth", "~/wagw-auth", "/data/accounts/a", "/srv/wagw/a"] {
+            assert_eq!(check(dir), None, "{dir}");
+        }
+        // Without a file, `.` is the working directory.
+        let e = Config::from_json5_str(
+            r#"{channels:{whatsapp:{accounts:{a:{authDir:"."}}}}}"#,
+            &env(),
+        )
+        .err()
+        .map(|e| e.problems()[0].message.clone())
+        .unwrap_or_default();
+        assert!(e.contains("the current folder"), "{e}");
+    }
+
+    #[test]
+    fn only_regular_files_under_the_cap_are_read_as_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = read_config_file(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("not a regular file (a folder)"), "{e}");
+        let big = dir.path().join("big.json5");
+        std::fs::write(&big, vec![b' '; MAX_CONFIG_BYTES as usize + 1]).unwrap();
+        let e = read_config_file(&big).unwrap_err().to_string();
+        assert!(e.contains("at most 4194304 bytes"), "{e}");
+        let bad = dir.path().join("bad.json5");
+        std::fs::write(&bad, b"{a:\xff}").unwrap();
+        let e = read_config_file(&bad).unwrap_err().to_string();
+        assert!(e.contains("not UTF-8"), "{e}");
     }
 
     fn problems(src: &str) -> Vec<String> {

@@ -93,6 +93,29 @@ pub enum ConfigError {
         /// Why.
         source: std::io::Error,
     },
+    /// The config path is not a regular file (a folder, a FIFO, a device): reading it could
+    /// block forever or read without end.
+    #[error(
+        "the config file {path} is not a regular file ({kind}); point --config (or WAGW_CONFIG) at a JSON5 file"
+    )]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead (`a folder`, `a FIFO`, ...).
+        kind: &'static str,
+    },
+    /// The config file is larger than any real config.
+    #[error(
+        "the config file {path} is {size} bytes; a config is at most {limit} bytes (is --config pointing at the right file?)"
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size (or the bytes read before giving up).
+        size: u64,
+        /// The cap, [`crate::MAX_CONFIG_BYTES`].
+        limit: u64,
+    },
     /// An account id was asked for that the config does not define.
     #[error(
         "no account {id:?} in the config (configured: {known}); check --account or channels.whatsapp.accounts"

@@ -45,7 +45,7 @@ mod json5;
 mod resolve;
 pub mod settings;
 
-pub use config::Config;
+pub use config::{Config, MAX_CONFIG_BYTES, read_config_file};
 pub use env::{Env, WAGW_CONFIG, WAGW_DATA_DIR, WAGW_TOKEN};
 pub use error::{ConfigError, Problem, ProblemKind};
 pub use json5::Pos;

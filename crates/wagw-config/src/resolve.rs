@@ -307,7 +307,22 @@ pub(crate) fn build(file: &ConfigFile, c: &mut Checker, env: &Env, base: Option<
                 );
                 PathBuf::new()
             }
-            Some(dir) => env.resolve_path(dir, base),
+            Some(dir) => {
+                let resolved = env.resolve_path(dir, base);
+                if let Some(what) = shared_folder(&resolved, env, &data_dir, base) {
+                    c.error(
+                        &join_key(path, "authDir"),
+                        ProblemKind::Value,
+                        format!(
+                            "{dir:?} resolves to {}, which is {what}; an account's authDir must be a \
+                             folder of its own, because logout deletes the account's files there \
+                             (remove authDir to use <dataDir>/accounts/{id}, or name a new folder)",
+                            resolved.display()
+                        ),
+                    );
+                }
+                resolved
+            }
             None => data_dir.join("accounts").join(id.as_str()),
         };
         accounts.push(merge(
@@ -471,6 +486,50 @@ fn merge(
                 .unwrap_or(true),
         },
     }
+}
+
+/// What makes `dir` unfit as an account's own folder, if anything: a filesystem root, the
+/// home folder, the data dir, the config's folder, or a folder containing one of those.
+/// (The working directory and folders holding files wagw did not create are checked at
+/// start, where the filesystem is looked at.)
+fn shared_folder(
+    dir: &Path,
+    env: &Env,
+    data_dir: &Path,
+    base: Option<&Path>,
+) -> Option<&'static str> {
+    if dir.as_os_str().is_empty() {
+        return Some("the current folder");
+    }
+    // `/srv/wagw/..` is `/srv`: judge the folder the path names, not its spelling.
+    let mut normal = PathBuf::new();
+    for part in dir.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => normal.push(other),
+        }
+    }
+    let dir = normal.as_path();
+    if dir.as_os_str().is_empty() {
+        return Some("the current folder");
+    }
+    if dir.parent().is_none() {
+        return Some("a filesystem root");
+    }
+    let holds = |other: &Path| other.starts_with(dir);
+    if env.get("HOME").map(Path::new).is_some_and(holds) {
+        return Some("the home folder (or contains it)");
+    }
+    if holds(data_dir) {
+        return Some("the data dir (or contains it)");
+    }
+    if base.is_some_and(holds) {
+        return Some("the config file's folder (or contains it)");
+    }
+    None
 }
 
 fn data_dir(file: &ConfigFile, c: &mut Checker, env: &Env, base: Option<&Path>) -> PathBuf {

@@ -26,6 +26,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The account's authDir is not wagw's to use (it holds other files).
+    #[error(transparent)]
+    AuthDir(#[from] crate::auth_dir::AuthDirError),
     /// The configuration cannot work (the message says which field).
     #[error("invalid socket configuration: {0}")]
     Config(String),

@@ -59,6 +59,7 @@
 //!
 //! [whatsapp-rust]: https://crates.io/crates/whatsapp-rust
 
+pub mod auth_dir;
 pub mod connection;
 pub mod error;
 pub mod groups;

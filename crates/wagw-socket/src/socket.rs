@@ -196,6 +196,8 @@ impl WhatsAppSocket {
         if config.device_name.trim().is_empty() {
             return Err(Error::Config("device_name must not be empty".into()));
         }
+        // The folder is wagw's (created and marked, or refused) before anything is written.
+        crate::auth_dir::claim(&config.auth_dir)?;
         let store = SledStore::open(&config.auth_dir, config.store.clone())?;
         let identity = store
             .load_device_sync()
@@ -535,14 +537,18 @@ impl WaSocket for WhatsAppSocket {
             .identity
             .write()
             .unwrap_or_else(|p| p.into_inner()) = None;
+        // Only wagw's own files: whatever else is in the folder stays.
         let dir = &self.inner.config.auth_dir;
-        match std::fs::remove_dir_all(dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        match crate::auth_dir::remove_own(dir) {
+            Ok(left) if left.is_empty() => {}
+            Ok(left) => {
+                tracing::warn!(target: "wagw::socket", account = %self.inner.config.account,
+                    dir = %dir.display(), left = ?left,
+                    "logout kept files wagw did not create in the authDir");
+            }
             Err(e) => {
                 return Err(SocketError::Other(format!(
-                    "could not delete the protocol state in {}: {e}",
-                    dir.display()
+                    "could not delete the protocol state: {e}"
                 )));
             }
         }

@@ -170,6 +170,19 @@ pub fn local_checks(config: &wagw_config::Config) -> Vec<Check> {
             "set gateway.token (or WAGW_TOKEN), or listen on 127.0.0.1",
         ));
     }
+    if let Some(token) = config.gateway().token.as_deref().map(str::trim)
+        && !token.is_empty()
+        && !config.gateway().listen.ip().is_loopback()
+        && let Some(why) = crate::daemon::token::weakness(token)
+    {
+        checks.push(fail(
+            format!(
+                "gateway.listen {} is reachable from the network and the token is too weak: {why}",
+                config.gateway().listen
+            ),
+            "set gateway.token (or WAGW_TOKEN) to the output of `openssl rand -hex 32`",
+        ));
+    }
     checks
 }
 

@@ -1,6 +1,5 @@
 //! `wagw gateway`: run the gateway and its HTTP API until SIGTERM/SIGINT; SIGHUP reloads.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,16 +31,25 @@ pub struct GatewayArgs {
     pub log_file: Option<PathBuf>,
 }
 
-/// The checks that run before anything is written: a network-facing API needs a token
-/// the operator chose, not one generated into a file on the host.
-pub fn check_listen(listen: SocketAddr, configured_token: bool) -> Result<(), CliError> {
-    if listen.ip().is_loopback() || configured_token {
-        Ok(())
-    } else {
-        Err(CliError::NonLoopbackWithoutToken {
+/// The checks that run before anything is written: a network-facing API needs a strong
+/// token the operator chose, not one generated into a file on the host nor a word.
+pub fn check_listen(listen: SocketAddr, configured_token: Option<&str>) -> Result<(), CliError> {
+    if listen.ip().is_loopback() {
+        return Ok(());
+    }
+    match configured_token {
+        None => Err(CliError::NonLoopbackWithoutToken {
             addr: listen,
             port: listen.port(),
-        })
+        }),
+        Some(t) => match token::weakness(t) {
+            Some(why) => Err(CliError::WeakToken {
+                addr: listen,
+                port: listen.port(),
+                why,
+            }),
+            None => Ok(()),
+        },
     }
 }
 
@@ -55,7 +63,8 @@ pub fn run(args: GatewayArgs, ctx: &Context) -> Result<ExitCode, CliError> {
     let configured = settings
         .token
         .as_deref()
-        .is_some_and(|t| !t.trim().is_empty());
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
     check_listen(settings.listen, configured)?;
     files::ensure_private_dir(&settings.data_dir).map_err(|source| CliError::Io {
         what: "the data directory",
@@ -71,6 +80,8 @@ pub fn run(args: GatewayArgs, ctx: &Context) -> Result<ExitCode, CliError> {
             tracing::info!(target: "wagw::daemon", path = %p.display(), "API token: generated file (print it with `wagw token`)")
         }
     }
+    let limits = http::serve::Limits::for_open_files(http::serve::raise_open_file_limit());
+    tracing::debug!(target: "wagw::daemon", max_connections = limits.max_connections, "HTTP limits");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -102,13 +113,10 @@ pub fn run(args: GatewayArgs, ctx: &Context) -> Result<ExitCode, CliError> {
                 closing.cancel();
             }
         };
-        let server = axum::serve(listener, app)
-            .with_graceful_shutdown(signalled)
-            .into_future();
+        let server = http::serve::serve(listener, app, limits, signalled);
         tokio::pin!(server);
         tokio::select! {
-            served = &mut server => served
-                .map_err(|e| CliError::Runtime(format!("HTTP server failed: {e}")))?,
+            () = &mut server => {}
             () = async {
                 closing.cancelled().await;
                 tokio::time::sleep(HTTP_DRAIN).await;
@@ -184,17 +192,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn loopback_needs_no_configured_token_other_addresses_do() {
+    fn loopback_needs_no_configured_token_other_addresses_a_strong_one() {
+        let strong = "5f0c9a1e7b3d48c2a6e19f04d7b2c85e3a9f16d0c4e87b25f9a3d61c0e8b47a2";
         let ok = ["127.0.0.1:7420", "[::1]:7420", "127.0.0.2:1"];
         for a in ok {
-            assert!(
-                check_listen(a.parse().unwrap_or_else(|_| unreachable!()), false).is_ok(),
-                "{a}"
-            );
+            let addr: SocketAddr = a.parse().unwrap_or_else(|_| unreachable!());
+            assert!(check_listen(addr, None).is_ok(), "{a}");
+            assert!(check_listen(addr, Some("x")).is_ok(), "{a}");
         }
         for a in ["0.0.0.0:7420", "[::]:7420", "192.0.2.10:7420"] {
             let addr: SocketAddr = a.parse().unwrap_or_else(|_| unreachable!());
-            let e = check_listen(addr, false)
+            let e = check_listen(addr, None)
                 .err()
                 .map(|e| e.to_string())
                 .unwrap_or_default();
@@ -202,7 +210,15 @@ mod tests {
                 e.contains("gateway.token") && e.contains("127.0.0.1:7420"),
                 "{a}: {e}"
             );
-            assert!(check_listen(addr, true).is_ok(), "{a} with a token");
+            let e = check_listen(addr, Some("hunter2"))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                e.contains("too weak") && e.contains("openssl rand -hex 32"),
+                "{a}: {e}"
+            );
+            assert!(check_listen(addr, Some(strong)).is_ok(), "{a} with a token");
         }
     }
 }

@@ -101,6 +101,56 @@ pub fn load_or_create(data_dir: &Path) -> Result<ApiToken, CliError> {
 }
 
 /// 32 random bytes from the OS, as 64 lowercase hex digits.
+/// Estimated strength a token needs before the API may listen off loopback: 256 bits, as
+/// much as the generated token (32 random bytes).
+pub const STRONG_TOKEN_BITS: f64 = 256.0;
+
+/// Why `token` is too weak to guard an API reachable from the network, or None when it is
+/// strong enough. The estimate is the length times the bits per character of the character
+/// classes it uses; a token that repeats few characters (a word, a pattern) fails even when
+/// long, since a guesser tries those first. `openssl rand -hex 32` passes.
+pub fn weakness(token: &str) -> Option<String> {
+    let chars: Vec<char> = token.chars().collect();
+    let mut alphabet = 0u32;
+    if chars.iter().any(char::is_ascii_lowercase) {
+        alphabet += 26;
+    }
+    if chars.iter().any(char::is_ascii_uppercase) {
+        alphabet += 26;
+    }
+    if chars.iter().any(char::is_ascii_digit) {
+        alphabet += 10;
+    }
+    if chars.iter().any(|c| !c.is_ascii_alphanumeric()) {
+        alphabet += 33;
+    }
+    let bits = chars.len() as f64 * f64::from(alphabet.max(1)).log2();
+    let mut distinct = chars.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let most = distinct
+        .iter()
+        .map(|d| chars.iter().filter(|c| *c == d).count())
+        .max()
+        .unwrap_or(0);
+    if bits < STRONG_TOKEN_BITS {
+        Some(format!(
+            "it has about {} bits of strength ({} characters); at least {} are needed",
+            bits as u32,
+            chars.len(),
+            STRONG_TOKEN_BITS as u32
+        ))
+    } else if distinct.len() < 12 || most * 4 > chars.len() {
+        Some(format!(
+            "it repeats too few characters ({} distinct in {}) to be random",
+            distinct.len(),
+            chars.len()
+        ))
+    } else {
+        None
+    }
+}
+
 fn generate() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -112,6 +162,26 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+
+    #[test]
+    fn only_random_looking_tokens_of_256_bits_are_strong() {
+        assert_eq!(weakness(&generate()), None);
+        // `openssl rand -base64 32`
+        assert_eq!(
+            weakness("q3Vw0Zc8yT+fL2mN7pR1sX4bK9dJ6hG5aE0uI8oY/Cg="),
+            None
+        );
+        for weak in [
+            "x",
+            "correcthorsebatterystaple",
+            "password1234567890password1234567890",
+            &"ab".repeat(40),
+            &"0123456789".repeat(8),
+            "deadbeefdeadbeefdeadbeefdeadbeef",
+        ] {
+            assert!(weakness(weak).is_some(), "{weak} passed");
+        }
+    }
 
     #[test]
     fn generates_once_then_reuses() {

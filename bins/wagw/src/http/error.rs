@@ -41,6 +41,20 @@ pub enum ApiError {
         /// What the state is and how to proceed.
         message: String,
     },
+    /// 408: the request body did not arrive in time.
+    #[error("the request body did not arrive within {secs} s: send the whole body at once")]
+    BodyTimeout {
+        /// The body read timeout in seconds.
+        secs: u64,
+    },
+    /// 429: this client failed authentication too often; it must wait.
+    #[error(
+        "too many failed token attempts from this address: retry in {retry_after} s with the right token (`wagw token` on the gateway host prints it)"
+    )]
+    TooManyAttempts {
+        /// Seconds until the next attempt is considered (sent as `Retry-After`).
+        retry_after: u64,
+    },
     /// 413: the body is larger than the route accepts.
     #[error("request body too large: this route accepts at most {limit} bytes{hint}")]
     TooLarge {
@@ -105,6 +119,8 @@ impl ApiError {
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -123,6 +139,8 @@ impl ApiError {
             | ApiError::Conflict { code, .. }
             | ApiError::Unavailable { code, .. } => code,
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::BodyTimeout { .. } => "body_timeout",
+            ApiError::TooManyAttempts { .. } => "too_many_attempts",
             ApiError::TooLarge { .. } => "body_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Invalid { .. } => "invalid_request",
@@ -174,6 +192,17 @@ impl IntoResponse for ApiError {
             tracing::debug!(target: "wagw::http", code = self.code(), error = %self, "request rejected");
         }
         let mut response = (status, axum::Json(self.body())).into_response();
+        if let ApiError::TooManyAttempts { retry_after } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        if status == StatusCode::REQUEST_TIMEOUT {
+            // The rest of the body may still arrive; this connection cannot be reused.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

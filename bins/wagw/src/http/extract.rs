@@ -69,22 +69,32 @@ impl<S: Send + Sync, T: JsonBody> FromRequest<S> for ValidJson<T> {
             .await
             .map_err(|e| match e {
                 ReadError::TooLarge => too_large(),
+                ReadError::TimedOut => ApiError::BodyTimeout {
+                    secs: BODY_READ_TIMEOUT.as_secs(),
+                },
                 ReadError::Broken(m) => ApiError::invalid_body(m),
             })?;
         parse(&bytes, T::EMPTY_IS_OBJECT).map(ValidJson)
     }
 }
 
+/// How long a whole request body may take to arrive (64 MiB at ~2.5 MB/s). A client that
+/// stalls mid-body gets a 408 instead of holding a connection and a task forever.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 enum ReadError {
     TooLarge,
+    TimedOut,
     Broken(String),
 }
 
 async fn read_limited(body: Body, limit: usize) -> Result<bytes_alias::Bytes, ReadError> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ReadError::TooLarge),
-        Err(e) => Err(ReadError::Broken(format!(
+    let read = Limited::new(body, limit).collect();
+    match tokio::time::timeout(BODY_READ_TIMEOUT, read).await {
+        Err(_) => Err(ReadError::TimedOut),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ReadError::TooLarge),
+        Ok(Err(e)) => Err(ReadError::Broken(format!(
             "could not read the request body: {e}"
         ))),
     }

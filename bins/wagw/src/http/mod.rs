@@ -25,6 +25,7 @@ pub mod model_agents;
 pub mod model_resources;
 pub mod openapi;
 pub mod routes;
+pub mod serve;
 pub mod sim_scan;
 pub mod validate;
 
@@ -44,6 +45,8 @@ pub struct AppState {
     /// Cancelled when the daemon shuts down: long-lived responses (the event stream) end,
     /// so the server's graceful shutdown is not held open by a connected client.
     pub closing: CancellationToken,
+    /// Failed token attempts per client address (backoff after repeated failures).
+    pub attempts: Arc<auth::FailedAttempts>,
 }
 
 /// Options of the router.
@@ -71,6 +74,7 @@ pub fn router_until(
         api,
         token: Arc::new(token),
         closing,
+        attempts: Arc::new(auth::FailedAttempts::default()),
     };
     let mut protected = Router::new()
         .route("/readyz", get(routes::readyz))

@@ -153,6 +153,19 @@ pub fn send(req: SendMessageRequest) -> Result<SendMessage, ApiError> {
         let at = |name: &str| format!("media[{i}].{name}");
         let source = match (item.url, item.path, item.base64) {
             (Some(url), None, None) => {
+                if url
+                    .get(..5)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("file:"))
+                {
+                    return Err(ApiError::invalid(
+                        at("url"),
+                        format!(
+                            "{}: a file: URL names a file on the gateway host; give it as `path` \
+                             (it is read under media.localRoots)",
+                            at("url")
+                        ),
+                    ));
+                }
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     return Err(ApiError::invalid(
                         at("url"),
@@ -162,7 +175,9 @@ pub fn send(req: SendMessageRequest) -> Result<SendMessage, ApiError> {
                 MediaInput::Url(url)
             }
             (None, Some(path), None) => {
-                let path = PathBuf::from(path);
+                let path = local_path(&path).map_err(|why| {
+                    ApiError::invalid(at("path"), format!("{}: {why}", at("path")))
+                })?;
                 if !path.is_absolute() {
                     return Err(ApiError::invalid(
                         at("path"),
@@ -481,5 +496,66 @@ pub fn allow_entry(field: &str, raw: &str) -> Result<wagw_access::AllowEntry, Ap
         )),
         Ok(entry) => Ok(entry),
         Err(e) => Err(ApiError::invalid(field, format!("{field}: {e}"))),
+    }
+}
+
+/// A media `path` as a local path: a plain path as written, or a `file:` URL
+/// (`file:///srv/a.png`, `file://localhost/srv/a%20b.png`) decoded to one. The result goes
+/// through the same guards as any path (absolute, under `media.localRoots`).
+fn local_path(path: &str) -> Result<PathBuf, String> {
+    if !path
+        .get(..5)
+        .is_some_and(|p| p.eq_ignore_ascii_case("file:"))
+    {
+        return Ok(PathBuf::from(path));
+    }
+    let url =
+        url::Url::parse(path).map_err(|e| format!("{path:?} is not a valid file: URL: {e}"))?;
+    match url.host_str() {
+        None | Some("") | Some("localhost") => {}
+        Some(host) => {
+            return Err(format!(
+                "{path:?} names host {host:?}; only files on the gateway host can be sent \
+                 (file:///absolute/path)"
+            ));
+        }
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{path:?}: a file: URL takes no query or fragment"));
+    }
+    url.to_file_path()
+        .map_err(|()| format!("{path:?} is not a file: URL of an absolute path"))
+}
+
+#[cfg(test)]
+mod file_url_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn file_urls_become_local_paths_and_other_hosts_are_refused() {
+        assert_eq!(
+            local_path("/srv/a.png").unwrap(),
+            PathBuf::from("/srv/a.png")
+        );
+        assert_eq!(
+            local_path("file:///srv/a.png").unwrap(),
+            PathBuf::from("/srv/a.png")
+        );
+        assert_eq!(
+            local_path("FILE://localhost/srv/a%20b.png").unwrap(),
+            PathBuf::from("/srv/a b.png")
+        );
+        // Dot segments are resolved by the URL parser; the root guard still applies after.
+        assert_eq!(
+            local_path("file:///srv/media/../etc/passwd").unwrap(),
+            PathBuf::from("/srv/etc/passwd")
+        );
+        assert!(
+            local_path("file://evil.example/x.png")
+                .unwrap_err()
+                .contains("evil.example")
+        );
+        assert!(local_path("file:///x.png?y=1").is_err());
     }
 }

@@ -11,9 +11,9 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "operator-test-token";
+pub(super) const TOKEN: &str = "operator-test-token";
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -22,7 +22,7 @@ fn free_port() -> u16 {
 }
 
 /// A minimal HTTP/1.1 client: (status, body).
-fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+pub(super) fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let body = body.unwrap_or("");
     write!(
@@ -47,11 +47,11 @@ fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String
     (status, body)
 }
 
-fn json(body: &str) -> Value {
+pub(super) fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"))
 }
 
-fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+pub(super) fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
     loop {
         if let Some(v) = f() {
@@ -299,7 +299,7 @@ const OPEN_ECHO: &str = r#"{
 }"#;
 
 /// A valid 1×1 PNG.
-fn tiny_png() -> Vec<u8> {
+pub(super) fn tiny_png() -> Vec<u8> {
     let mut out = Vec::new();
     let img = image::RgbImage::from_pixel(1, 1, image::Rgb([200, 10, 10]));
     image::DynamicImage::ImageRgb8(img)
