@@ -477,7 +477,9 @@ impl Jid {
             JidKind::Broadcast => {
                 "a broadcast list is not a chat; send to each of its recipients instead"
             }
-            _ => return Ok(jid),
+            // A chat is a person or a group, never one of its devices (the reference
+            // normalizes `1555…:4@s.whatsapp.net` to the number too).
+            _ => return Ok(jid.without_device()),
         };
         Err(IdentityError::NotASendTarget {
             input: input.to_string(),

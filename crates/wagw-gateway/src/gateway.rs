@@ -375,6 +375,9 @@ impl Gateway {
         message: OutboundMessage,
     ) -> Result<SendReceipt, GatewayError> {
         self.ensure_accepting()?;
+        if !matches!(message.content, wagw_core::OutboundContent::Reaction { .. }) {
+            check_chat(&message.chat)?;
+        }
         self.live_account(account)?.send_message(message).await
     }
 
@@ -560,4 +563,17 @@ async fn futures_join_all<F: std::future::Future<Output = ()>>(futures: impl Ite
         }
     })
     .await;
+}
+
+/// Refuses a chat nothing can be sent to: the status feed and broadcast lists (a JID read
+/// with [`wagw_core::Jid::parse`] from inbound traffic can name them; [`wagw_core::Jid::from_target`] already
+/// refuses them for the API and CLI).
+pub(crate) fn check_chat(chat: &wagw_core::Jid) -> Result<(), GatewayError> {
+    if chat.is_status_or_broadcast() {
+        return Err(GatewayError::InvalidRequest(format!(
+            "{chat} is not a chat: the status feed and broadcast lists cannot be sent to; \
+             send to a person or a group"
+        )));
+    }
+    Ok(())
 }

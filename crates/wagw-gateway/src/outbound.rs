@@ -232,6 +232,7 @@ impl Gateway {
         reply: Reply,
     ) -> Result<SendReport, GatewayError> {
         self.ensure_accepting()?;
+        crate::gateway::check_chat(chat)?;
         let target = self.live_account(account)?;
         let is_self_chat = target.is_self_chat(chat);
         target
@@ -258,6 +259,7 @@ impl Gateway {
         reply: Reply,
     ) -> Result<SendReport, GatewayError> {
         self.ensure_accepting()?;
+        crate::gateway::check_chat(chat)?;
         if !self.gates(account)?.send_message {
             return Err(GatewayError::ActionDisabled {
                 account: account.clone(),

@@ -145,3 +145,34 @@ async fn self_chat_replies_carry_the_default_prefix() {
     );
     h.gw.shutdown().await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_status_feed_and_broadcast_lists_are_not_chats_to_send_to() {
+    let h = Harness::start(OPEN, |_| None).await;
+    let id = AccountId::default_account();
+    for raw in ["status@broadcast", "123456@broadcast"] {
+        // A JID read from inbound traffic can name them; every send path refuses it.
+        let chat = Jid::parse(raw).unwrap();
+        let e =
+            h.gw.send_explicit(&id, &chat, Reply::text("hi"))
+                .await
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("is not a chat"), "{raw}: {e}");
+        let e =
+            h.gw.send_reply(&id, &chat, Reply::text("hi"))
+                .await
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("is not a chat"), "{raw}: {e}");
+        let message = OutboundMessage {
+            chat: chat.clone(),
+            content: OutboundContent::Text { text: "hi".into() },
+            quote: None,
+            mentions: Vec::new(),
+        };
+        let e = h.gw.send(&id, message).await.unwrap_err().to_string();
+        assert!(e.contains("is not a chat"), "{raw}: {e}");
+    }
+    assert!(h.net.sent_by(&h.account).is_empty(), "something was sent");
+}
