@@ -1,7 +1,8 @@
 //! [`Config`]: a loaded, checked configuration and its resolved accounts.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::ser::SerializeStruct;
@@ -44,6 +45,9 @@ pub struct Config {
     file: ConfigFile,
     built: BuiltSettings,
     warnings: Vec<Problem>,
+    /// Where each written path is in the file, so checks that run after loading (agent
+    /// sinks, pairing templates) report line:column like the loader does.
+    positions: Arc<HashMap<String, json5::Pos>>,
 }
 
 #[derive(Debug, Clone)]
@@ -202,7 +206,39 @@ impl Config {
             file: raw,
             built: built.into(),
             warnings: sorted(checker.warnings),
+            positions: Arc::new(positions),
         })
+    }
+
+    /// The position of `path` (dotted, as in [`Problem::path`]) in the file, or of its
+    /// nearest written ancestor; `None` for a config that came from no text.
+    pub fn position(&self, path: &str) -> Option<json5::Pos> {
+        Checker::new(&self.positions, BTreeSet::new()).pos(path)
+    }
+
+    /// True when the file wrote `path` (dotted).
+    pub fn written(&self, path: &str) -> bool {
+        self.positions.contains_key(path)
+    }
+
+    /// A problem at `path` found by a check that runs after loading (the agent sinks, the
+    /// pairing reply template), positioned like the loader's own problems.
+    pub fn problem(&self, path: &str, kind: ProblemKind, message: impl Into<String>) -> Problem {
+        Problem {
+            path: path.to_string(),
+            pos: self.position(path),
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// [`ConfigError::Invalid`] for this config's file with `problems` in file order, so
+    /// later checks fail the same way loading does.
+    pub fn invalid(&self, problems: Vec<Problem>) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.source.clone(),
+            problems: sorted(problems),
+        }
     }
 
     /// The file this config was loaded from, if any.

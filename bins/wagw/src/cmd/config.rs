@@ -51,7 +51,8 @@ pub fn run(cmd: ConfigCommand, ctx: &Context) -> Result<ExitCode, CliError> {
 fn check(ctx: &Context) -> Result<ExitCode, CliError> {
     // Warnings are part of the output (text or JSON), not logged.
     let config = ctx.load_config()?;
-    crate::agents::agent_specs(&config)?;
+    // The checks the gateway runs at start, so "valid" means "the daemon starts".
+    crate::preflight::check(&config)?;
     if ctx.json {
         outln!("{}", serde_json::to_string_pretty(&config)?);
     } else {
