@@ -8,8 +8,6 @@ use wagw_agents::{AgentConfig, AgentKind, AgentSpec, AgentsError};
 use wagw_config::{Config, ConfigError, Problem, ProblemKind, SinkKind};
 use wagw_gateway::GatewaySettings;
 
-
-
 /// What start needs from a config that passed every check.
 pub struct Checked {
     /// The agent sinks (`gateway.agents`), validated.
@@ -60,9 +58,8 @@ pub fn check(config: &Config) -> Result<Checked, ConfigError> {
     }
     // Whatever the settings still refuse (nothing the checks above missed, today) fails
     // the same way, so a new rule cannot slip past `config check`.
-    let settings = GatewaySettings::from_config(config).map_err(|e| {
-        config.invalid(vec![config.problem("", ProblemKind::Value, e.to_string())])
-    })?;
+    let settings = GatewaySettings::from_config(config)
+        .map_err(|e| config.invalid(vec![config.problem("", ProblemKind::Value, e.to_string())]))?;
     Ok(Checked { specs, settings })
 }
 
@@ -82,7 +79,6 @@ fn listen_problem(config: &Config) -> Option<Problem> {
 /// Maps `gateway.agents[]` into `wagw-agents` sink specs; every sink rule broken, each at
 /// its `gateway.agents[i].field` with line:column.
 fn agent_specs(config: &Config) -> Result<Vec<AgentSpec>, Vec<Problem>> {
-
     let entries: Vec<AgentConfig> = config
         .gateway()
         .agents

@@ -373,7 +373,12 @@ impl AgentConfig {
                 only(p, "url", self.url.is_some(), "webhook");
                 only(p, "secret", self.secret.is_some(), "webhook");
                 only(p, "maxAttempts", self.max_attempts.is_some(), "webhook");
-                only(p, "timeoutMs", self.timeout_ms.is_some(), "webhook and exec");
+                only(
+                    p,
+                    "timeoutMs",
+                    self.timeout_ms.is_some(),
+                    "webhook and exec",
+                );
                 only(p, "command", has_command, "exec");
                 only(p, "env", has_env, "exec");
                 only(p, "cwd", self.cwd.is_some(), "exec");

@@ -8,9 +8,7 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 use wagw_access::{AllowEntry, ExplainInput, SelfIdentity};
 use wagw_core::{AccountId, ChatPresence, Jid, Lid, Phone, SocketError, WaSocket as _};
-use wagw_gateway::{
-    AccountStatus, GatewayError, LoginPrompt, PollRequest, ReactRequest, Reply,
-};
+use wagw_gateway::{AccountStatus, GatewayError, LoginPrompt, PollRequest, ReactRequest, Reply};
 
 use super::{Runtime, now_ms};
 use crate::access::AccessOps;

@@ -32,7 +32,11 @@ fn config_check_refuses_what_the_gateway_refuses_at_start() {
     let o = wagw(&["config", "check", "--config", &file], &env);
     assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
     assert!(stderr(&o).contains(want), "{}", stderr(&o));
-    assert!(stderr(&o).contains("unknown placeholder {nope}"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown placeholder {nope}"),
+        "{}",
+        stderr(&o)
+    );
 
     // --json: the same problem with its line and column.
     let o = wagw(&["--json", "config", "check", "--config", &file], &env);
@@ -40,7 +44,10 @@ fn config_check_refuses_what_the_gateway_refuses_at_start() {
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     let p = &v["problems"][0];
     assert_eq!(p["path"], "channels.whatsapp.pairing.replyTemplate", "{v}");
-    assert_eq!((p["line"].as_u64(), p["column"].as_u64()), (Some(3), Some(16)));
+    assert_eq!(
+        (p["line"].as_u64(), p["column"].as_u64()),
+        (Some(3), Some(16))
+    );
 
     // The gateway refuses it the same way, before listening or writing anything.
     let o = wagw(&["gateway", "--sim", "--config", &file], &env);
@@ -81,11 +88,18 @@ fn a_reload_runs_the_start_checks_and_keeps_the_running_config() {
     wait_for("the echo reply", 30, || {
         d.outbox()
             .iter()
-            .any(|m| m["text"].as_str().is_some_and(|t| t.contains("still there?")))
+            .any(|m| {
+                m["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("still there?"))
+            })
             .then_some(())
     });
     let (status, took) = d.terminate(20);
-    assert!(status.success() && took < Duration::from_secs(10), "{took:?}");
+    assert!(
+        status.success() && took < Duration::from_secs(10),
+        "{took:?}"
+    );
 }
 
 #[test]
@@ -126,7 +140,10 @@ fn every_fixture_labelled_valid_passes_config_check() {
     }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    for file in files.iter().filter(|f| f.extension().is_some_and(|x| x == "json5")) {
+    for file in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|x| x == "json5"))
+    {
         let o = wagw(
             &["config", "check", "--config", file.to_str().unwrap()],
             &[
@@ -134,6 +151,12 @@ fn every_fixture_labelled_valid_passes_config_check() {
                 ("HOME", dir.path().to_str().unwrap()),
             ],
         );
-        assert_eq!(o.status.code(), Some(0), "{}: {}", file.display(), stderr(&o));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}: {}",
+            file.display(),
+            stderr(&o)
+        );
     }
 }
