@@ -376,6 +376,62 @@ mod tests {
     }
 
     #[test]
+    fn reconnect_deadlines_are_keys_with_floors() {
+        let c = Config::from_json5_str(
+            "{ web: { reconnect: { idleProbeAfterMs: 0, probeTimeoutMs: 5, connectTimeoutMs: 7000, banDefaultWaitMs: 9 } } }",
+            &env(),
+        )
+        .unwrap();
+        let r = c.web().reconnect;
+        assert_eq!(r.idle_probe_after_ms, 0, "0 turns probing off");
+        assert_eq!(r.probe_timeout_ms, 1_000);
+        assert_eq!(r.connect_timeout_ms, 7_000);
+        assert_eq!(r.ban_default_wait_ms, 60_000);
+        let warned: Vec<&str> = c.warnings().iter().map(|w| w.path.as_str()).collect();
+        assert_eq!(
+            warned,
+            [
+                "web.reconnect.probeTimeoutMs",
+                "web.reconnect.banDefaultWaitMs"
+            ]
+        );
+        let p = &c.warnings()[0];
+        assert_eq!(p.pos.map(|p| (p.line, p.column)), Some((1, 44)));
+        let d = Config::from_json5_str("{}", &env()).unwrap();
+        assert_eq!(d.web().reconnect.idle_probe_after_ms, 1_800_000);
+        assert_eq!(d.web().reconnect.connect_timeout_ms, 60_000);
+    }
+
+    #[test]
+    fn a_position_is_found_for_later_checks() {
+        let c = Config::from_json5_str(
+            "{\n  gateway: { agents: [ { id: \"a\", type: \"echo\" } ] } }",
+            &env(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.position("gateway.agents[0].id")
+                .map(|p| (p.line, p.column)),
+            Some((2, 26))
+        );
+        // An unwritten key is placed at its nearest written ancestor.
+        assert_eq!(
+            c.position("gateway.agents[0].secret"),
+            c.position("gateway.agents[0]")
+        );
+        assert!(c.written("gateway.agents") && !c.written("gateway.token"));
+        let e = c.invalid(vec![c.problem(
+            "gateway.agents[0].id",
+            ProblemKind::Value,
+            "no",
+        )]);
+        assert!(
+            e.to_string().ends_with("2:26: gateway.agents[0].id: no"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn an_auth_dir_must_be_a_folder_of_its_own() {
         let file = Path::new("/etc/wagw/wagw.json5");
         let check = |dir: &str| {
