@@ -5,7 +5,7 @@
 //! gateway, `pairing approve --notify`, `channels status --probe`, `logs --follow`) works,
 //! ending in the whole new-user journey as one test.
 
-use super::operator::{Daemon, OPEN_ECHO, TOKEN, free_port, http, json, wait_for};
+use super::operator::{Daemon, OPEN_ECHO, wait_for};
 use super::*;
 use std::time::Duration;
 
