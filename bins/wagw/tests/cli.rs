@@ -1153,5 +1153,8 @@ mod operator;
 #[path = "cli/hardening.rs"]
 mod hardening;
 
+#[path = "cli/onboarding.rs"]
+mod onboarding;
+
 #[path = "cli/store.rs"]
 mod store;
