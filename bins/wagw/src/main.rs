@@ -24,13 +24,13 @@ macro_rules! outln {
 }
 
 mod access;
-mod agents;
 mod client;
 mod cmd;
 mod daemon;
 mod deliveries;
 mod error;
 mod http;
+mod preflight;
 mod qr;
 mod runtime;
 

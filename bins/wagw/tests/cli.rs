@@ -1152,3 +1152,6 @@ mod operator;
 
 #[path = "cli/hardening.rs"]
 mod hardening;
+
+#[path = "cli/onboarding.rs"]
+mod onboarding;

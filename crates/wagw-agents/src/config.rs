@@ -172,39 +172,85 @@ fn valid_agent_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
+/// One problem in a `gateway.agents[]` entry: the config path of the field and what is
+/// wrong with it. [`validate_agents`] reports every problem of every entry at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentProblem {
+    /// The config path, e.g. `gateway.agents[1].url`.
+    pub field: String,
+    /// What is wrong and how to fix it.
+    pub problem: String,
+}
+
+impl std::fmt::Display for AgentProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.problem)
+    }
+}
+
+/// Collects the problems of one entry, so the operator sees all of them in one run.
+struct Problems<'a> {
+    path: &'a str,
+    found: Vec<AgentProblem>,
+}
+
+impl Problems<'_> {
+    fn add(&mut self, name: &str, problem: impl Into<String>) {
+        self.found.push(AgentProblem {
+            field: format!("{}.{name}", self.path),
+            problem: problem.into(),
+        });
+    }
+}
+
 impl AgentConfig {
     /// Checks the entry and resolves defaults. `path` prefixes field names in errors
-    /// (e.g. `gateway.agents[2]` gives `gateway.agents[2].url: ...`).
+    /// (e.g. `gateway.agents[2]` gives `gateway.agents[2].url: ...`). Every problem of
+    /// the entry is reported ([`AgentsError::Invalid`]), not only the first.
     pub fn validate(&self, path: &str) -> Result<AgentSpec, AgentsError> {
-        let field = |name: &str| format!("{path}.{name}");
+        let mut p = Problems {
+            path,
+            found: Vec::new(),
+        };
+        let spec = self.check(&mut p);
+        match spec {
+            Some(spec) if p.found.is_empty() => Ok(spec),
+            _ => Err(AgentsError::Invalid { problems: p.found }),
+        }
+    }
+
+    /// The checks behind [`AgentConfig::validate`]: `None` (or problems in `p`) when the
+    /// entry is invalid.
+    fn check(&self, p: &mut Problems<'_>) -> Option<AgentSpec> {
         if !valid_agent_id(&self.id) {
-            return Err(AgentsError::config(
-                field("id"),
+            p.add(
+                "id",
                 format!(
                     "{:?} is not a valid agent id: use 1-64 characters from A-Z a-z 0-9 _ - .",
                     self.id
                 ),
-            ));
+            );
         }
         let kind = self.kind.as_str();
-        let only = |name: &str, set: bool, used_by: &str| -> Result<(), AgentsError> {
+        let only = |p: &mut Problems<'_>, name: &str, set: bool, used_by: &str| {
             if set {
-                Err(AgentsError::config(
-                    field(name),
+                p.add(
+                    name,
                     format!("`{name}` is only used by {used_by} agents, not {kind}; remove it"),
-                ))
-            } else {
-                Ok(())
+                );
             }
         };
-        let timeout = |default: u64| -> Result<Duration, AgentsError> {
+        let timeout = |p: &mut Problems<'_>, default: u64| -> Duration {
             match self.timeout_ms {
-                None => Ok(Duration::from_millis(default)),
-                Some(ms) if (1..=MAX_TIMEOUT_MS).contains(&ms) => Ok(Duration::from_millis(ms)),
-                Some(ms) => Err(AgentsError::config(
-                    field("timeoutMs"),
-                    format!("{ms} is out of range: use 1..={MAX_TIMEOUT_MS}"),
-                )),
+                None => Duration::from_millis(default),
+                Some(ms) if (1..=MAX_TIMEOUT_MS).contains(&ms) => Duration::from_millis(ms),
+                Some(ms) => {
+                    p.add(
+                        "timeoutMs",
+                        format!("{ms} is out of range: use 1..={MAX_TIMEOUT_MS}"),
+                    );
+                    Duration::from_millis(default)
+                }
             }
         };
         // An empty list or map is the same as leaving the field out (converted configs
@@ -213,76 +259,85 @@ impl AgentConfig {
         let has_env = self.env.as_ref().is_some_and(|e| !e.is_empty());
         match self.kind {
             AgentKind::Webhook => {
-                only("command", has_command, "exec")?;
-                only("env", has_env, "exec")?;
-                only("cwd", self.cwd.is_some(), "exec")?;
-                let raw = self.url.as_deref().ok_or_else(|| {
-                    AgentsError::config(field("url"), "required for webhook agents")
-                })?;
-                let url = reqwest::Url::parse(raw).map_err(|e| {
-                    AgentsError::config(field("url"), format!("{raw:?} is not a URL: {e}"))
-                })?;
-                if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-                    return Err(AgentsError::config(
-                        field("url"),
-                        format!("{raw:?} must be an http:// or https:// URL with a host"),
-                    ));
-                }
-                let secret = self.secret.clone().ok_or_else(|| {
-                    AgentsError::config(
-                        field("secret"),
-                        "required for webhook agents (turns are signed with it); generate one with: openssl rand -hex 32",
-                    )
-                })?;
-                if secret.len() < MIN_SECRET_LEN {
-                    return Err(AgentsError::config(
-                        field("secret"),
-                        format!(
-                            "too short: use at least {MIN_SECRET_LEN} bytes (openssl rand -hex 32)"
-                        ),
-                    ));
-                }
+                only(p, "command", has_command, "exec");
+                only(p, "env", has_env, "exec");
+                only(p, "cwd", self.cwd.is_some(), "exec");
+                let url = match self.url.as_deref() {
+                    None => {
+                        p.add("url", "required for webhook agents");
+                        None
+                    }
+                    Some(raw) => match reqwest::Url::parse(raw) {
+                        Err(e) => {
+                            p.add("url", format!("{raw:?} is not a URL: {e}"));
+                            None
+                        }
+                        Ok(url)
+                            if !matches!(url.scheme(), "http" | "https")
+                                || url.host_str().is_none() =>
+                        {
+                            p.add(
+                                "url",
+                                format!("{raw:?} must be an http:// or https:// URL with a host"),
+                            );
+                            None
+                        }
+                        Ok(url) => Some(url),
+                    },
+                };
+                let secret = match self.secret.clone() {
+                    None => {
+                        p.add(
+                            "secret",
+                            "required for webhook agents (turns are signed with it); generate one with: openssl rand -hex 32",
+                        );
+                        None
+                    }
+                    Some(s) if s.len() < MIN_SECRET_LEN => {
+                        p.add(
+                            "secret",
+                            format!(
+                                "too short: use at least {MIN_SECRET_LEN} bytes (openssl rand -hex 32)"
+                            ),
+                        );
+                        None
+                    }
+                    Some(s) => Some(s),
+                };
                 let max_attempts = self.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
                 if !(1..=MAX_ATTEMPTS_LIMIT).contains(&max_attempts) {
-                    return Err(AgentsError::config(
-                        field("maxAttempts"),
+                    p.add(
+                        "maxAttempts",
                         format!("{max_attempts} is out of range: use 1..={MAX_ATTEMPTS_LIMIT}"),
-                    ));
+                    );
                 }
-                Ok(AgentSpec::Webhook(WebhookTarget {
+                let timeout = timeout(p, DEFAULT_WEBHOOK_TIMEOUT_MS);
+                Some(AgentSpec::Webhook(WebhookTarget {
                     agent_id: self.id.clone(),
-                    url,
-                    secret,
-                    timeout: timeout(DEFAULT_WEBHOOK_TIMEOUT_MS)?,
+                    url: url?,
+                    secret: secret?,
+                    timeout,
                     max_attempts,
                     backoff: Backoff::default(),
                 }))
             }
             AgentKind::Exec => {
-                only("url", self.url.is_some(), "webhook")?;
-                only("secret", self.secret.is_some(), "webhook")?;
-                only("maxAttempts", self.max_attempts.is_some(), "webhook")?;
+                only(p, "url", self.url.is_some(), "webhook");
+                only(p, "secret", self.secret.is_some(), "webhook");
+                only(p, "maxAttempts", self.max_attempts.is_some(), "webhook");
                 let command = self.command.clone().unwrap_or_default();
                 match command.first() {
-                    None => {
-                        return Err(AgentsError::config(
-                            field("command"),
-                            "required for exec agents: an argv array such as [\"python3\", \"agent.py\"]",
-                        ));
-                    }
+                    None => p.add(
+                        "command",
+                        "required for exec agents: an argv array such as [\"python3\", \"agent.py\"]",
+                    ),
                     Some(program) if program.trim().is_empty() => {
-                        return Err(AgentsError::config(
-                            field("command[0]"),
-                            "the program must not be empty",
-                        ));
+                        p.add("command[0]", "the program must not be empty");
                     }
                     Some(_) => {}
                 }
-                if let Some((bad, _)) = command.iter().enumerate().find(|(_, a)| a.contains('\0')) {
-                    return Err(AgentsError::config(
-                        field(&format!("command[{bad}]")),
-                        "contains a NUL byte",
-                    ));
+                for (i, _) in command.iter().enumerate().filter(|(_, a)| a.contains('\0')) {
+                    p.add(&format!("command[{i}]"), "contains a NUL byte");
                 }
                 let env = self.env.clone().unwrap_or_default();
                 for (key, value) in &env {
@@ -291,37 +346,44 @@ impl AgentConfig {
                         || key.contains('\0')
                         || value.contains('\0')
                     {
-                        return Err(AgentsError::config(
-                            field(&format!("env.{key}")),
+                        p.add(
+                            &format!("env.{key}"),
                             "variable names must be non-empty without '=' or NUL, values without NUL",
-                        ));
+                        );
                     }
                 }
                 let cwd = match &self.cwd {
                     Some(dir) if dir.is_empty() => {
-                        return Err(AgentsError::config(field("cwd"), "must not be empty"));
+                        p.add("cwd", "must not be empty");
+                        None
                     }
                     Some(dir) => Some(PathBuf::from(dir)),
                     None => None,
                 };
-                Ok(AgentSpec::Exec(ExecSpec {
+                let timeout = timeout(p, DEFAULT_EXEC_TIMEOUT_MS);
+                Some(AgentSpec::Exec(ExecSpec {
                     agent_id: self.id.clone(),
                     command,
                     env,
                     cwd,
-                    timeout: timeout(DEFAULT_EXEC_TIMEOUT_MS)?,
+                    timeout,
                 }))
             }
             AgentKind::Events | AgentKind::Echo => {
-                only("url", self.url.is_some(), "webhook")?;
-                only("secret", self.secret.is_some(), "webhook")?;
-                only("maxAttempts", self.max_attempts.is_some(), "webhook")?;
-                only("timeoutMs", self.timeout_ms.is_some(), "webhook and exec")?;
-                only("command", has_command, "exec")?;
-                only("env", has_env, "exec")?;
-                only("cwd", self.cwd.is_some(), "exec")?;
+                only(p, "url", self.url.is_some(), "webhook");
+                only(p, "secret", self.secret.is_some(), "webhook");
+                only(p, "maxAttempts", self.max_attempts.is_some(), "webhook");
+                only(
+                    p,
+                    "timeoutMs",
+                    self.timeout_ms.is_some(),
+                    "webhook and exec",
+                );
+                only(p, "command", has_command, "exec");
+                only(p, "env", has_env, "exec");
+                only(p, "cwd", self.cwd.is_some(), "exec");
                 let agent_id = self.id.clone();
-                Ok(if self.kind == AgentKind::Events {
+                Some(if self.kind == AgentKind::Events {
                     AgentSpec::Events { agent_id }
                 } else {
                     AgentSpec::Echo { agent_id }
@@ -331,33 +393,50 @@ impl AgentConfig {
     }
 }
 
-/// Validates the whole `gateway.agents` list: each entry, and that ids are unique.
+/// Validates the whole `gateway.agents` list: each entry, and that ids are unique. The
+/// error ([`AgentsError::Invalid`]) holds every problem of every entry, in list order.
 ///
 /// ```
-/// use wagw_agents::{validate_agents, AgentConfig};
+/// use wagw_agents::{validate_agents, AgentConfig, AgentsError};
 /// let agents: Vec<AgentConfig> = serde_json::from_str(
-///     r#"[{ "id": "a", "type": "echo" }, { "id": "a", "type": "events" }]"#)?;
+///     r#"[{ "id": "a", "type": "echo" }, { "id": "a", "type": "events" },
+///         { "id": "w", "type": "webhook" }]"#)?;
 /// let err = validate_agents(&agents).unwrap_err();
 /// assert!(err.to_string().starts_with("gateway.agents[1].id"));
+/// let AgentsError::Invalid { problems } = err else { unreachable!() };
+/// assert_eq!(problems.len(), 3); // the duplicate id, then w's url and secret
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 pub fn validate_agents(agents: &[AgentConfig]) -> Result<Vec<AgentSpec>, AgentsError> {
     let mut specs: Vec<AgentSpec> = Vec::with_capacity(agents.len());
+    let mut problems = Vec::new();
+    let mut ids: Vec<&str> = Vec::with_capacity(agents.len());
     for (i, agent) in agents.iter().enumerate() {
         let path = format!("gateway.agents[{i}]");
-        let spec = agent.validate(&path)?;
-        if let Some(first) = specs.iter().position(|s| s.id() == spec.id()) {
-            return Err(AgentsError::config(
-                format!("{path}.id"),
-                format!(
+        if let Some(first) = ids.iter().position(|id| *id == agent.id) {
+            problems.push(AgentProblem {
+                field: format!("{path}.id"),
+                problem: format!(
                     "{:?} is already used by gateway.agents[{first}]; agent ids must be unique",
-                    spec.id()
+                    agent.id
                 ),
-            ));
+            });
         }
-        specs.push(spec);
+        ids.push(&agent.id);
+        match agent.validate(&path) {
+            Ok(spec) => specs.push(spec),
+            Err(AgentsError::Invalid { problems: found }) => problems.extend(found),
+            Err(other) => problems.push(AgentProblem {
+                field: path,
+                problem: other.to_string(),
+            }),
+        }
     }
-    Ok(specs)
+    if problems.is_empty() {
+        Ok(specs)
+    } else {
+        Err(AgentsError::Invalid { problems })
+    }
 }
 
 #[cfg(test)]
@@ -474,6 +553,28 @@ mod tests {
                 "input {input}: got {got:?}, want it to contain {want:?}"
             );
         }
+    }
+
+    #[test]
+    fn every_problem_of_an_entry_is_reported() {
+        let cfg: AgentConfig = serde_json::from_str(
+            r#"{"id":"bad id","type":"webhook","url":"ftp://x/y","secret":"short","maxAttempts":0,"cwd":"/"}"#,
+        )
+        .unwrap();
+        let Err(AgentsError::Invalid { problems }) = cfg.validate("gateway.agents[3]") else {
+            panic!("accepted")
+        };
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "gateway.agents[3].id",
+                "gateway.agents[3].cwd",
+                "gateway.agents[3].url",
+                "gateway.agents[3].secret",
+                "gateway.agents[3].maxAttempts",
+            ]
+        );
     }
 
     #[test]

@@ -14,6 +14,13 @@ pub enum AgentsError {
         problem: String,
     },
 
+    /// `gateway.agents[]` entries are invalid: every problem found, in list order.
+    #[error("{}", render_problems(problems))]
+    Invalid {
+        /// Each problem with its config path.
+        problems: Vec<crate::config::AgentProblem>,
+    },
+
     /// A delivery id was empty, too long, or had characters outside `[A-Za-z0-9._:-]`.
     #[error(
         "invalid delivery id {id:?}: use 1-128 characters from A-Z a-z 0-9 . _ : - (DeliveryId::derive builds one)"
@@ -158,6 +165,14 @@ pub enum AgentsError {
     /// No `v1` value matched the HMAC of the body (wrong secret or altered body).
     #[error("X-Wagw-Signature does not match the body (wrong secret, or the body was altered)")]
     SignatureMismatch,
+}
+
+fn render_problems(problems: &[crate::config::AgentProblem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl AgentsError {

@@ -72,7 +72,7 @@ pub use backoff::{
     parse_retry_after,
 };
 pub use config::{
-    AgentConfig, AgentKind, AgentSpec, DEFAULT_EXEC_TIMEOUT_MS, DEFAULT_MAX_ATTEMPTS,
+    AgentConfig, AgentKind, AgentProblem, AgentSpec, DEFAULT_EXEC_TIMEOUT_MS, DEFAULT_MAX_ATTEMPTS,
     DEFAULT_WEBHOOK_TIMEOUT_MS, ExecSpec, WebhookTarget, validate_agents,
 };
 pub use echo::echo_replies;

@@ -1,7 +1,8 @@
 //! [`Config`]: a loaded, checked configuration and its resolved accounts.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::ser::SerializeStruct;
@@ -44,6 +45,9 @@ pub struct Config {
     file: ConfigFile,
     built: BuiltSettings,
     warnings: Vec<Problem>,
+    /// Where each written path is in the file, so checks that run after loading (agent
+    /// sinks, pairing templates) report line:column like the loader does.
+    positions: Arc<HashMap<String, json5::Pos>>,
 }
 
 #[derive(Debug, Clone)]
@@ -202,7 +206,39 @@ impl Config {
             file: raw,
             built: built.into(),
             warnings: sorted(checker.warnings),
+            positions: Arc::new(positions),
         })
+    }
+
+    /// The position of `path` (dotted, as in [`Problem::path`]) in the file, or of its
+    /// nearest written ancestor; `None` for a config that came from no text.
+    pub fn position(&self, path: &str) -> Option<json5::Pos> {
+        Checker::new(&self.positions, BTreeSet::new()).pos(path)
+    }
+
+    /// True when the file wrote `path` (dotted).
+    pub fn written(&self, path: &str) -> bool {
+        self.positions.contains_key(path)
+    }
+
+    /// A problem at `path` found by a check that runs after loading (the agent sinks, the
+    /// pairing reply template), positioned like the loader's own problems.
+    pub fn problem(&self, path: &str, kind: ProblemKind, message: impl Into<String>) -> Problem {
+        Problem {
+            path: path.to_string(),
+            pos: self.position(path),
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// [`ConfigError::Invalid`] for this config's file with `problems` in file order, so
+    /// later checks fail the same way loading does.
+    pub fn invalid(&self, problems: Vec<Problem>) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.source.clone(),
+            problems: sorted(problems),
+        }
     }
 
     /// The file this config was loaded from, if any.
@@ -337,6 +373,62 @@ mod tests {
 
     fn env() -> Env {
         Env::from_pairs([("WAGW_DATA_DIR", "/data"), ("HOME", "/home/u")])
+    }
+
+    #[test]
+    fn reconnect_deadlines_are_keys_with_floors() {
+        let c = Config::from_json5_str(
+            "{ web: { reconnect: { idleProbeAfterMs: 0, probeTimeoutMs: 5, connectTimeoutMs: 7000, banDefaultWaitMs: 9 } } }",
+            &env(),
+        )
+        .unwrap();
+        let r = c.web().reconnect;
+        assert_eq!(r.idle_probe_after_ms, 0, "0 turns probing off");
+        assert_eq!(r.probe_timeout_ms, 1_000);
+        assert_eq!(r.connect_timeout_ms, 7_000);
+        assert_eq!(r.ban_default_wait_ms, 60_000);
+        let warned: Vec<&str> = c.warnings().iter().map(|w| w.path.as_str()).collect();
+        assert_eq!(
+            warned,
+            [
+                "web.reconnect.probeTimeoutMs",
+                "web.reconnect.banDefaultWaitMs"
+            ]
+        );
+        let p = &c.warnings()[0];
+        assert_eq!(p.pos.map(|p| (p.line, p.column)), Some((1, 44)));
+        let d = Config::from_json5_str("{}", &env()).unwrap();
+        assert_eq!(d.web().reconnect.idle_probe_after_ms, 1_800_000);
+        assert_eq!(d.web().reconnect.connect_timeout_ms, 60_000);
+    }
+
+    #[test]
+    fn a_position_is_found_for_later_checks() {
+        let c = Config::from_json5_str(
+            "{\n  gateway: { agents: [ { id: \"a\", type: \"echo\" } ] } }",
+            &env(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.position("gateway.agents[0].id")
+                .map(|p| (p.line, p.column)),
+            Some((2, 26))
+        );
+        // An unwritten key is placed at its nearest written ancestor.
+        assert_eq!(
+            c.position("gateway.agents[0].secret"),
+            c.position("gateway.agents[0]")
+        );
+        assert!(c.written("gateway.agents") && !c.written("gateway.token"));
+        let e = c.invalid(vec![c.problem(
+            "gateway.agents[0].id",
+            ProblemKind::Value,
+            "no",
+        )]);
+        assert!(
+            e.to_string().ends_with("2:26: gateway.agents[0].id: no"),
+            "{e}"
+        );
     }
 
     #[test]

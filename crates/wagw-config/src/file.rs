@@ -383,6 +383,17 @@ pub struct ReconnectEntry {
     pub jitter: Option<f64>,
     /// Attempts before giving up; 0 retries forever (default 12).
     pub max_attempts: Option<u32>,
+    /// Silence on a connection, ms, after which the link is probed (default 1800000;
+    /// 0 never probes, else at least 60000).
+    pub idle_probe_after_ms: Option<u64>,
+    /// An unanswered probe means a dead link after this many ms (default 30000; at least 1000).
+    pub probe_timeout_ms: Option<u64>,
+    /// A connect attempt that neither opens nor closes is abandoned after this many ms
+    /// (default 60000; at least 5000).
+    pub connect_timeout_ms: Option<u64>,
+    /// Wait for a temporary ban whose expiry WhatsApp did not give, ms (default 3600000;
+    /// at least 60000).
+    pub ban_default_wait_ms: Option<u64>,
 }
 
 /// `bindings[]`.

@@ -564,6 +564,10 @@ fn web(file: &ConfigFile, c: &mut Checker) -> WebSettings {
         factor: r.factor.unwrap_or(d.factor),
         jitter: r.jitter.unwrap_or(d.jitter),
         max_attempts: r.max_attempts.unwrap_or(d.max_attempts),
+        idle_probe_after_ms: r.idle_probe_after_ms.unwrap_or(d.idle_probe_after_ms),
+        probe_timeout_ms: r.probe_timeout_ms.unwrap_or(d.probe_timeout_ms),
+        connect_timeout_ms: r.connect_timeout_ms.unwrap_or(d.connect_timeout_ms),
+        ban_default_wait_ms: r.ban_default_wait_ms.unwrap_or(d.ban_default_wait_ms),
     };
     // Clamped with a warning, as the reference clamps (silently): an odd value still gives a
     // working backoff, and the operator learns what was used.
@@ -609,6 +613,41 @@ fn web(file: &ConfigFile, c: &mut Checker) -> WebSettings {
         );
         out.jitter = to;
     }
+    // The deadlines: raised to their minimum with a warning, as wagw-reconnect would.
+    let mut floor = |key: &str, value: &mut u64, min: u64, zero_ok: bool| {
+        if *value < min && !(zero_ok && *value == 0) {
+            c.warn(
+                key,
+                ProblemKind::Clamped,
+                format!("{value} is below the minimum; using {min}"),
+            );
+            *value = min;
+        }
+    };
+    floor(
+        "web.reconnect.idleProbeAfterMs",
+        &mut out.idle_probe_after_ms,
+        60_000,
+        true,
+    );
+    floor(
+        "web.reconnect.probeTimeoutMs",
+        &mut out.probe_timeout_ms,
+        1_000,
+        false,
+    );
+    floor(
+        "web.reconnect.connectTimeoutMs",
+        &mut out.connect_timeout_ms,
+        5_000,
+        false,
+    );
+    floor(
+        "web.reconnect.banDefaultWaitMs",
+        &mut out.ban_default_wait_ms,
+        60_000,
+        false,
+    );
     WebSettings {
         enabled: w.enabled.unwrap_or(true),
         heartbeat_seconds: w.heartbeat_seconds.unwrap_or(defaults::HEARTBEAT_SECONDS),

@@ -241,6 +241,14 @@ pub struct ReconnectSettings {
     pub jitter: f64,
     /// Attempts before giving up; 0 = forever.
     pub max_attempts: u32,
+    /// Silence, ms, after which the link is probed; 0 = never (else ≥ 60000).
+    pub idle_probe_after_ms: u64,
+    /// Probe deadline, ms (≥ 1000).
+    pub probe_timeout_ms: u64,
+    /// Connect attempt deadline, ms (≥ 5000).
+    pub connect_timeout_ms: u64,
+    /// Wait for a temporary ban without a known expiry, ms (≥ 60000).
+    pub ban_default_wait_ms: u64,
 }
 
 impl Default for ReconnectSettings {
@@ -251,6 +259,10 @@ impl Default for ReconnectSettings {
             factor: 1.8,
             jitter: 0.25,
             max_attempts: 12,
+            idle_probe_after_ms: 30 * 60 * 1000,
+            probe_timeout_ms: 30_000,
+            connect_timeout_ms: 60_000,
+            ban_default_wait_ms: 60 * 60 * 1000,
         }
     }
 }

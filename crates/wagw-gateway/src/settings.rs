@@ -99,7 +99,10 @@ impl GatewaySettings {
             jitter: web.reconnect.jitter,
             max_attempts: web.reconnect.max_attempts,
             heartbeat_seconds: web.heartbeat_seconds.max(1),
-            ..ReconnectPolicy::default()
+            idle_probe_after_ms: web.reconnect.idle_probe_after_ms,
+            probe_timeout_ms: web.reconnect.probe_timeout_ms,
+            connect_timeout_ms: web.reconnect.connect_timeout_ms,
+            ban_default_wait_ms: web.reconnect.ban_default_wait_ms,
         };
         Ok(GatewaySettings {
             data_dir: config.gateway().data_dir.clone(),

@@ -121,7 +121,7 @@ pub enum OutboundError {
         /// What went wrong.
         detail: String,
     },
-    /// The download is larger than `media.maxDownloadMb`.
+    /// The download is larger than the download limit (`MediaSettings::max_download_mb`).
     #[error("media at {url} is larger than the {limit}MB download limit; send a smaller file")]
     DownloadTooLarge {
         /// The URL.

@@ -59,13 +59,11 @@ pub fn run(args: GatewayArgs, ctx: &Context) -> Result<ExitCode, CliError> {
     for w in config.warnings() {
         tracing::warn!(target: "wagw::config", "{w}");
     }
+    // Every start-time check before anything is written; `wagw config check` runs the
+    // same ones (and warns about the listen rule, which depends on this environment).
+    crate::preflight::check(&config)?;
+    crate::preflight::listen_refusal(&config)?;
     let settings = config.gateway().clone();
-    let configured = settings
-        .token
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
-    check_listen(settings.listen, configured)?;
     files::ensure_private_dir(&settings.data_dir).map_err(|source| CliError::Io {
         what: "the data directory",
         path: settings.data_dir.clone(),

@@ -24,6 +24,9 @@ pub enum PairingCommand {
     List {
         /// `whatsapp` (optional; the only channel).
         channel: Option<String>,
+        /// Only this account's requests.
+        #[arg(long)]
+        account: Option<String>,
     },
     /// Allow the sender who received CODE to talk to the agent.
     Approve(Decision),
@@ -58,9 +61,16 @@ pub fn run(cmd: PairingCommand, ctx: &Context) -> Result<ExitCode, CliError> {
     let mut out = std::io::stdout();
     block_on(async {
         match cmd {
-            PairingCommand::List { channel } => {
+            PairingCommand::List { channel, account } => {
                 channel_ok(channel.as_deref())?;
-                let list = match backend(ctx, &config, false).await? {
+                let account = account
+                    .as_deref()
+                    .map(|a| validate::account_id("--account", a))
+                    .transpose()?;
+                if let Some(a) = &account {
+                    config.resolve_account(a)?;
+                }
+                let mut list = match backend(ctx, &config, false).await? {
                     Backend::Gateway(client) => fetch_list(&client).await?,
                     Backend::Store { store: None, .. } => PairingList {
                         requests: Vec::new(),
@@ -69,6 +79,9 @@ pub fn run(cmd: PairingCommand, ctx: &Context) -> Result<ExitCode, CliError> {
                         requests: AccessOps::new(&s.access, &config).pairing_list(now_ms())?,
                     },
                 };
+                if let Some(a) = &account {
+                    list.requests.retain(|r| r.account == a.as_str());
+                }
                 print_list(&list, ctx.json, now_ms(), &mut out)
             }
             PairingCommand::Approve(d) => decide(ctx, &config, d, true, &mut out).await,

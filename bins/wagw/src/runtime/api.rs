@@ -8,9 +8,7 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 use wagw_access::{AllowEntry, ExplainInput, SelfIdentity};
 use wagw_core::{AccountId, ChatPresence, Jid, Lid, Phone, SocketError, WaSocket as _};
-use wagw_gateway::{
-    AccountStatus, GatewayError, GatewaySettings, LoginPrompt, PollRequest, ReactRequest, Reply,
-};
+use wagw_gateway::{AccountStatus, GatewayError, LoginPrompt, PollRequest, ReactRequest, Reply};
 
 use super::{Runtime, now_ms};
 use crate::access::AccessOps;
@@ -728,11 +726,11 @@ impl GatewayApi for Runtime {
                     message: format!("the config was not reloaded: {e}"),
                 }
             })?;
-        let specs = crate::agents::agent_specs(&config).map_err(|e| ApiError::Invalid {
-            field: None,
-            message: format!("the config was not reloaded: {e}"),
-        })?;
-        let settings = GatewaySettings::from_config(&config).map_err(api_error)?;
+        let crate::preflight::Checked { specs, settings } = crate::preflight::check(&config)
+            .map_err(|e| ApiError::Invalid {
+                field: None,
+                message: format!("the config was not reloaded: {e}"),
+            })?;
         self.gateway.reload(settings).await.map_err(api_error)?;
         self.sinks.replace(&specs);
         let response = ReloadResponse {

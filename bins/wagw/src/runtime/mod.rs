@@ -14,7 +14,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use wagw_agents::{AgentSinks, DEFAULT_EVENT_CAPACITY, EventLog, Outbox, WebhookWorker};
 use wagw_config::Config;
-use wagw_gateway::{Gateway, GatewaySettings, GatewayStore};
+use wagw_gateway::{Gateway, GatewayStore};
 use wagw_sim::SimNetwork;
 
 use crate::error::CliError;
@@ -91,11 +91,9 @@ impl Runtime {
 pub async fn start(config: &Config, options: RuntimeOptions) -> Result<Started, CliError> {
     // Before any transport exists, so the library's first series are recorded.
     let library = recorder::install();
-    let specs = crate::agents::agent_specs(config)?;
+    let crate::preflight::Checked { specs, settings } = crate::preflight::check(config)?;
     let transports = transport::Transports::for_config(config, options.sim, now_ms())?;
     let sim = transports.sim.clone();
-    let settings =
-        GatewaySettings::from_config(config).map_err(|e| runtime_error("settings")(&e))?;
     let store =
         GatewayStore::open(&config.gateway().data_dir).map_err(|e| runtime_error("store")(&e))?;
     let db = store.db().clone();

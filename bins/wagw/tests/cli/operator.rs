@@ -66,13 +66,13 @@ pub(super) fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T
 }
 
 /// An open `GET /v1/events` stream, read line by line.
-struct EventStream {
+pub(super) struct EventStream {
     reader: BufReader<TcpStream>,
     seen: String,
 }
 
 impl EventStream {
-    fn open(port: u16, query: &str) -> EventStream {
+    pub(super) fn open(port: u16, query: &str) -> EventStream {
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
         write!(
             s,
@@ -93,7 +93,7 @@ impl EventStream {
     }
 
     /// Reads until `done(everything read so far)` or EOF; true when `done`.
-    fn until(&mut self, what: &str, secs: u64, done: impl Fn(&str) -> bool) -> bool {
+    pub(super) fn until(&mut self, what: &str, secs: u64, done: impl Fn(&str) -> bool) -> bool {
         let start = Instant::now();
         loop {
             if done(&self.seen) {
@@ -122,7 +122,7 @@ impl EventStream {
     }
 
     /// Reads until the server closes the stream.
-    fn until_closed(&mut self, secs: u64) {
+    pub(super) fn until_closed(&mut self, secs: u64) {
         let start = Instant::now();
         loop {
             let mut line = String::new();
@@ -147,21 +147,21 @@ impl EventStream {
 }
 
 /// `wagw gateway` on a temp dir: `--sim` unless told otherwise.
-struct Daemon {
-    dir: tempfile::TempDir,
-    port: u16,
-    config: String,
+pub(super) struct Daemon {
+    pub(super) dir: tempfile::TempDir,
+    pub(super) port: u16,
+    pub(super) config: String,
     sim: bool,
     child: Option<Child>,
 }
 
 impl Daemon {
     /// `body` is the config's top level without `gateway.listen`, which is added.
-    fn start(body: &str) -> Daemon {
+    pub(super) fn start(body: &str) -> Daemon {
         Daemon::start_with(body, true)
     }
 
-    fn start_with(body: &str, sim: bool) -> Daemon {
+    pub(super) fn start_with(body: &str, sim: bool) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let mut d = Daemon {
             dir,
@@ -175,13 +175,13 @@ impl Daemon {
         d
     }
 
-    fn write_config(&self) {
+    pub(super) fn write_config(&self) {
         let mut v: Value = serde_json::from_str(&self.config).unwrap();
         v["gateway"]["listen"] = Value::String(format!("127.0.0.1:{}", self.port));
         std::fs::write(self.config_path(), v.to_string()).unwrap();
     }
 
-    fn config_path(&self) -> String {
+    pub(super) fn config_path(&self) -> String {
         self.dir
             .path()
             .join("wagw.json5")
@@ -190,18 +190,18 @@ impl Daemon {
             .to_owned()
     }
 
-    fn data(&self) -> PathBuf {
+    pub(super) fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
 
-    fn env(&self) -> Vec<(&'static str, String)> {
+    pub(super) fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("WAGW_DATA_DIR", self.data().to_str().unwrap().to_owned()),
             ("WAGW_TOKEN", TOKEN.to_owned()),
         ]
     }
 
-    fn spawn(&mut self) {
+    pub(super) fn spawn(&mut self) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_wagw"));
         cmd.args(["gateway", "--config", &self.config_path()]);
         if self.sim {
@@ -227,18 +227,18 @@ impl Daemon {
         });
     }
 
-    fn wait_connected(&self, account: &str) {
+    pub(super) fn wait_connected(&self, account: &str) {
         wait_for("the account to connect", 60, || {
             let (_, b) = http(self.port, "GET", &format!("/v1/accounts/{account}"), None);
             b.contains("\"connected\":true").then_some(())
         });
     }
 
-    fn http(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    pub(super) fn http(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
         http(self.port, method, path, body)
     }
 
-    fn cli(&self, args: &[&str]) -> Output {
+    pub(super) fn cli(&self, args: &[&str]) -> Output {
         let mut all = args.to_vec();
         let config = self.config_path();
         all.extend(["--config", &config]);
@@ -247,29 +247,29 @@ impl Daemon {
         wagw(&all, &env)
     }
 
-    fn inbound(&self, from: &str, text: &str) -> String {
+    pub(super) fn inbound(&self, from: &str, text: &str) -> String {
         let body = serde_json::json!({"from": from, "text": text}).to_string();
         let (s, b) = self.http("POST", "/v1/sim/inbound", Some(&body));
         assert_eq!(s, 200, "{b}");
         json(&b)["messageId"].as_str().unwrap().to_owned()
     }
 
-    fn outbox(&self) -> Vec<Value> {
+    pub(super) fn outbox(&self) -> Vec<Value> {
         let (s, b) = self.http("GET", "/v1/sim/outbox/default", None);
         assert_eq!(s, 200, "{b}");
         json(&b)["messages"].as_array().unwrap().clone()
     }
 
-    fn log(&self) -> String {
+    pub(super) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("gateway.log")).unwrap_or_default()
     }
 
-    fn pid(&self) -> u32 {
+    pub(super) fn pid(&self) -> u32 {
         self.child.as_ref().unwrap().id()
     }
 
     /// SIGTERM, then wait (at most `secs`) for the exit.
-    fn terminate(&mut self, secs: u64) -> (ExitStatus, Duration) {
+    pub(super) fn terminate(&mut self, secs: u64) -> (ExitStatus, Duration) {
         let started = Instant::now();
         let kill = Command::new("kill")
             .args(["-TERM", &self.pid().to_string()])
@@ -293,7 +293,7 @@ impl Drop for Daemon {
     }
 }
 
-const OPEN_ECHO: &str = r#"{
+pub(super) const OPEN_ECHO: &str = r#"{
     "gateway": { "agents": [ { "id": "main", "type": "echo" } ] },
     "channels": { "whatsapp": { "dmPolicy": "open", "allowFrom": ["*"] } }
 }"#;
