@@ -99,6 +99,9 @@ enum Command {
     Message(cmd::message::MessageCommand),
     /// Check the config, data dir, token, gateway and each account, with the fix for each problem.
     Doctor,
+    /// The databases wagw keeps: engine, file and schema version (`status`); `migrate`.
+    #[command(subcommand)]
+    Store(cmd::store::StoreCommand),
     /// Run the gateway on a simulated WhatsApp network with an echo agent and a scripted
     /// conversation (pairing, groups, quotes, long replies, images). No phone needed.
     Demo(cmd::demo::DemoArgs),
@@ -145,6 +148,7 @@ fn main() -> ExitCode {
         Command::Deliveries(c) => cmd::deliveries::run(c, &ctx),
         Command::Message(c) => cmd::message::run(c, &ctx),
         Command::Doctor => cmd::doctor::run(&ctx),
+        Command::Store(c) => cmd::store::run(c, &ctx),
         Command::Demo(d) => cmd::demo::run(d, &ctx),
         Command::Completions(c) => cmd::install::completions(c, Cli::command()),
         Command::Man(m) => cmd::install::man(m, Cli::command()),

@@ -19,7 +19,7 @@ use crate::metrics::MetricsSnapshot;
 use crate::registry::ListenerRegistry;
 use crate::settings::{AccountSettings, GatewaySettings, RuntimeOptions};
 use crate::sink::AgentSink;
-use crate::store::{GatewayStore, StoreOptions};
+use crate::store::{GatewayEvent, GatewayStore, StoreOptions};
 use crate::supervisor::Control;
 use crate::transport::TransportFactory;
 use wagw_normalize::Normalizer;
@@ -122,13 +122,14 @@ impl GatewayBuilder {
             shared,
             factory,
             accounts: Mutex::new(BTreeMap::new()),
+            failed: Mutex::new(BTreeMap::new()),
             accepting: AtomicBool::new(true),
             tasks: Mutex::new(vec![committer_task]),
         });
         let gateway = Gateway { inner };
         if settings.enabled {
             for account in settings.accounts.iter().filter(|a| a.resolved.enabled) {
-                gateway.start_account(account.clone())?;
+                gateway.start_or_mark_failed(account.clone());
             }
         } else {
             tracing::info!(target: "wagw::gateway", "web.enabled is false: no account started");
@@ -148,6 +149,9 @@ pub(crate) struct Inner {
     pub(crate) shared: Arc<Shared>,
     factory: Arc<dyn TransportFactory>,
     pub(crate) accounts: Mutex<BTreeMap<AccountId, AccountHandle>>,
+    /// Accounts that could not start (their transport could not be created: an unreadable
+    /// or damaged protocol store, a refused authDir), with the reason. The others run.
+    failed: Mutex<BTreeMap<AccountId, String>>,
     accepting: AtomicBool,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -170,7 +174,8 @@ impl Inner {
 pub struct AccountStatus {
     /// The account.
     pub account_id: AccountId,
-    /// State label: `starting`, `connecting`, `linking`, `connected`, `backoff`, `stopped`.
+    /// State label: `starting`, `connecting`, `linking`, `connected`, `backoff`, `stopped`;
+    /// `failed` for an account whose transport could not be created (`detail` says why).
     pub state: String,
     /// What the state means right now (close reason, next retry, what to do).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -236,6 +241,38 @@ impl Gateway {
         }
     }
 
+    fn failed(&self) -> std::sync::MutexGuard<'_, BTreeMap<AccountId, String>> {
+        self.inner.failed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts an account, or — when its transport cannot be created — marks it failed with
+    /// the reason (status, event log, log line) so that every other account still runs.
+    fn start_or_mark_failed(&self, settings: AccountSettings) {
+        let id = settings.id.clone();
+        if let Err(e) = self.start_account(settings) {
+            self.mark_failed(&id, &e);
+        }
+    }
+
+    fn mark_failed(&self, id: &AccountId, error: &GatewayError) {
+        let reason = match error {
+            GatewayError::Transport { source, .. } => source.to_string(),
+            other => other.to_string(),
+        };
+        tracing::error!(target: "wagw::gateway", account = %id, error = %reason,
+            "account failed to start; the other accounts run");
+        let now = self.inner.shared.clock.now_ms();
+        let event = GatewayEvent::AccountState {
+            account: id.clone(),
+            state: "failed".into(),
+            detail: Some(reason.clone()),
+        };
+        if let Err(e) = self.inner.shared.store.events().append(now, event) {
+            tracing::warn!(target: "wagw::store", account = %id, error = %e, "event log append failed");
+        }
+        self.failed().insert(id.clone(), reason);
+    }
+
     fn start_account(&self, settings: AccountSettings) -> Result<(), GatewayError> {
         let socket = self
             .inner
@@ -246,6 +283,7 @@ impl Gateway {
                 source,
             })?;
         let id = settings.id.clone();
+        self.failed().remove(&id);
         let handle = Account::start(settings, socket, self.inner.shared.clone());
         self.inner
             .accounts
@@ -295,9 +333,26 @@ impl Gateway {
             .ok_or_else(|| GatewayError::UnknownAccount(id.clone()))
     }
 
-    /// The status of every running account.
+    /// The status of every running account, and of every account that failed to start
+    /// (state `failed`, the reason in `detail`).
     pub fn status(&self) -> Vec<AccountStatus> {
-        self.inner
+        let failed: Vec<AccountStatus> = self
+            .failed()
+            .iter()
+            .map(|(id, reason)| AccountStatus {
+                account_id: id.clone(),
+                state: "failed".into(),
+                detail: Some(reason.clone()),
+                connected: false,
+                linked: false,
+                phone: None,
+                lid: None,
+                login: None,
+                metrics: MetricsSnapshot::default(),
+            })
+            .collect();
+        let mut all: Vec<AccountStatus> = self
+            .inner
             .accounts()
             .into_iter()
             .map(|account| {
@@ -316,7 +371,10 @@ impl Gateway {
                     metrics: account.metrics().snapshot(),
                 }
             })
-            .collect()
+            .collect();
+        all.extend(failed);
+        all.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        all
     }
 
     /// What `account`'s transport holds right now: connection, traffic, memory and the
@@ -434,6 +492,7 @@ impl Gateway {
             .ok_or_else(|| GatewayError::UnknownAccount(id.clone()))?;
         self.stop_account(id).await;
         self.start_account(settings)
+            .inspect_err(|e| self.mark_failed(id, e))
     }
 
     /// Applies new settings. Policy and delivery changes apply to the next message without
@@ -471,6 +530,7 @@ impl Gateway {
         } else {
             BTreeMap::new()
         };
+        self.failed().retain(|id, _| wanted.contains_key(id));
         for id in self.account_ids() {
             if !wanted.contains_key(&id) {
                 tracing::info!(target: "wagw::gateway", account = %id, "reload: stopping account");
@@ -487,11 +547,12 @@ impl Gateway {
                     tracing::info!(target: "wagw::gateway", account = %id,
                         "reload: transport settings changed, restarting account");
                     self.stop_account(&id).await;
-                    self.start_account(new)?;
+                    self.start_or_mark_failed(new);
                 }
+                // Not running: new, or failed before (a reload retries it).
                 Err(_) => {
                     tracing::info!(target: "wagw::gateway", account = %id, "reload: starting account");
-                    self.start_account(new)?;
+                    self.start_or_mark_failed(new);
                 }
             }
         }

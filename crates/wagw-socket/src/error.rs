@@ -17,6 +17,16 @@ pub enum Error {
         /// What the store said.
         detail: String,
     },
+    /// The account's protocol database is damaged or not a wagw database (random bytes, a
+    /// file of another program). Moving it aside and relinking the account is the fix.
+    #[error("cannot open the protocol store in {}: {source}", path.display())]
+    StoreDamaged {
+        /// The account's authDir.
+        path: PathBuf,
+        /// What the store said (names the file).
+        #[source]
+        source: wagw_store::StoreError,
+    },
     /// A filesystem operation on the account's authDir failed (permissions, disk).
     #[error("filesystem error on {path}: {source}")]
     Io {
@@ -32,4 +42,11 @@ pub enum Error {
     /// The configuration cannot work (the message says which field).
     #[error("invalid socket configuration: {0}")]
     Config(String),
+}
+
+impl Error {
+    /// True when the account's store file is damaged or not a wagw database.
+    pub fn is_store_damaged(&self) -> bool {
+        matches!(self, Error::StoreDamaged { .. })
+    }
 }

@@ -42,12 +42,14 @@
 
 mod db;
 mod error;
+mod inspect;
 mod legacy;
 mod schema;
 mod tree;
 
 pub use db::{Db, OpenOptions, Transaction, companion_files, create_private_dir};
 pub use error::{Result, StoreError};
+pub use inspect::{Inspection, inspect};
 pub use legacy::sled_leftovers;
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use tree::{Batch, Entry, Iter, Tree, TreeTransaction};

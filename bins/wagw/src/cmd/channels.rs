@@ -598,7 +598,14 @@ pub fn render_status(base: &str, accounts: &[AccountView], now_ms: i64) -> Strin
         let mut bits = vec![
             if a.enabled { "enabled" } else { "disabled" }.to_owned(),
             if a.linked { "linked" } else { "not linked" }.to_owned(),
-            if a.running { "running" } else { "stopped" }.to_owned(),
+            if a.state == "failed" {
+                "failed"
+            } else if a.running {
+                "running"
+            } else {
+                "stopped"
+            }
+            .to_owned(),
             if a.connected {
                 "connected"
             } else {

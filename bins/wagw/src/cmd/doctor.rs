@@ -248,6 +248,10 @@ fn link_checks(config: &wagw_config::Config) -> Vec<Check> {
                     format!("account {id}: not linked"),
                     format!("wagw channels login --account {id} (scan the QR)"),
                 ),
+                OfflineLink::Unknown(e) if e.contains("not a wagw database or is damaged") => fail(
+                    format!("account {id}: its protocol store cannot be read: {e}"),
+                    format!("move the file it names aside, then relink with `wagw channels login --account {id}` (the gateway runs the other accounts meanwhile)"),
+                ),
                 OfflineLink::Unknown(e) => fail(
                     format!("account {id}: link state unknown: {e}"),
                     "check the authDir's permissions; if another gateway holds it, point WAGW_URL at that gateway",
@@ -314,6 +318,11 @@ pub async fn gateway_checks(client: &Client) -> Result<Vec<Check>, CliError> {
         let id = &a.id;
         checks.push(if !a.enabled {
             ok(format!("account {id}: disabled"))
+        } else if a.state == "failed" {
+            fail(
+                format!("account {id}: failed to start: {}", a.detail.clone().unwrap_or_default()),
+                format!("the other accounts run; do what the reason says, then restart the gateway (or `wagw channels login --account {id}` once the store was moved aside)"),
+            )
         } else if !a.linked {
             fail(format!("account {id}: not linked"), format!("wagw channels login --account {id} (scan the QR on the gateway host)"))
         } else if a.connected {

@@ -20,6 +20,7 @@ pub mod gateway;
 pub mod install;
 pub mod message;
 pub mod pairing;
+pub mod store;
 pub mod token;
 
 #[cfg(test)]

@@ -22,7 +22,8 @@ pub struct AccountView {
     /// The account has a live connection: sends go out now.
     pub connected: bool,
     /// Supervisor state: `starting`, `connecting`, `linking`, `connected`, `backoff`,
-    /// `stopped`, ...
+    /// `stopped`, ...; `failed` when the account could not start (its protocol store is
+    /// damaged or unreadable: `detail` says why and what to do; the others run).
     pub state: String,
     /// What the state means right now (close reason, next retry, what to do).
     #[serde(default, skip_serializing_if = "Option::is_none")]

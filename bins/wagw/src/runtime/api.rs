@@ -118,7 +118,10 @@ impl Runtime {
         let status = self.status_of(&account.account_id);
         let sim = self.on_sim(account);
         let metrics = status.as_ref().map(|s| &s.metrics);
+        let failed = status.as_ref().is_some_and(|s| s.state == "failed");
         let linked = match &status {
+            // Failed to start: its store could not be read, so nothing says it is linked.
+            Some(_) if failed => false,
             // A running account: its transport knows (its store is open in this process).
             Some(s) => s.linked,
             None => self.linked_while_stopped(account, sim),
@@ -128,7 +131,7 @@ impl Runtime {
             name: account.name.clone(),
             enabled: account.enabled,
             linked,
-            running: status.is_some(),
+            running: status.is_some() && !failed,
             connected: status.as_ref().is_some_and(|s| s.connected),
             state: status
                 .as_ref()

@@ -86,8 +86,21 @@ impl TransportFactory for Transports {
             config.device_name = name.clone();
         }
         let socket = WhatsAppSocket::open(config).map_err(|e| {
+            let fix = if e.is_store_damaged() {
+                format!(
+                    ". This account is stopped, the others run. To use it again: stop wagw, \
+                     move {} aside, start wagw and relink with \
+                     `wagw channels login --account {account}`",
+                    settings
+                        .auth_dir
+                        .join(wagw_socket::store::STORE_FILE)
+                        .display()
+                )
+            } else {
+                String::new()
+            };
             SocketError::Other(format!(
-                "account {account}: cannot open the WhatsApp session in {}: {e}",
+                "account {account}: cannot open the WhatsApp session in {}: {e}{fix}",
                 settings.auth_dir.display()
             ))
         })?;

@@ -106,11 +106,19 @@ impl AccountStore {
             create: true,
             cache_kib: u32::try_from(options.cache_capacity / 1024).unwrap_or(u32::MAX),
         };
-        let db =
-            wagw_store::Db::open(dir.join(STORE_FILE), &open).map_err(|e| Error::StoreOpen {
-                path: dir.clone(),
-                detail: e.to_string(),
-            })?;
+        let db = wagw_store::Db::open(dir.join(STORE_FILE), &open).map_err(|e| {
+            if e.is_corrupt() {
+                Error::StoreDamaged {
+                    path: dir.clone(),
+                    source: e,
+                }
+            } else {
+                Error::StoreOpen {
+                    path: dir.clone(),
+                    detail: e.to_string(),
+                }
+            }
+        })?;
         let tree = |name: &str| {
             db.open_tree(name).map_err(|e| Error::StoreOpen {
                 path: dir.clone(),
