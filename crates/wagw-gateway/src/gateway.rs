@@ -129,7 +129,14 @@ impl GatewayBuilder {
         let gateway = Gateway { inner };
         if settings.enabled {
             for account in settings.accounts.iter().filter(|a| a.resolved.enabled) {
-                gateway.start_or_mark_failed(account.clone());
+                // A damaged store fails its account only; anything else (a refused authDir,
+                // a configuration the transport cannot use) still stops the start.
+                if let Err(e) = gateway.start_account(account.clone()) {
+                    if !is_damaged_store(&e) {
+                        return Err(e);
+                    }
+                    gateway.mark_failed(&account.id, &e);
+                }
             }
         } else {
             tracing::info!(target: "wagw::gateway", "web.enabled is false: no account started");
@@ -143,6 +150,15 @@ impl GatewayBuilder {
             .push(heartbeat);
         Ok(gateway)
     }
+}
+
+/// What `wagw-store` says of a damaged or foreign database file (its `Corrupt` error), as it
+/// reaches the gateway inside the transport's error text.
+const DAMAGED_STORE: &str = "is not a wagw database or is damaged";
+
+/// True when an account failed to start because its store file is damaged.
+fn is_damaged_store(e: &GatewayError) -> bool {
+    e.to_string().contains(DAMAGED_STORE)
 }
 
 pub(crate) struct Inner {
