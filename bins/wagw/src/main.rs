@@ -99,6 +99,8 @@ enum Command {
     Message(cmd::message::MessageCommand),
     /// Check the config, data dir, token, gateway and each account, with the fix for each problem.
     Doctor,
+    /// Tail the running gateway's event stream: `wagw logs --follow [--json]`.
+    Logs(cmd::logs::LogsArgs),
     /// Run the gateway on a simulated WhatsApp network with an echo agent and a scripted
     /// conversation (pairing, groups, quotes, long replies, images). No phone needed.
     Demo(cmd::demo::DemoArgs),
@@ -145,6 +147,7 @@ fn main() -> ExitCode {
         Command::Deliveries(c) => cmd::deliveries::run(c, &ctx),
         Command::Message(c) => cmd::message::run(c, &ctx),
         Command::Doctor => cmd::doctor::run(&ctx),
+        Command::Logs(l) => cmd::logs::run(l, &ctx),
         Command::Demo(d) => cmd::demo::run(d, &ctx),
         Command::Completions(c) => cmd::install::completions(c, Cli::command()),
         Command::Man(m) => cmd::install::man(m, Cli::command()),
