@@ -17,7 +17,8 @@ pub struct Checked {
 }
 
 /// Runs every start-time check on a loaded config: the agent sinks, each account's pairing
-/// reply template, the runtime settings and the listen address's token rule.
+/// reply template and the runtime settings. (The listen address's token rule depends on
+/// the daemon's environment as well: see [`listen_refusal`].)
 pub fn check(config: &Config) -> Result<Checked, ConfigError> {
     let mut problems = Vec::new();
     let specs = match agent_specs(config) {
@@ -50,9 +51,6 @@ pub fn check(config: &Config) -> Result<Checked, ConfigError> {
             }
         }
     }
-    if let Some(p) = listen_problem(config) {
-        problems.push(p);
-    }
     if !problems.is_empty() {
         return Err(config.invalid(problems));
     }
@@ -63,17 +61,15 @@ pub fn check(config: &Config) -> Result<Checked, ConfigError> {
     Ok(Checked { specs, settings })
 }
 
-/// A network-facing API needs a strong token the operator chose.
-fn listen_problem(config: &Config) -> Option<Problem> {
+/// Why the gateway would refuse to start with this config in this environment: a
+/// network-facing `gateway.listen` needs a strong token the operator chose (`gateway.token`
+/// or `WAGW_TOKEN`). The environment of `config check` may not be the daemon's (a
+/// container gets `WAGW_TOKEN` at run time), so `config check` reports it as a warning and
+/// `wagw gateway` refuses.
+pub fn listen_refusal(config: &Config) -> Result<(), crate::error::CliError> {
     let gw = config.gateway();
     let configured = gw.token.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    let e = crate::cmd::gateway::check_listen(gw.listen, configured).err()?;
-    let path = if configured.is_some() && config.written("gateway.token") {
-        "gateway.token"
-    } else {
-        "gateway.listen"
-    };
-    Some(config.problem(path, ProblemKind::Policy, e.to_string()))
+    crate::cmd::gateway::check_listen(gw.listen, configured)
 }
 
 /// Maps `gateway.agents[]` into `wagw-agents` sink specs; every sink rule broken, each at

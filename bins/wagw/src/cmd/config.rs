@@ -53,10 +53,21 @@ fn check(ctx: &Context) -> Result<ExitCode, CliError> {
     let config = ctx.load_config()?;
     // The checks the gateway runs at start, so "valid" means "the daemon starts".
     crate::preflight::check(&config)?;
+    // Depends on the environment too (WAGW_TOKEN): a warning here, a refusal at start.
+    let refusal = crate::preflight::listen_refusal(&config)
+        .err()
+        .map(|e| format!("in this environment `wagw gateway` refuses to start: {e}"));
     if ctx.json {
-        outln!("{}", serde_json::to_string_pretty(&config)?);
+        let mut doc = serde_json::to_value(&config)?;
+        if let Some(r) = &refusal {
+            doc["startRefusal"] = Value::String(r.clone());
+        }
+        outln!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         out!("{}", human(&config)?);
+        if let Some(r) = &refusal {
+            outln!("\nwarning: {r}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

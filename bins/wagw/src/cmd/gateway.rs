@@ -64,9 +64,10 @@ pub fn run(args: GatewayArgs, ctx: &Context) -> Result<ExitCode, CliError> {
     for w in config.warnings() {
         tracing::warn!(target: "wagw::config", "{w}");
     }
-    // Every start-time check (the listen token rule included) before anything is written;
-    // `wagw config check` runs the same ones.
+    // Every start-time check before anything is written; `wagw config check` runs the
+    // same ones (and warns about the listen rule, which depends on this environment).
     crate::preflight::check(&config)?;
+    crate::preflight::listen_refusal(&config)?;
     let settings = config.gateway().clone();
     files::ensure_private_dir(&settings.data_dir).map_err(|source| CliError::Io {
         what: "the data directory",
