@@ -162,3 +162,14 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod cli_tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        // Duplicate argument ids, bad defaults and the like panic here, not at a user.
+        super::Cli::command().debug_assert();
+    }
+}

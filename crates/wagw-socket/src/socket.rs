@@ -185,11 +185,7 @@ impl WhatsAppSocket {
         if let Some(url) = &config.server_url {
             transport = transport.with_url(url.clone());
         }
-        WhatsAppSocket::with_transport(
-            config,
-            Arc::new(transport),
-            Arc::new(UreqHttpClient::new()),
-        )
+        WhatsAppSocket::with_transport(config, Arc::new(transport), Arc::new(UreqHttpClient::new()))
     }
 
     /// Like [`WhatsAppSocket::open`] with another transport (a proxy, or the in-process

@@ -107,7 +107,13 @@ pub fn run(cmd: ChannelsCommand, ctx: &Context) -> Result<ExitCode, CliError> {
                 );
             if direct {
                 let id = crate::http::validate::account_id("--account", &account)?;
-                return block_on(super::link::link(&config, &id, &args, interactive, &mut out))?;
+                return block_on(super::link::link(
+                    &config,
+                    &id,
+                    &args,
+                    interactive,
+                    &mut out,
+                ))?;
             }
             block_on(login(
                 &client,
@@ -374,7 +380,11 @@ fn step(
     }
 }
 
-pub(crate) fn draw_qr(out: &mut dyn Write, payload: &str, interactive: bool) -> Result<(), CliError> {
+pub(crate) fn draw_qr(
+    out: &mut dyn Write,
+    payload: &str,
+    interactive: bool,
+) -> Result<(), CliError> {
     let art = qr::terminal(payload).map_err(|e| CliError::Failed(e.to_string()))?;
     if interactive {
         // Clear the screen so the refreshed QR replaces the old one.

@@ -42,9 +42,7 @@ pub async fn link(
     let phone = args
         .code
         .as_deref()
-        .map(|p| {
-            Phone::parse(p).map_err(|e| CliError::Usage(format!("--phone: {e} (use +E.164)")))
-        })
+        .map(|p| Phone::parse(p).map_err(|e| CliError::Usage(format!("--phone: {e} (use +E.164)"))))
         .transpose()?;
     let socket = Transports {
         sim: None,
@@ -62,9 +60,9 @@ pub async fn link(
     if let Some(me) = socket.own_identity().filter(|_| !args.force) {
         writeln!(
             out,
-            "Account {account} is already linked{}. Start the gateway with `wagw gateway`; \
+            "Account {account} is already linked as {}. Start the gateway with `wagw gateway`; \
              relink with `wagw channels login --account {account} --force`.",
-            format!(" as {}", me.phone)
+            me.phone
         )
         .ok();
         return Ok(ExitCode::SUCCESS);
@@ -98,13 +96,23 @@ async fn follow(
     interactive: bool,
     out: &mut dyn Write,
 ) -> Result<ExitCode, CliError> {
-    let mut events = socket.connect().await.map_err(|e| {
-        CliError::Failed(format!(
-            "cannot connect account {account} to WhatsApp: {e}. Check that this host reaches WhatsApp (DNS, firewall, proxy), then run `wagw channels login --account {account}` again"
-        ))
-    })?;
+    let connect = || async {
+        socket.connect().await.map_err(|e| {
+            CliError::Failed(format!(
+                "cannot connect account {account} to WhatsApp: {e}. Check that this host reaches WhatsApp (DNS, firewall, proxy), then run `wagw channels login --account {account}` again"
+            ))
+        })
+    };
+    let mut events = connect().await?;
     let mut requested = false;
-    while let Some(event) = events.recv().await {
+    // After `Paired` WhatsApp closes the stream (515, restart required) and the saved link
+    // connects again; a couple of such restarts are part of linking.
+    let mut paired = false;
+    let mut restarts = 0;
+    loop {
+        let Some(event) = events.recv().await else {
+            break;
+        };
         match event {
             SocketEvent::QrCode { code, expires_in } => match phone {
                 // The connection is ready for linking: ask for the pair code once.
@@ -122,8 +130,12 @@ async fn follow(
                 Some(_) => {}
                 None => {
                     super::channels::draw_qr(out, &code, interactive)?;
-                    writeln!(out, "(valid for {}s; a new one follows)", expires_in.as_secs())
-                        .ok();
+                    writeln!(
+                        out,
+                        "(valid for {}s; a new one follows)",
+                        expires_in.as_secs()
+                    )
+                    .ok();
                 }
             },
             SocketEvent::PairCode { .. } => {}
@@ -171,6 +183,7 @@ async fn follow(
             // Paired: the credentials are being stored; the first full connection
             // confirms them.
             SocketEvent::Paired { identity } => {
+                paired = true;
                 writeln!(out, "Paired as {}; finishing the link...", identity.phone).ok();
             }
             SocketEvent::Connected { identity } => {
@@ -181,6 +194,10 @@ async fn follow(
                 )
                 .ok();
                 return Ok(ExitCode::SUCCESS);
+            }
+            SocketEvent::Closed(_) if paired && restarts < 3 => {
+                restarts += 1;
+                events = connect().await?;
             }
             SocketEvent::Closed(reason) => {
                 return Err(CliError::Failed(format!(

@@ -38,7 +38,9 @@ pub fn run(args: LogsArgs, ctx: &Context) -> Result<ExitCode, CliError> {
         let mut out = std::io::stdout();
         // A closed stdout (`wagw logs -f | head`) ends the command quietly.
         client
-            .events(after, |e| writeln!(out, "{}", line(&e, json)).is_ok() && out.flush().is_ok())
+            .events(after, |e| {
+                writeln!(out, "{}", line(&e, json)).is_ok() && out.flush().is_ok()
+            })
             .await
     })??;
     Ok(ExitCode::SUCCESS)
@@ -55,14 +57,20 @@ pub fn line(e: &EventRecord, json: bool) -> String {
     let field = |k: &str| d.get(k).and_then(|v| v.as_str()).map(str::to_owned);
     let account = field("account")
         .or_else(|| field("accountId"))
-        .or_else(|| d.pointer("/turn/accountId").and_then(|v| v.as_str()).map(str::to_owned))
+        .or_else(|| {
+            d.pointer("/turn/accountId")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        })
         .unwrap_or_else(|| "-".to_owned());
     // Message bodies stay out of a log line (they are in --json for who asks).
-    let summary = ["detail", "state", "sender", "from", "reason", "error", "message"]
-        .iter()
-        .filter_map(|k| field(k).map(|v| format!("{k}={v}")))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let summary = [
+        "detail", "state", "sender", "from", "reason", "error", "message",
+    ]
+    .iter()
+    .filter_map(|k| field(k).map(|v| format!("{k}={v}")))
+    .collect::<Vec<_>>()
+    .join(" ");
     format!(
         "{h:02}:{m:02}:{s:02}Z #{} {} {account}{}{summary}",
         e.seq,

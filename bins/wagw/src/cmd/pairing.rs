@@ -23,7 +23,8 @@ pub enum PairingCommand {
     /// Pending pairing requests: unknown senders who were sent a code.
     List {
         /// `whatsapp` (optional; the only channel).
-        channel: Option<String>,
+        #[arg(value_name = "CHANNEL")]
+        word: Option<String>,
         #[command(flatten)]
         channel_flag: super::ChannelArg,
         /// Only this account's requests.
@@ -70,11 +71,11 @@ pub fn run(cmd: PairingCommand, ctx: &Context) -> Result<ExitCode, CliError> {
     block_on(async {
         match cmd {
             PairingCommand::List {
-                channel,
+                word,
                 channel_flag,
                 account,
             } => {
-                channel_ok(channel.as_deref().map(|c| ("CHANNEL", c)))?;
+                channel_ok(word.as_deref().map(|c| ("CHANNEL", c)))?;
                 channel_flag.check()?;
                 let account = account
                     .as_deref()

@@ -396,9 +396,10 @@ impl GatewayApi for Runtime {
                     code: "no_login_prompt",
                     message: match status.and_then(|s| s.detail) {
                         Some(detail) => format!(
-                            "account {id} could not start linking ({state}): {detail}. Check that this \
+                            "account {id} could not start linking ({state}): {}. Check that this \
                              host reaches WhatsApp (DNS, firewall, proxy; `wagw doctor`), then run \
-                             `wagw channels login --account {id}` again"
+                             `wagw channels login --account {id}` again",
+                            detail.trim_end_matches('.')
                         ),
                         None => format!(
                             "account {id} showed no QR within 5 s ({state}) and its transport gave no \

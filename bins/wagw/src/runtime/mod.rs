@@ -95,7 +95,8 @@ pub async fn start(config: &Config, options: RuntimeOptions) -> Result<Started, 
     // Before any transport exists, so the library's first series are recorded.
     let library = recorder::install();
     let crate::preflight::Checked { specs, settings } = crate::preflight::check(config)?;
-    let transports = transport::Transports::for_config(config, options.sim, options.sim_unlinked, now_ms())?;
+    let transports =
+        transport::Transports::for_config(config, options.sim, options.sim_unlinked, now_ms())?;
     let sim = transports.sim.clone();
     let store =
         GatewayStore::open(&config.gateway().data_dir).map_err(|e| runtime_error("store")(&e))?;

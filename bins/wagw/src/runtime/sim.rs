@@ -105,9 +105,9 @@ pub async fn scan(
             account: account.to_string(),
             phone: number.clone(),
             message: match code {
-                Some(_) => format!(
-                    "{number} typed the pair code of account {account}; it is linking now."
-                ),
+                Some(_) => {
+                    format!("{number} typed the pair code of account {account}; it is linking now.")
+                }
                 None => {
                     format!("{number} scanned the QR of account {account}; it is linking now.")
                 }

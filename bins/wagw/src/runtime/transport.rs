@@ -61,7 +61,8 @@ impl Transports {
                 }
                 let owner = Phone::parse(&sim_owner_number(i))
                     .map_err(|e| CliError::Runtime(format!("simulated number: {e}")))?;
-                let sim_error = |e: wagw_sim::SimError| CliError::Runtime(format!("simulator: {e}"));
+                let sim_error =
+                    |e: wagw_sim::SimError| CliError::Runtime(format!("simulator: {e}"));
                 if unlinked {
                     // The phone that will scan the QR or type the pair code.
                     net.try_phone(&owner.to_string()).map_err(sim_error)?;

@@ -590,12 +590,20 @@ mod names {
 fn channel_whatsapp_is_accepted_everywhere_and_any_other_channel_named() {
     let d = Daemon::start(OPEN_ECHO);
     d.wait_connected("default");
+    d.inbound("+15550001111", "hello"); // a contact the simulator knows
     let ok = d.cli(&["pairing", "list", "--channel", "whatsapp"]);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
     let ok = d.cli(&["channels", "status", "--channel", "whatsapp"]);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
     let ok = d.cli(&[
-        "message", "send", "--channel", "whatsapp", "--to", "+15550001111", "--text", "hi",
+        "message",
+        "send",
+        "--channel",
+        "whatsapp",
+        "--to",
+        "+15550001111",
+        "--text",
+        "hi",
     ]);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
     for args in [
@@ -606,12 +614,22 @@ fn channel_whatsapp_is_accepted_everywhere_and_any_other_channel_named() {
         &["pairing", "list", "telegram"],
         &["pairing", "approve", "--channel", "telegram", "K7PQ2MZX"],
         &["pairing", "reject", "telegram", "K7PQ2MZX"],
-        &["message", "send", "--channel", "telegram", "--to", "+15550001111", "--text", "x"],
+        &[
+            "message",
+            "send",
+            "--channel",
+            "telegram",
+            "--to",
+            "+15550001111",
+            "--text",
+            "x",
+        ],
     ] {
         let o = d.cli(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         assert!(
-            stderr(&o).contains("unknown channel \"telegram\"; wagw serves one channel, `whatsapp`"),
+            stderr(&o)
+                .contains("unknown channel \"telegram\"; wagw serves one channel, `whatsapp`"),
             "{args:?}: {}",
             stderr(&o)
         );
@@ -626,8 +644,14 @@ fn login_shows_the_transports_own_error_and_what_to_do() {
     let o = d.cli(&["channels", "login", "--timeout", "30"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     let err = stderr(&o);
-    assert!(err.contains("account default could not start linking"), "{err}");
-    assert!(err.contains("Check that this host reaches WhatsApp"), "{err}");
+    assert!(
+        err.contains("account default could not start linking"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Check that this host reaches WhatsApp"),
+        "{err}"
+    );
     assert!(!err.contains("no QR within 5 s"), "{err}");
     drop(d);
 
@@ -653,8 +677,14 @@ fn login_shows_the_transports_own_error_and_what_to_do() {
         stdout(&o)
     );
     let err = stderr(&o);
-    assert!(err.contains("Check that this host reaches WhatsApp"), "{err}");
-    assert!(err.contains("wagw channels login --account default"), "{err}");
+    assert!(
+        err.contains("Check that this host reaches WhatsApp"),
+        "{err}"
+    );
+    assert!(
+        err.contains("wagw channels login --account default"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -663,7 +693,11 @@ fn status_probe_pings_each_connection() {
     d.wait_connected("default");
     let o = d.cli(&["channels", "status", "--probe"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("Probe (a ping WhatsApp must answer):"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("Probe (a ping WhatsApp must answer):"),
+        "{}",
+        stdout(&o)
+    );
     assert!(stdout(&o).contains("default: ok, "), "{}", stdout(&o));
     let o = d.cli(&["--json", "channels", "status", "--probe"]);
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -686,7 +720,11 @@ fn status_probe_pings_each_connection() {
 
 #[test]
 fn logs_follow_tails_the_event_stream() {
-    let d = Daemon::start(OPEN_ECHO);
+    // An `events` agent: its turns go to the event stream.
+    let d = Daemon::start(
+        r#"{ "gateway": { "agents": [ { "id": "main", "type": "events" } ] },
+             "channels": { "whatsapp": { "dmPolicy": "open", "allowFrom": ["*"] } } }"#,
+    );
     d.wait_connected("default");
     let o = d.cli(&["logs"]);
     assert_eq!(o.status.code(), Some(2));
@@ -696,7 +734,10 @@ fn logs_follow_tails_the_event_stream() {
     d.inbound("+15550002222", "hello from the log test");
     let cfg = d.config_path();
     let env = env_of(&d);
-    let mut text = Running::spawn(&["logs", "--follow", "--from-start", "--config", &cfg], &env);
+    let mut text = Running::spawn(
+        &["logs", "--follow", "--from-start", "--config", &cfg],
+        &env,
+    );
     let mut lines = Running::spawn(
         &["--json", "logs", "-f", "--from-start", "--config", &cfg],
         &env,
@@ -710,7 +751,16 @@ fn logs_follow_tails_the_event_stream() {
         .unwrap();
     assert!(turn["seq"].is_u64(), "{turn}");
     text.until(" turn ", 30);
-    assert!(!text.seen.contains("hello from the log test"), "a body in the text log: {}", text.seen);
+    assert!(
+        text.seen.contains(" account_state default: "),
+        "{}",
+        text.seen
+    );
+    assert!(
+        !text.seen.contains("hello from the log test"),
+        "a body in the text log: {}",
+        text.seen
+    );
     // Live: a later event arrives without a restart.
     d.inbound("+15550003333", "second");
     lines.until("+15550003333", 30);
@@ -745,9 +795,8 @@ fn outbox_has(port: u16, chat: &str, text: &str) -> bool {
     let (_, b) = http(port, "GET", "/v1/sim/outbox/default", None);
     serde_json::from_str::<Value>(&b).is_ok_and(|v| {
         v["messages"].as_array().is_some_and(|m| {
-            m.iter().any(|m| {
-                m["chat"] == chat && m["text"].as_str().is_some_and(|t| t.contains(text))
-            })
+            m.iter()
+                .any(|m| m["chat"] == chat && m["text"].as_str().is_some_and(|t| t.contains(text)))
         })
     })
 }
@@ -759,7 +808,14 @@ fn sim_pair_code_links_an_unlinked_account_through_channels_login() {
     assert_eq!(json(&b)["linked"], false, "{b}");
     let cfg = d.config_path();
     let mut login = Running::spawn(
-        &["channels", "login", "--phone", "+15550190001", "--config", &cfg],
+        &[
+            "channels",
+            "login",
+            "--phone",
+            "+15550190001",
+            "--config",
+            &cfg,
+        ],
         &env_of(&d),
     );
     login.until("Pair code for account default: ", 30);
@@ -776,11 +832,21 @@ fn sim_pair_code_links_an_unlinked_account_through_channels_login() {
         "/v1/sim/scan",
         Some(r#"{"phone": "+15550190001", "code": "WRONG123"}"#),
     );
-    assert_eq!((s, json(&b)["error"]["field"].clone()), (422, "code".into()), "{b}");
+    assert_eq!(
+        (s, json(&b)["error"]["field"].clone()),
+        (422, "code".into()),
+        "{b}"
+    );
     let body = serde_json::json!({"phone": "+15550190001", "code": code}).to_string();
     let (s, b) = d.http("POST", "/v1/sim/scan", Some(&body));
     assert_eq!(s, 200, "{b}");
-    assert!(json(&b)["message"].as_str().unwrap().contains("typed the pair code"), "{b}");
+    assert!(
+        json(&b)["message"]
+            .as_str()
+            .unwrap()
+            .contains("typed the pair code"),
+        "{b}"
+    );
     let (status, out, err) = login.finish(60);
     assert!(status.success(), "{out}\n{err}");
     assert!(out.contains("Linked"), "{out}");
@@ -809,7 +875,11 @@ fn new_user_journey_init_gateway_login_pairing_send_sigterm() {
     let port = free_port();
     let text = std::fs::read_to_string(&cfg).unwrap();
     assert!(text.contains("127.0.0.1:7420"));
-    std::fs::write(&cfg, text.replace("127.0.0.1:7420", &format!("127.0.0.1:{port}"))).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replace("127.0.0.1:7420", &format!("127.0.0.1:{port}")),
+    )
+    .unwrap();
     let o = run(&["config", "check"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
@@ -850,7 +920,11 @@ fn new_user_journey_init_gateway_login_pairing_send_sigterm() {
     let code = list["requests"][0]["code"].as_str().unwrap().to_owned();
     let o = run(&["pairing", "approve", "whatsapp", &code, "--notify"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("They were told so on WhatsApp"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("They were told so on WhatsApp"),
+        "{}",
+        stdout(&o)
+    );
     wait_for("the approval notice", 30, || {
         outbox_has(port, chat, "You have been approved").then_some(())
     });
@@ -861,7 +935,14 @@ fn new_user_journey_init_gateway_login_pairing_send_sigterm() {
     });
 
     // 5. The operator sends a message.
-    let o = run(&["message", "send", "--to", sender, "--text", "from the operator"]);
+    let o = run(&[
+        "message",
+        "send",
+        "--to",
+        sender,
+        "--text",
+        "from the operator",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(outbox_has(port, chat, "from the operator"));
 
@@ -874,5 +955,9 @@ fn new_user_journey_init_gateway_login_pairing_send_sigterm() {
     assert!(kill.success());
     let status = wait_for("the gateway to exit", 20, || gw.0.try_wait().unwrap());
     assert!(status.success(), "{status:?}");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }
