@@ -248,9 +248,7 @@ pub fn explain_without_store(
     input: &ExplainInput,
     now_ms: i64,
 ) -> Result<ExplainView, ApiError> {
-    let db = sled::Config::new()
-        .temporary(true)
-        .open()
+    let db = wagw_store::Db::temporary()
         .map_err(|e| ApiError::Internal(format!("cannot open a scratch store: {e}")))?;
     let store = AccessStore::open(&db).map_err(api_error)?;
     AccessOps::new(&store, config).explain(
@@ -274,8 +272,8 @@ mod tests {
         Config::from_json5_str(text, &Env::from_pairs([("WAGW_DATA_DIR", "/tmp/x")])).unwrap()
     }
 
-    fn store() -> (sled::Db, AccessStore) {
-        let db = sled::Config::new().temporary(true).open().unwrap();
+    fn store() -> (wagw_store::Db, AccessStore) {
+        let db = wagw_store::Db::temporary().unwrap();
         let store = AccessStore::open(&db).unwrap();
         (db, store)
     }

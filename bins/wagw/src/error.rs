@@ -124,13 +124,13 @@ pub enum CliError {
     StoreBusy {
         /// The base URL tried.
         url: String,
-        /// The sled database folder.
+        /// The store's folder (`<dataDir>/state`).
         path: PathBuf,
     },
     /// The store could not be opened or read.
     #[error("the store {}: {reason}", path.display())]
     Store {
-        /// The sled database folder.
+        /// The store's folder (`<dataDir>/state`).
         path: PathBuf,
         /// What failed.
         reason: String,

@@ -410,13 +410,13 @@ mod direct_store {
             wagw(&all, &[("WAGW_DATA_DIR", self.data.to_str().unwrap())])
         }
 
-        fn db(&self) -> sled::Db {
-            // No background flusher: the lock goes with the last handle, at once.
-            sled::Config::new()
-                .path(self.data.join("state"))
-                .flush_every_ms(None)
-                .open()
-                .unwrap()
+        fn db(&self) -> wagw_store::Db {
+            // The lock goes with the last handle, at once.
+            wagw_store::Db::open(
+                self.data.join("state").join("state.sqlite3"),
+                &wagw_store::OpenOptions::default(),
+            )
+            .unwrap()
         }
 
         /// A pairing request from `phone` on `account`, issued `age_ms` ago.
@@ -429,7 +429,7 @@ mod direct_store {
             code
         }
 
-        fn challenge_on(db: &sled::Db, account: &str, phone: &str, age_ms: i64) -> String {
+        fn challenge_on(db: &wagw_store::Db, account: &str, phone: &str, age_ms: i64) -> String {
             let store = AccessStore::open(db).unwrap();
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -1155,3 +1155,6 @@ mod hardening;
 
 #[path = "cli/onboarding.rs"]
 mod onboarding;
+
+#[path = "cli/store.rs"]
+mod store;

@@ -4,7 +4,7 @@ use thiserror::Error;
 use wagw_core::IdentityError;
 
 /// Everything that can go wrong in access control. The policy engine itself never fails;
-/// these come from parsing configuration, the CLI's inputs and the sled stores.
+/// these come from parsing configuration, the CLI's inputs and the stores.
 #[derive(Debug, Error)]
 pub enum AccessError {
     /// An `allowFrom` / `groupAllowFrom` entry that is neither `"*"`, a phone number nor a LID.
@@ -78,29 +78,20 @@ pub enum AccessError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The sled database failed (disk full, permissions, corruption).
+    /// The database failed (disk full, permissions, corruption).
     #[error("access store failed: {0}; check the data directory's free space and permissions")]
-    Store(#[from] sled::Error),
+    Store(#[from] wagw_store::StoreError),
     /// A record in the store could not be decoded (written by an incompatible version, or
     /// damaged).
     #[error(
         "access store record {tree}/{key} is unreadable ({reason}); remove it or restore a backup"
     )]
     Corrupt {
-        /// The sled tree.
+        /// The tree.
         tree: &'static str,
         /// The record's key, printable.
         key: String,
         /// The decode error.
         reason: String,
     },
-}
-
-impl From<sled::transaction::TransactionError<AccessError>> for AccessError {
-    fn from(e: sled::transaction::TransactionError<AccessError>) -> Self {
-        match e {
-            sled::transaction::TransactionError::Abort(inner) => inner,
-            sled::transaction::TransactionError::Storage(s) => AccessError::Store(s),
-        }
-    }
 }

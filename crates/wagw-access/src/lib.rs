@@ -9,7 +9,7 @@
 //!   config key that decided it. [`explain`] turns that into what `wagw access explain`
 //!   prints. [`parse_command`] recognises `/activation mention|always` (after
 //!   [`strip_command_mentions`]); [`owners`] / [`is_owner`] say who may use it.
-//! - **The stores** ([`AccessStore`]), on the gateway's sled database: pairing requests
+//! - **The stores** ([`AccessStore`]), on the gateway's database (`wagw-store`): pairing requests
 //!   (8-character codes from a CSPRNG, TTL, per-account cap), the allow-store of approved
 //!   senders and per-group activation. Every write is flushed before it returns.
 //!
@@ -17,7 +17,7 @@
 //! use wagw_access::{AccessPolicy, AccessRequest, AccessStore, Decision, FollowUp, decide};
 //! use wagw_core::{AccountId, Phone, Sender};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let db = sled::Config::new().temporary(true).open()?;
+//! let db = wagw_store::Db::temporary()?;
 //! let store = AccessStore::open(&db)?;
 //! let policy = AccessPolicy::default(); // dmPolicy: pairing, nobody allowed yet
 //! let account = AccountId::default();

@@ -56,7 +56,7 @@ fn durable(c: &mut Criterion) {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let db = sled::open(dir.path().join("db")).unwrap();
+    let db = wagw_store::Db::open(dir.path().join("state.sqlite3"), &Default::default()).unwrap();
     let outbox = Outbox::new(db.open_tree("outbox").unwrap());
     let log = EventLog::open(db.open_tree("events").unwrap(), 10_000).unwrap();
     let turn = turn_json();

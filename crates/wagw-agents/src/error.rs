@@ -30,9 +30,9 @@ pub enum AgentsError {
         id: String,
     },
 
-    /// The store (sled) failed; the database may be full, read-only or corrupt.
+    /// The store failed; the database may be full, read-only or corrupt.
     #[error("store error: {0} (check the data directory's free space and permissions)")]
-    Store(#[from] sled::Error),
+    Store(#[from] wagw_store::StoreError),
 
     /// A stored record could not be decoded (written by an incompatible version?).
     #[error("corrupt {what} record {key:?} in the store: {source}")]

@@ -2,7 +2,7 @@
 //! agents) and status changes, with ids that only grow, so a client reconnecting with
 //! `Last-Event-ID` gets exactly what it missed.
 //!
-//! Key layout in its `sled::Tree`: `e<id, 8 bytes BE>` → [`Event`] JSON; `m` → the next id
+//! Key layout in its store tree (`wagw_store::Tree`): `e<id, 8 bytes BE>` → [`Event`] JSON; `m` → the next id
 //! (kept even when every event is trimmed, so ids are never reused).
 
 use std::collections::VecDeque;
@@ -89,7 +89,7 @@ impl CursorItem {
 }
 
 struct Inner {
-    tree: sled::Tree,
+    tree: wagw_store::Tree,
     capacity: usize,
     clock: Arc<dyn Clock>,
     tx: broadcast::Sender<Event>,
@@ -103,7 +103,7 @@ struct Inner {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), wagw_agents::AgentsError> {
 /// use wagw_agents::EventLog;
-/// let db = sled::Config::new().temporary(true).open()?;
+/// let db = wagw_store::Db::temporary()?;
 /// let log = EventLog::open(db.open_tree("events")?, 100)?;
 /// let id = log.append("status", &serde_json::json!({"account": "work", "state": "connected"})).await?;
 /// let page = log.read_after(id - 1, 10)?;
@@ -135,13 +135,13 @@ fn id_of(key: &[u8]) -> Option<u64> {
 
 impl EventLog {
     /// Opens the log in `tree`, keeping at most `capacity` events (at least 1).
-    pub fn open(tree: sled::Tree, capacity: usize) -> Result<Self, AgentsError> {
+    pub fn open(tree: wagw_store::Tree, capacity: usize) -> Result<Self, AgentsError> {
         Self::open_with_clock(tree, capacity, Arc::new(SystemClock))
     }
 
     /// Like [`EventLog::open`] with an injected clock for `atMs`.
     pub fn open_with_clock(
-        tree: sled::Tree,
+        tree: wagw_store::Tree,
         capacity: usize,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, AgentsError> {
@@ -164,7 +164,7 @@ impl EventLog {
     fn next_id(&self) -> Result<u64, AgentsError> {
         if let Some(bytes) = self.inner.tree.get(NEXT_ID)? {
             let raw: [u8; 8] = bytes
-                .as_ref()
+                .as_slice()
                 .try_into()
                 .map_err(|_| AgentsError::Corrupt {
                     what: "event log counter",
@@ -207,9 +207,9 @@ impl EventLog {
             what: "an event",
             source,
         })?;
-        let mut batch = sled::Batch::default();
-        batch.insert(&event_key(id), bytes);
-        batch.insert(NEXT_ID, &(id + 1).to_be_bytes());
+        let mut batch = wagw_store::Batch::default();
+        batch.insert(event_key(id), bytes);
+        batch.insert(NEXT_ID, (id + 1).to_be_bytes());
         // Ids are contiguous from the oldest kept one, so the count is newest − oldest + 1.
         let oldest = self
             .inner
@@ -223,7 +223,7 @@ impl EventLog {
         let capacity = self.inner.capacity as u64;
         if kept > capacity {
             for old in oldest..oldest + (kept - capacity) {
-                batch.remove(&event_key(old));
+                batch.remove(event_key(old));
             }
         }
         self.inner.tree.apply_batch(batch)?;

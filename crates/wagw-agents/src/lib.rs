@@ -6,7 +6,7 @@
 //! - [`config`]: `gateway.agents[]` entries ([`AgentConfig`]) validated into [`AgentSpec`]s,
 //!   with errors naming the field (`gateway.agents[1].url: ...`).
 //! - [`webhook`] + [`outbox`] + [`handoff`]: signed POSTs (`X-Wagw-Signature`, `X-Wagw-Delivery`) through
-//!   a durable sled outbox: at-least-once across crashes, exponential backoff with jitter,
+//!   a durable outbox (on `wagw-store`): at-least-once across crashes, exponential backoff with jitter,
 //!   4xx not retried except 408/429 (`Retry-After` honoured), dead letters, list and replay;
 //!   each outcome handed over once, to the waiting caller or the completion channel.
 //! - [`signature`]: [`sign`] and [`verify_signature`] (what an agent runs on receipt).
@@ -22,7 +22,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), wagw_agents::AgentsError> {
 //! use wagw_agents::*;
-//! let db = sled::Config::new().temporary(true).open()?;
+//! let db = wagw_store::Db::temporary()?;
 //! let configs: Vec<AgentConfig> = serde_json::from_str(r#"[
 //!     {"id": "bot", "type": "webhook", "url": "http://127.0.0.1:8080/turns",
 //!      "secret": "change-me-to-32-random-bytes", "maxAttempts": 5}
@@ -48,7 +48,7 @@
 //! No other wagw crate (not `wagw-gateway`, not `wagw-normalize`, not even `wagw-core`):
 //! the turn is JSON and the replies are this crate's own type, so the gateway and the
 //! sinks can change independently. It opens no database of its own (the gateway hands in
-//! `sled::Tree`s), starts no tasks by itself (the caller spawns [`WebhookWorker::run`]),
+//! `wagw_store::Tree`s), starts no tasks by itself (the caller spawns [`WebhookWorker::run`]),
 //! and reads no global configuration. Time and randomness are injectable ([`Clock`],
 //! [`RandomUnit`]).
 

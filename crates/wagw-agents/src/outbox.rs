@@ -1,4 +1,4 @@
-//! The durable webhook outbox: one record per delivery in a `sled::Tree`, with ordered
+//! The durable webhook outbox: one record per delivery in a store tree (`wagw_store::Tree`), with ordered
 //! index keys per state so the worker finds what is due and the CLI lists what is dead.
 //!
 //! Key layout (one tree, handed in by the gateway, which owns the database):
@@ -7,7 +7,7 @@
 //! - `x<dead at ms><id>` → dead-lettered, ordered by when
 //! - `k<delivered at ms><id>` → delivered recently (the newest `keep_delivered` are kept)
 //!
-//! Every state change rewrites the record and moves its index key in one sled transaction,
+//! Every state change rewrites the record and moves its index key in one store transaction,
 //! and is flushed before the call returns, so a crash never loses an accepted delivery and
 //! never leaves a record without its index.
 
@@ -15,7 +15,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError};
 use tokio::sync::{Notify, oneshot};
 
 use crate::error::AgentsError;
@@ -180,13 +179,6 @@ fn encode(record: &DeliveryRecord) -> Result<Vec<u8>, AgentsError> {
     })
 }
 
-fn tx_error(e: TransactionError<AgentsError>) -> AgentsError {
-    match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => AgentsError::Store(e),
-    }
-}
-
 /// The result of [`Outbox::enqueue`].
 #[derive(Debug)]
 pub struct Enqueued {
@@ -211,7 +203,7 @@ pub struct OutboxCounts {
 }
 
 struct Inner {
-    tree: sled::Tree,
+    tree: wagw_store::Tree,
     notify: Notify,
     waiters: Mutex<HashMap<DeliveryId, oneshot::Sender<DeliveryOutcome>>>,
     keep_delivered: usize,
@@ -222,7 +214,7 @@ struct Inner {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), wagw_agents::AgentsError> {
 /// use wagw_agents::{DeliveryId, DeliveryState, Outbox, TurnPayload};
-/// let db = sled::Config::new().temporary(true).open()?;
+/// let db = wagw_store::Db::temporary()?;
 /// let outbox = Outbox::new(db.open_tree("outbox")?);
 /// let turn = TurnPayload::new(DeliveryId::new("d1")?, "work", &serde_json::json!({"body": "hi"}))?;
 /// let first = outbox.enqueue("support", &turn, 1_000).await?;
@@ -239,7 +231,7 @@ pub struct Outbox {
 impl std::fmt::Debug for Outbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Outbox")
-            .field("tree", &String::from_utf8_lossy(&self.inner.tree.name()))
+            .field("tree", &self.inner.tree.name())
             .field("keep_delivered", &self.inner.keep_delivered)
             .finish()
     }
@@ -248,12 +240,12 @@ impl std::fmt::Debug for Outbox {
 impl Outbox {
     /// An outbox over `tree` (the gateway's `outbox` tree). Pending deliveries already in it
     /// resume when a worker runs, with their ids unchanged.
-    pub fn new(tree: sled::Tree) -> Self {
+    pub fn new(tree: wagw_store::Tree) -> Self {
         Self::with_keep_delivered(tree, DEFAULT_KEEP_DELIVERED)
     }
 
     /// Like [`Outbox::new`], keeping the newest `keep` delivered records.
-    pub fn with_keep_delivered(tree: sled::Tree, keep: usize) -> Self {
+    pub fn with_keep_delivered(tree: wagw_store::Tree, keep: usize) -> Self {
         Outbox {
             inner: Arc::new(Inner {
                 tree,
@@ -306,18 +298,14 @@ impl Outbox {
         // the delivery before anyone listens.
         let (tx, rx) = oneshot::channel();
         self.waiters().insert(record.id.clone(), tx);
-        let existing = self
-            .inner
-            .tree
-            .transaction(|t| {
-                if let Some(old) = t.get(&rkey)? {
-                    return Ok(Some(old));
-                }
-                t.insert(rkey.as_slice(), value.as_slice())?;
-                t.insert(ikey.as_slice(), &[] as &[u8])?;
-                Ok::<_, ConflictableTransactionError<AgentsError>>(None)
-            })
-            .map_err(tx_error);
+        let existing = self.inner.tree.transaction(|t| {
+            if let Some(old) = t.get(&rkey)? {
+                return Ok(Some(old));
+            }
+            t.insert(rkey.as_slice(), value.as_slice())?;
+            t.insert(ikey.as_slice(), [])?;
+            Ok::<_, AgentsError>(None)
+        });
         let existing = match existing {
             Ok(existing) => existing,
             Err(e) => {
@@ -379,7 +367,7 @@ impl Outbox {
     ) -> Result<Vec<DeliveryRecord>, AgentsError> {
         let prefix = [state.index_prefix()];
         let iter = self.inner.tree.scan_prefix(prefix);
-        let keys: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = match state {
+        let keys: Box<dyn Iterator<Item = wagw_store::Result<wagw_store::Entry>>> = match state {
             DeliveryState::Pending => Box::new(iter),
             DeliveryState::Dead | DeliveryState::Delivered => Box::new(iter.rev()),
         };
@@ -423,35 +411,28 @@ impl Outbox {
         now_ms: u64,
     ) -> Result<DeliveryRecord, AgentsError> {
         let rkey = record_key(id);
-        let record = self
-            .inner
-            .tree
-            .transaction(|t| {
-                let Some(bytes) = t.get(&rkey)? else {
-                    return Err(ConflictableTransactionError::Abort(
-                        AgentsError::DeliveryNotFound { id: id.to_string() },
-                    ));
-                };
-                let mut record =
-                    decode(&rkey, &bytes).map_err(ConflictableTransactionError::Abort)?;
-                if record.state != DeliveryState::Dead {
-                    return Err(ConflictableTransactionError::Abort(AgentsError::NotDead {
-                        id: id.to_string(),
-                        state: record.state,
-                    }));
-                }
-                t.remove(record.index_key())?;
-                record.state = DeliveryState::Pending;
-                record.attempts = 0;
-                record.replays += 1;
-                record.next_attempt_at_ms = Some(now_ms);
-                record.finished_at_ms = None;
-                let value = encode(&record).map_err(ConflictableTransactionError::Abort)?;
-                t.insert(rkey.as_slice(), value)?;
-                t.insert(record.index_key(), &[] as &[u8])?;
-                Ok(record)
-            })
-            .map_err(tx_error)?;
+        let record = self.inner.tree.transaction(|t| {
+            let Some(bytes) = t.get(&rkey)? else {
+                return Err(AgentsError::DeliveryNotFound { id: id.to_string() });
+            };
+            let mut record = decode(&rkey, &bytes)?;
+            if record.state != DeliveryState::Dead {
+                return Err(AgentsError::NotDead {
+                    id: id.to_string(),
+                    state: record.state,
+                });
+            }
+            t.remove(record.index_key())?;
+            record.state = DeliveryState::Pending;
+            record.attempts = 0;
+            record.replays += 1;
+            record.next_attempt_at_ms = Some(now_ms);
+            record.finished_at_ms = None;
+            let value = encode(&record)?;
+            t.insert(rkey.as_slice(), value)?;
+            t.insert(record.index_key(), [])?;
+            Ok(record)
+        })?;
         self.inner.tree.flush_async().await?;
         tracing::info!(target: "wagw::agents", delivery = %id, agent = %record.agent_id, "dead delivery replayed");
         self.inner.notify.notify_one();
@@ -511,15 +492,12 @@ impl Outbox {
         let rkey = record_key(&after.id);
         let value = encode(after)?;
         let (old_index, new_index) = (before.index_key(), after.index_key());
-        self.inner
-            .tree
-            .transaction(|t| {
-                t.remove(old_index.as_slice())?;
-                t.insert(rkey.as_slice(), value.as_slice())?;
-                t.insert(new_index.as_slice(), &[] as &[u8])?;
-                Ok::<_, ConflictableTransactionError<AgentsError>>(())
-            })
-            .map_err(tx_error)?;
+        self.inner.tree.transaction(|t| {
+            t.remove(old_index.as_slice())?;
+            t.insert(rkey.as_slice(), value.as_slice())?;
+            t.insert(new_index.as_slice(), [])?;
+            Ok::<_, AgentsError>(())
+        })?;
         if after.state == DeliveryState::Delivered {
             self.trim_delivered()?;
         }
@@ -534,7 +512,7 @@ impl Outbox {
         if excess == 0 {
             return Ok(());
         }
-        let mut batch = sled::Batch::default();
+        let mut batch = wagw_store::Batch::default();
         for entry in self.inner.tree.scan_prefix([DELIVERED]).take(excess) {
             let (key, _) = entry?;
             if let Some(id) = id_of_index(&key) {
@@ -577,7 +555,7 @@ mod tests {
     use std::time::Duration;
 
     fn outbox(keep: usize) -> Outbox {
-        let db = sled::Config::new().temporary(true).open().unwrap();
+        let db = wagw_store::Db::temporary().unwrap();
         Outbox::with_keep_delivered(db.open_tree("outbox").unwrap(), keep)
     }
 

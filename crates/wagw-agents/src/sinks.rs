@@ -37,7 +37,7 @@ pub const INLINE_WAIT_MARGIN: Duration = Duration::from_secs(2);
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), wagw_agents::AgentsError> {
 /// use wagw_agents::{validate_agents, AgentConfig, AgentSinks, DeliveryId, EventLog, Outbox, TurnPayload};
-/// let db = sled::Config::new().temporary(true).open()?;
+/// let db = wagw_store::Db::temporary()?;
 /// let configs: Vec<AgentConfig> = serde_json::from_str(r#"[{"id": "echo", "type": "echo"}]"#).unwrap();
 /// let sinks = AgentSinks::new(
 ///     &validate_agents(&configs)?,

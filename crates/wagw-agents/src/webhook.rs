@@ -115,7 +115,7 @@ pub fn classify_status(status: u16, retry_after: Option<&str>, now_ms: u64) -> A
 /// Delivers the outbox's webhook deliveries. Build it, then `run` it on its own task.
 ///
 /// ```no_run
-/// # async fn demo(db: sled::Db, specs: Vec<wagw_agents::AgentSpec>) -> Result<(), wagw_agents::AgentsError> {
+/// # async fn demo(db: wagw_store::Db, specs: Vec<wagw_agents::AgentSpec>) -> Result<(), wagw_agents::AgentsError> {
 /// use wagw_agents::{Outbox, WebhookTargets, WebhookWorker};
 /// let outbox = Outbox::new(db.open_tree("outbox")?);
 /// let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();

@@ -334,7 +334,8 @@ fn allowlist_message(e: &IdentityError) -> String {
     format!("{e}{hint}")
 }
 
-/// Time zones: `UTC`, `GMT`, or an IANA `Area/Location` name.
+/// Time zones: `UTC`, `GMT`, `local` (the host's zone, resolved at start), or an IANA
+/// `Area/Location` name.
 pub(crate) fn timezone_ok(tz: &str) -> bool {
     const AREAS: &[&str] = &[
         "Africa",
@@ -349,7 +350,7 @@ pub(crate) fn timezone_ok(tz: &str) -> bool {
         "Pacific",
         "Etc",
     ];
-    if tz == "UTC" || tz == "GMT" {
+    if tz == "UTC" || tz == "GMT" || tz == "local" {
         return true;
     }
     let mut parts = tz.split('/');
@@ -372,6 +373,7 @@ mod tests {
     fn timezones() {
         for ok in [
             "UTC",
+            "local",
             "Europe/Berlin",
             "America/Argentina/Buenos_Aires",
             "Etc/GMT+3",

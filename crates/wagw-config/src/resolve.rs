@@ -800,7 +800,7 @@ fn message_settings(file: &ConfigFile, c: &mut Checker) -> MessageSettings {
             "messages.envelope.timezone",
             ProblemKind::Value,
             format!(
-                "{timezone:?} is not a time zone: use \"UTC\" or an IANA name such as \"Europe/Berlin\" or \"America/New_York\""
+                "{timezone:?} is not a time zone: use \"UTC\", \"local\" (the host's zone) or an IANA name such as \"Europe/Berlin\" or \"America/New_York\""
             ),
         );
     }

@@ -71,7 +71,7 @@ pub enum IdentityError {
     /// A JID that is valid but cannot receive messages: the status feed
     /// (`status@broadcast`) or a broadcast list (`<id>@broadcast`). The reference's target
     /// normalization refuses them too; wagw says why instead of failing at send time.
-    #[error("{input:?} is a {kind} JID, not a chat that can receive messages: {reason}")]
+    #[error("{input:?} cannot receive messages: {reason}")]
     NotASendTarget {
         /// The input as given.
         input: String,
@@ -473,9 +473,9 @@ impl Jid {
         }
         let jid = Jid::parse(stripped).map_err(|e| rename_input(e, input))?;
         let reason = match jid.kind() {
-            JidKind::Status => "the status feed is not a chat; send to a person or a group",
+            JidKind::Status => "it is the status feed, not a chat; send to a person or a group",
             JidKind::Broadcast => {
-                "a broadcast list is not a chat; send to each of its recipients instead"
+                "it is a broadcast list, not a chat; send to each of its recipients instead"
             }
             // A chat is a person or a group, never one of its devices (the reference
             // normalizes `1555…:4@s.whatsapp.net` to the number too).

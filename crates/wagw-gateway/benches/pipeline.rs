@@ -132,7 +132,7 @@ fn throughput() {
         let phones: Vec<SimPhone> = (0..CHATS)
             .map(|i| net.phone(&format!("+1555200{i:04}")).named("Sender"))
             .collect();
-        // Warm up (allocations, sled pages), then measure.
+        // Warm up (allocations, database pages), then measure.
         send_dms(&gw, &phones, &account, 0, 5_000).await;
         wait_handled(&net, &account).await;
         let start = Instant::now();

@@ -104,14 +104,14 @@ pub struct StoredEvent {
 /// A bounded, persisted log of [`GatewayEvent`]s with a live feed.
 #[derive(Debug)]
 pub struct EventLog {
-    tree: sled::Tree,
+    tree: wagw_store::Tree,
     next_seq: AtomicU64,
     capacity: u64,
     live: broadcast::Sender<StoredEvent>,
 }
 
 impl EventLog {
-    pub(crate) fn open(tree: sled::Tree, capacity: u64) -> Result<EventLog, GatewayError> {
+    pub(crate) fn open(tree: wagw_store::Tree, capacity: u64) -> Result<EventLog, GatewayError> {
         let next_seq = match tree
             .last()
             .map_err(|e| GatewayError::store("state/events", e))?
@@ -140,7 +140,7 @@ impl EventLog {
         // Trim in steps of a tenth of the capacity, not on every append.
         if seq > self.capacity && seq.is_multiple_of((self.capacity / 10).max(1)) {
             let keep_from = seq + 1 - self.capacity;
-            let stale: Vec<sled::IVec> = self
+            let stale: Vec<Vec<u8>> = self
                 .tree
                 .range(..keep_from.to_be_bytes())
                 .keys()

@@ -5,7 +5,7 @@
 //! its own; an inbox processes messages in order per chat and concurrently across chats;
 //! each accepted message becomes an [`InboundTurn`] for your [`AgentSink`], whose
 //! [`Reply`]s go back out. State (dedupe, event log, and the access stores' trees) lives in
-//! one sled database at `<dataDir>/state`.
+//! one SQLite database (`wagw-store`) at `<dataDir>/state/state.sqlite3`.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -93,7 +93,9 @@ pub use metrics::{AccountMetrics, MetricsSnapshot};
 pub use outbound::SendReport;
 pub use settings::{AccountSettings, GatewaySettings, RuntimeOptions};
 pub use sink::{AgentSink, MediaSource, NullSink, Reply, SinkError, sink_fn};
-pub use store::{DedupeRecord, DedupeStore, GatewayEvent, GatewayStore, StoreOptions, StoredEvent};
+pub use store::{
+    DedupeRecord, DedupeStore, GatewayEvent, GatewayStore, STATE_FILE, StoreOptions, StoredEvent,
+};
 pub use transport::{TransportFactory, TransportSettings};
 pub use turn::{ChatType, InboundTurn, TurnMedia};
 pub use wagw_normalize::DedupeKey;

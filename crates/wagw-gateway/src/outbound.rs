@@ -33,12 +33,14 @@ pub struct SendReport {
 
 /// How an account's text goes out to one chat: `textChunkLimit`, `chunkMode` and the rendered
 /// response prefix (the account's `responsePrefix`, else `messages.responsePrefix`, else the
-/// self-chat default). The send path and `wagw message send --dry-run` both use it, so a dry
-/// run shows exactly what a send would.
+/// self-chat default). `reply_tokens` is true for an agent's reply (`NO_REPLY` silences it)
+/// and false for an explicit send, which goes out as written. The send path and
+/// `wagw message send --dry-run` both use it, so a dry run shows exactly what a send would.
 pub fn text_settings(
     account: &ResolvedAccount,
     config: &Config,
     is_self_chat: bool,
+    reply_tokens: bool,
 ) -> TextSettings {
     let messages = config.messages();
     let configured = account
@@ -59,6 +61,7 @@ pub fn text_settings(
         limit: account.text_chunk_limit as usize,
         mode: account.chunk_mode,
         prefix,
+        reply_tokens,
     }
 }
 
@@ -120,6 +123,7 @@ impl Account {
         is_self_chat: bool,
         caps: Caps,
         policy: MediaFailurePolicy,
+        reply_tokens: bool,
     ) -> Result<SendReport, GatewayError> {
         let socket = self.shared.registry.get(self.id())?;
         let settings = self.settings();
@@ -127,6 +131,7 @@ impl Account {
             &settings.resolved,
             &self.shared.settings().config,
             is_self_chat,
+            reply_tokens,
         );
         let caps = match caps {
             Caps::Reply => {
@@ -206,6 +211,7 @@ impl Account {
                 is_self_chat,
                 Caps::Reply,
                 MediaFailurePolicy::SkipFailed,
+                true,
             )
             .await
         {
@@ -242,6 +248,7 @@ impl Gateway {
                 is_self_chat,
                 Caps::Explicit,
                 MediaFailurePolicy::SkipFailed,
+                true,
             )
             .await
     }
@@ -275,6 +282,7 @@ impl Gateway {
                 is_self_chat,
                 Caps::Explicit,
                 MediaFailurePolicy::AllOrNothing,
+                false,
             )
             .await
     }

@@ -149,6 +149,37 @@ impl GatewaySettings {
     }
 }
 
+/// The IANA name of the host's time zone, for `messages.envelope.timezone: "local"`: `TZ`
+/// when it names a zone, else the zone `/etc/localtime` links to, else `/etc/timezone`.
+/// `None` when none of them says (normalization then refuses `local` with what to set).
+fn host_zone() -> Option<String> {
+    fn after_zoneinfo(path: &std::path::Path) -> Option<String> {
+        let path = path.to_str()?;
+        let (_, zone) = path.rsplit_once("zoneinfo/")?;
+        (!zone.is_empty()).then(|| zone.to_string())
+    }
+    if let Ok(tz) = std::env::var("TZ") {
+        let tz = tz.trim().trim_start_matches(':');
+        if tz.starts_with('/') {
+            if let Some(zone) = after_zoneinfo(std::path::Path::new(tz)) {
+                return Some(zone);
+            }
+        } else if !tz.is_empty() {
+            return Some(tz.to_string());
+        }
+    }
+    if let Some(zone) = std::fs::read_link("/etc/localtime")
+        .ok()
+        .and_then(|target| after_zoneinfo(&target))
+    {
+        return Some(zone);
+    }
+    std::fs::read_to_string("/etc/timezone")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
 /// Maps the config onto normalization's settings.
 fn normalize_settings(config: &Config) -> Result<NormalizeSettings, GatewayError> {
     let messages = config.messages();
@@ -156,7 +187,7 @@ fn normalize_settings(config: &Config) -> Result<NormalizeSettings, GatewayError
         MentionPatterns::compile(patterns.iter().map(regex::Regex::as_str))
             .map_err(|e| GatewayError::InvalidRequest(format!("mention patterns: {e}")))
     };
-    let timezone = EnvelopeTimezone::parse(&messages.envelope_timezone, None)
+    let timezone = EnvelopeTimezone::parse(&messages.envelope_timezone, host_zone().as_deref())
         .map_err(|e| GatewayError::InvalidRequest(format!("messages.envelope.timezone: {e}")))?;
     let mut agents = HashMap::new();
     for agent in &messages.agents {

@@ -1,12 +1,12 @@
-//! The gateway store: one sled database at `<dataDir>/state` for every account, one tree per
-//! concern.
+//! The gateway store: one database (`wagw-store`, SQLite) at
+//! `<dataDir>/state/state.sqlite3` for every account, one tree per concern.
 //!
 //! Trees owned here: `dedupe` (handled inbound messages, so a restart or WhatsApp's
 //! redelivery never replays one) and `events` (a bounded event log the daemon's resumable
 //! event stream reads). Other crates open their own trees on [`GatewayStore::db`] (the
 //! access stores keep pairing requests, allow entries and group activation there), so the
-//! process holds exactly one database, one page cache and no background flusher thread:
-//! writes are flushed explicitly, grouped, before they are acknowledged.
+//! process holds exactly one database: writes collect in its pending transaction and are
+//! committed, grouped, before they are acknowledged.
 
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -22,7 +22,8 @@ pub use crate::events::{EventLog, GatewayEvent, StoredEvent};
 /// Tuning for the store. The defaults suit a process with up to 1,000 accounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreOptions {
-    /// sled's page cache in bytes (default 16 MiB: the state is small and mostly written).
+    /// The database's page cache in bytes (default 16 MiB: the state is small and mostly
+    /// written).
     pub cache_bytes: u64,
     /// How many events the event log keeps (default 10,000); older ones are trimmed.
     pub event_log_capacity: u64,
@@ -45,7 +46,7 @@ pub struct GatewayStore {
 
 struct StoreInner {
     path: PathBuf,
-    db: sled::Db,
+    db: wagw_store::Db,
     dedupe: DedupeStore,
     events: EventLog,
 }
@@ -69,50 +70,8 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<(), GatewayError> {
         .map_err(|e| GatewayError::store(dir, format!("cannot set mode 0700: {e}")))
 }
 
-/// How long opening waits for the database's file lock to be released.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Opens the database, waiting up to [`LOCK_WAIT`] while its file lock is held. sled's IO
-/// threads finish writing a just-dropped database in the background, so the lock can
-/// outlive the handle by a moment: without the wait, a gateway restarted in the same
-/// process (tests, embedders reloading) sometimes failed with "could not acquire lock".
-/// A lock held longer is another gateway on this directory, reported as before.
-fn open_waiting_for_lock(config: &sled::Config) -> sled::Result<sled::Db> {
-    let started = std::time::Instant::now();
-    loop {
-        match config.open() {
-            Err(sled::Error::Io(e))
-                if e.kind() == std::io::ErrorKind::WouldBlock && started.elapsed() < LOCK_WAIT =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            other => return other,
-        }
-    }
-}
-
-/// Sets 0600 on every file and 0700 on every folder under `dir` (sled creates its files with
-/// the process umask).
-fn tighten_tree(dir: &Path) -> Result<(), GatewayError> {
-    let entries =
-        fs::read_dir(dir).map_err(|e| GatewayError::store(dir, format!("cannot list: {e}")))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| GatewayError::store(dir, e))?;
-        let path = entry.path();
-        let meta = entry
-            .metadata()
-            .map_err(|e| GatewayError::store(&path, e))?;
-        if meta.is_dir() {
-            fs::set_permissions(&path, fs::Permissions::from_mode(0o700))
-                .map_err(|e| GatewayError::store(&path, e))?;
-            tighten_tree(&path)?;
-        } else {
-            fs::set_permissions(&path, fs::Permissions::from_mode(0o600))
-                .map_err(|e| GatewayError::store(&path, e))?;
-        }
-    }
-    Ok(())
-}
+/// The database file's name in `<dataDir>/state`.
+pub const STATE_FILE: &str = "state.sqlite3";
 
 impl GatewayStore {
     /// Opens (or creates) the store at `<data_dir>/state` with default options.
@@ -128,25 +87,22 @@ impl GatewayStore {
         create_private_dir(data_dir)?;
         let path = data_dir.join("state");
         create_private_dir(&path)?;
-        let config = sled::Config::new()
-            .path(&path)
-            .cache_capacity(options.cache_bytes)
-            // No background flusher thread: writes are flushed explicitly, in groups, before
-            // they are acknowledged.
-            .flush_every_ms(None);
-        let db = open_waiting_for_lock(&config)
-            .map_err(|e| {
-                GatewayError::store(
-                    &path,
-                    format!(
-                        "cannot open the state database ({e}); is another wagw gateway running on this data directory?"
-                    ),
-                )
-            })?;
-        tighten_tree(&path)?;
+        let file = path.join(STATE_FILE);
+        let open = wagw_store::OpenOptions {
+            create: true,
+            cache_kib: u32::try_from(options.cache_bytes / 1024).unwrap_or(u32::MAX),
+        };
+        let db = wagw_store::Db::open(&file, &open).map_err(|e| {
+            let hint = if e.is_locked() {
+                "; is another wagw gateway running on this data directory?"
+            } else {
+                ""
+            };
+            GatewayError::store(&file, format!("cannot open the state database: {e}{hint}"))
+        })?;
         let open_tree = |name: &str| {
             db.open_tree(name)
-                .map_err(|e| GatewayError::store(&path, format!("cannot open tree {name}: {e}")))
+                .map_err(|e| GatewayError::store(&file, format!("cannot open tree {name}: {e}")))
         };
         let dedupe = DedupeStore::open(open_tree("dedupe")?)?;
         let events = EventLog::open(open_tree("events")?, options.event_log_capacity)?;
@@ -160,14 +116,19 @@ impl GatewayStore {
         })
     }
 
-    /// The sled database, for other crates' trees (pairing, allow entries, activation).
-    pub fn db(&self) -> &sled::Db {
+    /// The database, for other crates' trees (pairing, allow entries, activation, outbox).
+    pub fn db(&self) -> &wagw_store::Db {
         &self.inner.db
     }
 
-    /// The directory holding the database.
+    /// The directory holding the database (`<dataDir>/state`).
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The database file.
+    pub fn file(&self) -> &Path {
+        self.inner.db.path()
     }
 
     /// The persisted dedupe set.
@@ -180,13 +141,14 @@ impl GatewayStore {
         &self.inner.events
     }
 
-    /// Flushes every pending write to disk (on tokio's blocking pool, so the runtime keeps
+    /// Commits every pending write to disk (on tokio's blocking pool, so the runtime keeps
     /// running — and paused test time does not jump ahead while the disk works).
     pub async fn flush(&self) -> Result<(), GatewayError> {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || store.flush_blocking())
+        self.inner
+            .db
+            .flush_async()
             .await
-            .map_err(|e| GatewayError::store(&self.inner.path, format!("flush task failed: {e}")))?
+            .map_err(|e| GatewayError::store(&self.inner.path, format!("flush failed: {e}")))
     }
 
     /// Flushes synchronously (for shutdown paths outside a runtime).
@@ -194,7 +156,6 @@ impl GatewayStore {
         self.inner
             .db
             .flush()
-            .map(|_| ())
             .map_err(|e| GatewayError::store(&self.inner.path, format!("flush failed: {e}")))
     }
 }
@@ -225,13 +186,13 @@ fn tree_key(key: &DedupeKey) -> [u8; 16] {
 /// Handled inbound messages, persisted.
 ///
 /// Lookups hit an in-memory index of the handled keys (rebuilt at open), so the hot path
-/// never reads sled. Records are written by the committer, one sled entry per group commit
+/// never reads the database. Records are written by the committer, one entry per group commit
 /// (key: a sequence number; value: the group's `[hash: 16 bytes][handled at: 8 bytes]`
 /// records), right before the flush that precedes the acknowledgements: one tree write per
 /// group instead of one per message. Pruning drops whole groups older than the retention.
 #[derive(Debug, Clone)]
 pub struct DedupeStore {
-    tree: sled::Tree,
+    tree: wagw_store::Tree,
     index: Arc<std::sync::Mutex<std::collections::HashSet<[u8; 16]>>>,
     next_seq: Arc<AtomicU64>,
 }
@@ -252,7 +213,7 @@ fn records_of(blob: &[u8]) -> impl Iterator<Item = DedupeRecord> + '_ {
 }
 
 impl DedupeStore {
-    fn open(tree: sled::Tree) -> Result<DedupeStore, GatewayError> {
+    fn open(tree: wagw_store::Tree) -> Result<DedupeStore, GatewayError> {
         let mut index = std::collections::HashSet::new();
         for item in tree.iter().values() {
             let blob = item.map_err(|e| GatewayError::store("state/dedupe", e))?;
@@ -302,7 +263,6 @@ impl DedupeStore {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         self.tree
             .insert(seq.to_be_bytes(), blob)
-            .map(|_| ())
             .map_err(|e| GatewayError::store("state/dedupe", e))
     }
 
@@ -439,9 +399,20 @@ mod tests {
     }
 
     #[test]
-    fn second_open_of_same_dir_fails_with_hint() {
+    fn a_second_open_in_the_process_shares_the_database() {
         let dir = tempfile::tempdir().unwrap();
-        let _store = GatewayStore::open(dir.path()).unwrap();
+        let a = GatewayStore::open(dir.path()).unwrap();
+        let b = GatewayStore::open(dir.path()).unwrap();
+        assert!(a.db().same_as(b.db()));
+    }
+
+    #[test]
+    fn a_store_held_by_another_process_fails_with_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(GatewayStore::open(dir.path()).unwrap());
+        // A lock on another open file description is what another process would hold.
+        let lock = fs::File::open(dir.path().join("state").join("state.sqlite3.lock")).unwrap();
+        lock.try_lock().unwrap();
         let err = GatewayStore::open(dir.path()).unwrap_err().to_string();
         assert!(err.contains("another wagw gateway"), "{err}");
     }

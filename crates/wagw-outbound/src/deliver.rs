@@ -63,6 +63,11 @@ pub struct TextSettings {
     /// The rendered response prefix, if any (see [`crate::resolve_prefix_template`] and
     /// [`crate::render_prefix`]).
     pub prefix: Option<String>,
+    /// True for an agent's reply: `NO_REPLY` silences it and `HEARTBEAT_OK` is stripped
+    /// (reference §10.1). False for an explicit send (HTTP API, `wagw message send`), which
+    /// goes out as written, as the reference's proactive send does (§10.2): an operator who
+    /// types `NO_REPLY` means those words.
+    pub reply_tokens: bool,
 }
 
 impl Default for TextSettings {
@@ -71,20 +76,31 @@ impl Default for TextSettings {
             limit: DEFAULT_TEXT_CHUNK_LIMIT,
             mode: ChunkMode::Length,
             prefix: None,
+            reply_tokens: true,
         }
     }
 }
 
-/// The chunks a reply's text becomes: silent tokens, prefix, chunking. Pure.
+/// The chunks a text becomes: silent tokens (replies only, see
+/// [`TextSettings::reply_tokens`]), prefix, chunking. Pure.
 ///
 /// ```
 /// use wagw_outbound::{plan_text, TextSettings};
 /// let s = TextSettings { limit: 12, prefix: Some("[Ada]".into()), ..TextSettings::default() };
 /// assert_eq!(plan_text("hello there world", &s), ["[Ada] hello", "there world"]);
 /// assert!(plan_text("NO_REPLY", &s).is_empty());
+/// let explicit = TextSettings { reply_tokens: false, ..TextSettings::default() };
+/// assert_eq!(plan_text("NO_REPLY", &explicit), ["NO_REPLY"]);
 /// ```
 pub fn plan_text(text: &str, settings: &TextSettings) -> Vec<String> {
-    match normalize_reply_text(text) {
+    let normalized = if settings.reply_tokens {
+        normalize_reply_text(text)
+    } else if text.trim().is_empty() {
+        ReplyText::Silent
+    } else {
+        ReplyText::Send(text.trim_end().to_string())
+    };
+    match normalized {
         ReplyText::Silent => Vec::new(),
         ReplyText::Send(t) => {
             let t = match &settings.prefix {

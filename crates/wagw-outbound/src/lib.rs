@@ -18,7 +18,7 @@
 //!
 //! let template = resolve_prefix_template(None, true, Some("Ada")).unwrap();
 //! let vars = PrefixVars { identity_name: Some("Ada".into()), ..PrefixVars::default() };
-//! let settings = TextSettings { limit: 20, mode: ChunkMode::Length, prefix: Some(render_prefix(&template, &vars)) };
+//! let settings = TextSettings { limit: 20, mode: ChunkMode::Length, prefix: Some(render_prefix(&template, &vars)), reply_tokens: true };
 //! assert_eq!(plan_text("Here is the answer you asked for", &settings), ["[Ada] Here is the", "answer you asked for"]);
 //! ```
 //!

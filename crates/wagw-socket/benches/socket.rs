@@ -5,7 +5,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use wagw_core::AccountId;
 use wagw_socket::inbound;
-use wagw_socket::store::{SledStore, StoreOptions};
+use wagw_socket::store::{AccountStore, StoreOptions};
 use whatsapp_rust::buffa::MessageField;
 use whatsapp_rust::store::traits::SignalStore;
 use whatsapp_rust::wacore::types::message::{MessageInfo, MessageSource};
@@ -45,7 +45,7 @@ fn convert(c: &mut Criterion) {
 
 fn store_write(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path().join("a"), StoreOptions::default()).unwrap();
+    let store = AccountStore::open(dir.path().join("a"), StoreOptions::default()).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -17,13 +17,14 @@ const MARKER_TEXT: &str = "This folder holds a wagw account's WhatsApp protocol 
 (keys and device identity: secrets). wagw created it and deletes its own files here on \
 logout. Do not put other files here.\n";
 
-/// The protocol store's files, relative to the authDir (the SQLite database and the files
-/// SQLite keeps beside it).
+/// The protocol store's files, relative to the authDir (the SQLite database, the files
+/// SQLite keeps beside it, and the store's lock file).
 pub const STORE_FILES: &[&str] = &[
     "account.sqlite3",
     "account.sqlite3-wal",
     "account.sqlite3-shm",
     "account.sqlite3-journal",
+    "account.sqlite3.lock",
 ];
 
 /// What an earlier wagw (on sled) left in an authDir: recognised, so such a folder is

@@ -32,7 +32,7 @@ pub(crate) struct ConnShared {
     pub identity: Arc<std::sync::RwLock<Option<OwnIdentity>>>,
     pub groups: Arc<GroupCache>,
     pub undecryptable: Arc<AtomicU64>,
-    pub store: Arc<crate::store::SledStore>,
+    pub store: Arc<crate::store::AccountStore>,
     /// A passkey link waits at the verification stage for the operator's confirmation.
     pub passkey_confirmation_pending: AtomicBool,
     /// `Connected` was emitted. Its lock also orders emits, so nothing overtakes it.

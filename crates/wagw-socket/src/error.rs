@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-/// Why a [`crate::WhatsAppSocket`] or its [`crate::store::SledStore`] could not be set up.
+/// Why a [`crate::WhatsAppSocket`] or its [`crate::store::AccountStore`] could not be set up.
 /// Operations on a live socket report [`wagw_core::SocketError`] instead.
 #[derive(Debug, Error)]
 pub enum Error {
@@ -14,7 +14,7 @@ pub enum Error {
     StoreOpen {
         /// The account's authDir.
         path: PathBuf,
-        /// What sled said.
+        /// What the store said.
         detail: String,
     },
     /// A filesystem operation on the account's authDir failed (permissions, disk).

@@ -11,7 +11,7 @@ use whatsapp_rust::wacore::types::message::MessageInfo;
 use whatsapp_rust::waproto::whatsapp as wa;
 
 use crate::inbound::unwrap_message;
-use crate::store::SledStore;
+use crate::store::AccountStore;
 use crate::store::keys::composite;
 
 /// A poll this account sent.
@@ -30,7 +30,7 @@ fn poll_key(chat: &str, id: &str) -> Vec<u8> {
 }
 
 /// Remembers a sent poll (flushed: a vote can come after a restart).
-pub(crate) async fn remember(store: &SledStore, chat: &str, id: &str, poll: &SentPoll) {
+pub(crate) async fn remember(store: &AccountStore, chat: &str, id: &str, poll: &SentPoll) {
     let Ok(value) = serde_json::to_vec(poll) else {
         return;
     };
@@ -39,7 +39,7 @@ pub(crate) async fn remember(store: &SledStore, chat: &str, id: &str, poll: &Sen
     }
 }
 
-fn lookup(store: &SledStore, chat: &str, id: &str) -> Option<SentPoll> {
+fn lookup(store: &AccountStore, chat: &str, id: &str) -> Option<SentPoll> {
     let v = store.t.polls.get(poll_key(chat, id)).ok()??;
     serde_json::from_slice(&v).ok()
 }
@@ -61,7 +61,7 @@ pub(crate) fn name_selected(options: &[String], hashes: &[Vec<u8>]) -> Vec<Strin
 /// Fills `selected` of a poll vote on a poll this account sent.
 pub(crate) async fn resolve_vote(
     client: &Client,
-    store: &SledStore,
+    store: &AccountStore,
     raw: &wa::Message,
     info: &MessageInfo,
     out: &mut InboundMessage,

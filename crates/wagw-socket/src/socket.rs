@@ -1,6 +1,6 @@
 //! [`WhatsAppSocket`]: the [`WaSocket`] implementation on whatsapp-rust, one per account.
 //!
-//! Each [`WaSocket::connect`] builds a fresh library client over the account's sled store
+//! Each [`WaSocket::connect`] builds a fresh library client over the account's protocol store
 //! (the library's client cannot be restarted after a disconnect), with auto-reconnect off,
 //! ordered events, the durability hook, and the device name override; a supervisor task
 //! waits for the client's run loop to end and emits the one `Closed` event.
@@ -30,7 +30,7 @@ use crate::connection::{
 };
 use crate::error::Error;
 use crate::groups::GroupCache;
-use crate::store::{SledStore, StoreOptions};
+use crate::store::{AccountStore, StoreOptions};
 use crate::{groups, lid, login, media, presence, receipts, send};
 
 /// The name shown in the phone's Linked devices list when the account sets none.
@@ -42,7 +42,7 @@ pub struct SocketConfig {
     /// The account this socket serves.
     pub account: AccountId,
     /// The account's protocol state folder (`accounts.<id>.authDir`, default
-    /// `<dataDir>/accounts/<id>`). Holds one sled database; logout deletes it.
+    /// `<dataDir>/accounts/<id>`). Holds one SQLite database (`account.sqlite3`); logout deletes it.
     pub auth_dir: PathBuf,
     /// The name the phone shows under Linked devices (`accounts.<id>.name`, else `wagw`).
     pub device_name: String,
@@ -116,7 +116,7 @@ struct Inner {
     config: SocketConfig,
     transport: Arc<dyn TransportFactory>,
     http: Arc<dyn HttpClient>,
-    store: RwLock<Option<Arc<SledStore>>>,
+    store: RwLock<Option<Arc<AccountStore>>>,
     conn: Mutex<Option<Conn>>,
     identity: Arc<RwLock<Option<OwnIdentity>>>,
     groups: Arc<GroupCache>,
@@ -134,10 +134,10 @@ struct Inner {
 pub fn linked_identity(
     auth_dir: &std::path::Path,
 ) -> Result<Option<wagw_core::OwnIdentity>, Error> {
-    if !SledStore::exists(auth_dir) {
+    if !AccountStore::exists(auth_dir) {
         return Ok(None);
     }
-    let store = SledStore::open(auth_dir, StoreOptions::default())?;
+    let store = AccountStore::open(auth_dir, StoreOptions::default())?;
     let device = store.load_device_sync().map_err(|e| Error::StoreOpen {
         path: auth_dir.to_path_buf(),
         detail: format!("reading the device record: {e}"),
@@ -203,7 +203,7 @@ impl WhatsAppSocket {
         }
         // The folder is wagw's (created and marked, or refused) before anything is written.
         crate::auth_dir::claim(&config.auth_dir)?;
-        let store = SledStore::open(&config.auth_dir, config.store.clone())?;
+        let store = AccountStore::open(&config.auth_dir, config.store.clone())?;
         let identity = store
             .load_device_sync()
             .ok()
@@ -237,7 +237,7 @@ impl WhatsAppSocket {
     }
 
     /// The account's protocol store (reopened after a logout).
-    fn store(&self) -> Result<Arc<SledStore>, SocketError> {
+    fn store(&self) -> Result<Arc<AccountStore>, SocketError> {
         if let Some(s) = self
             .inner
             .store
@@ -248,7 +248,7 @@ impl WhatsAppSocket {
             return Ok(s);
         }
         let s = Arc::new(
-            SledStore::open(&self.inner.config.auth_dir, self.inner.config.store.clone())
+            AccountStore::open(&self.inner.config.auth_dir, self.inner.config.store.clone())
                 .map_err(|e| SocketError::Other(e.to_string()))?,
         );
         *self.inner.store.write().unwrap_or_else(|p| p.into_inner()) = Some(s.clone());
@@ -377,7 +377,7 @@ impl WhatsAppSocket {
     async fn build_bot(
         &self,
         shared: &Arc<ConnShared>,
-        store: Arc<SledStore>,
+        store: Arc<AccountStore>,
     ) -> Result<Bot, SocketError> {
         let cfg = &self.inner.config;
         let factory = RecordingFactory {

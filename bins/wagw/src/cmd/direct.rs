@@ -1,7 +1,7 @@
 //! Where an operator command runs: through the running gateway's HTTP API, or — when no
 //! gateway answers — directly on the store at `<dataDir>/state`.
 //!
-//! Only one process may open the sled database, so the direct path works only while no
+//! Only one process may open the store, so the direct path works only while no
 //! gateway runs; when one holds the store but does not answer at the configured URL, the
 //! command says so instead of guessing.
 
@@ -20,11 +20,16 @@ pub fn state_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("state")
 }
 
+/// The gateway's state database file under a data dir.
+pub fn state_file(data_dir: &Path) -> PathBuf {
+    state_dir(data_dir).join(wagw_gateway::STATE_FILE)
+}
+
 /// The store, opened by this process (no gateway runs).
 pub struct DirectStore {
     path: PathBuf,
-    // Kept open for as long as `access` is used; flushed on drop.
-    db: sled::Db,
+    // Kept open for as long as `access` is used; committed on drop.
+    db: wagw_store::Db,
     /// The access stores on it.
     pub access: AccessStore,
 }
@@ -42,7 +47,8 @@ impl DirectStore {
     /// false (nothing was ever paired or allowed: reads need not create it).
     pub fn open(data_dir: &Path, url: &str, create: bool) -> Result<Option<DirectStore>, CliError> {
         let path = state_dir(data_dir);
-        if !path.exists() {
+        let file = state_file(data_dir);
+        if !file.exists() {
             if !create {
                 return Ok(None);
             }
@@ -52,24 +58,19 @@ impl DirectStore {
                 source,
             })?;
         }
-        let db = sled::Config::new()
-            .path(&path)
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| {
-                let text = e.to_string();
-                if text.contains("could not acquire lock") {
-                    CliError::StoreBusy {
-                        url: url.to_owned(),
-                        path: path.clone(),
-                    }
-                } else {
-                    CliError::Store {
-                        path: path.clone(),
-                        reason: format!("cannot open it: {text}"),
-                    }
+        let db = wagw_store::Db::open(&file, &wagw_store::OpenOptions::default()).map_err(|e| {
+            if e.is_locked() {
+                CliError::StoreBusy {
+                    url: url.to_owned(),
+                    path: path.clone(),
                 }
-            })?;
+            } else {
+                CliError::Store {
+                    path: path.clone(),
+                    reason: format!("cannot open it: {e}"),
+                }
+            }
+        })?;
         let access = AccessStore::open(&db).map_err(|e| CliError::Store {
             path: path.clone(),
             reason: e.to_string(),
@@ -97,7 +98,7 @@ impl DirectStore {
 
 impl Drop for DirectStore {
     fn drop(&mut self) {
-        // Every access-store write already flushed; this covers tree creation.
+        // Every access-store write was already committed; this covers tree creation.
         let _ = self.db.flush();
     }
 }

@@ -58,6 +58,7 @@ pub fn run(ctx: &Context) -> Result<ExitCode, CliError> {
     };
     if let Some(config) = &config {
         checks.extend(local_checks(config));
+        checks.extend(sled_checks(config));
         let client = ctx.client(config)?;
         let reachable = block_on(client.healthy())?.is_ok();
         checks.extend(block_on(gateway_checks(&client))??);
@@ -181,6 +182,50 @@ pub fn local_checks(config: &wagw_config::Config) -> Vec<Check> {
                 config.gateway().listen
             ),
             "set gateway.token (or WAGW_TOKEN) to the output of `openssl rand -hex 32`",
+        ));
+    }
+    checks
+}
+
+/// Folders an earlier wagw left on the sled database (before the SQLite store), which this
+/// version does not read: the state folder and each account's authDir. Nothing released
+/// used sled, so there is nothing to migrate; doctor says what to delete and relink.
+pub fn sled_checks(config: &wagw_config::Config) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let state = super::direct::state_dir(&config.gateway().data_dir);
+    let found = wagw_store::sled_leftovers(&state);
+    if !found.is_empty() {
+        checks.push(fail(
+            format!(
+                "{} holds a database of an earlier wagw (sled: {}), which this version does not read",
+                state.display(),
+                found.join(", ")
+            ),
+            format!(
+                "stop wagw and delete those entries from {} (pairing requests, the allow-store \
+                 and the outbox start empty; re-approve senders with `wagw allow add`)",
+                state.display()
+            ),
+        ));
+    }
+    for account in config.accounts().iter().filter(|a| a.enabled) {
+        let found = wagw_store::sled_leftovers(&account.auth_dir);
+        if found.is_empty() {
+            continue;
+        }
+        let id = &account.account_id;
+        checks.push(fail(
+            format!(
+                "account {id}: {} holds protocol state of an earlier wagw (sled: {}), which this \
+                 version does not read",
+                account.auth_dir.display(),
+                found.join(", ")
+            ),
+            format!(
+                "relink the account: stop wagw, delete those entries from {}, then run \
+                 `wagw channels login --account {id}`",
+                account.auth_dir.display()
+            ),
         ));
     }
     checks

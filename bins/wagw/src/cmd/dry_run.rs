@@ -64,7 +64,7 @@ pub async fn plan(config: &Config, account: &str, args: &SendArgs) -> Result<Dry
         .map_err(|e| CliError::Usage(format!("--account: {e}")))?;
     let resolved = config.resolve_account(&id)?;
     // Without the linked number the CLI cannot tell a self-chat; plan as any other chat.
-    let text_settings = wagw_gateway::outbound::text_settings(resolved, config, false);
+    let text_settings = wagw_gateway::outbound::text_settings(resolved, config, false, false);
     let mut chunks = plan_text(args.text.as_deref().unwrap_or_default(), &text_settings);
     let loader = MediaLoader::new(wagw_gateway::outbound::media_settings(config))
         .map_err(|e| CliError::Usage(format!("media settings: {e}")))?;

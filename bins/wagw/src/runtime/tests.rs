@@ -177,7 +177,7 @@ async fn metrics_carry_library_series_and_resources_per_account() {
 async fn the_real_client_emits_into_the_daemons_recorder() {
     use wagw_core::{AccountId, SocketEvent, WaSocket};
     use wagw_fakewa::{FakeConfig, FakeWhatsApp};
-    use wagw_socket::store::{SledStore, StoreOptions};
+    use wagw_socket::store::{AccountStore, StoreOptions};
     use wagw_socket::{SocketConfig, WhatsAppSocket};
     use whatsapp_rust::store::traits::DeviceStore;
 
@@ -187,7 +187,7 @@ async fn the_real_client_emits_into_the_daemons_recorder() {
     let auth_dir = dir.path().join("accounts/default");
     {
         // A device that paired before.
-        let store = SledStore::open(&auth_dir, StoreOptions::default()).unwrap();
+        let store = AccountStore::open(&auth_dir, StoreOptions::default()).unwrap();
         let mut d = whatsapp_rust::wacore::store::Device::new();
         d.pn = Some(whatsapp_rust::Jid::pn("15550001234"));
         d.lid = Some(whatsapp_rust::Jid::lid("100000000000001"));

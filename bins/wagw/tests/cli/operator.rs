@@ -735,6 +735,41 @@ fn send_message_false_refuses_api_and_cli_sends() {
     });
 }
 
+/// An explicit send goes out as written: the silent tokens are an agent reply's, and an
+/// operator who sends `NO_REPLY` must not get "Sent" for a message that never left.
+#[test]
+fn explicit_sends_keep_the_reply_tokens_as_written() {
+    let d = Daemon::start(
+        r#"{ "gateway": { "agents": [ { "id": "main", "type": "echo" } ] },
+             "channels": { "whatsapp": { "dmPolicy": "open", "allowFrom": ["*"] } } }"#,
+    );
+    d.wait_connected("default");
+    // The simulator knows a number once it has written.
+    d.inbound("+15550008888", "hello");
+    wait_for("the echo", 60, || (!d.outbox().is_empty()).then_some(()));
+    let before = d.outbox().len();
+    let o = d.cli(&[
+        "message",
+        "send",
+        "--to",
+        "+15550008888",
+        "--text",
+        "NO_REPLY",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (status, out) = d.http(
+        "POST",
+        "/v1/accounts/default/messages",
+        Some(r#"{"to": "+15550008888", "text": "all fine HEARTBEAT_OK"}"#),
+    );
+    assert_eq!(status, 200, "{out}");
+    let texts: Vec<Value> = d.outbox()[before..]
+        .iter()
+        .map(|m| m["text"].clone())
+        .collect();
+    assert_eq!(texts, ["NO_REPLY", "all fine HEARTBEAT_OK"], "{texts:?}");
+}
+
 #[test]
 fn the_ack_reaction_precedes_every_reply() {
     let d = Daemon::start(

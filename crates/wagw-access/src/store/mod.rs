@@ -1,4 +1,4 @@
-//! The stores, on the gateway's sled database: pairing requests, the allow-store and group
+//! The stores, on the gateway's database (`wagw-store`): pairing requests, the allow-store and group
 //! activation, one tree each, keyed by account.
 //!
 //! Every write is flushed to disk before the call returns, so an approval that returned is
@@ -77,7 +77,7 @@ pub struct ActivationRecord {
 /// use wagw_access::{AccessStore, AllowEntry};
 /// use wagw_core::AccountId;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let db = sled::Config::new().temporary(true).open()?;
+/// let db = wagw_store::Db::temporary()?;
 /// let store = AccessStore::open(&db)?;
 /// let acct = AccountId::default();
 /// store.add_allowed(&acct, AllowEntry::parse("+15551234567")?, None, 0)?;
@@ -85,9 +85,9 @@ pub struct ActivationRecord {
 /// # Ok(()) }
 /// ```
 pub struct AccessStore {
-    pairing: sled::Tree,
-    allow: sled::Tree,
-    activation: sled::Tree,
+    pairing: wagw_store::Tree,
+    allow: wagw_store::Tree,
+    activation: wagw_store::Tree,
     lock: Mutex<()>,
     cap_reached: Mutex<HashMap<AccountId, u64>>,
 }
@@ -125,7 +125,7 @@ fn encode<T: Serialize>(v: &T) -> Vec<u8> {
 
 impl AccessStore {
     /// Opens (creating if needed) the `pairing`, `allow` and `activation` trees in `db`.
-    pub fn open(db: &sled::Db) -> Result<AccessStore, AccessError> {
+    pub fn open(db: &wagw_store::Db) -> Result<AccessStore, AccessError> {
         Ok(AccessStore {
             pairing: db.open_tree(PAIRING_TREE)?,
             allow: db.open_tree(ALLOW_TREE)?,
@@ -136,13 +136,13 @@ impl AccessStore {
     }
 
     fn guard(&self) -> MutexGuard<'_, ()> {
-        // A panic while holding the lock leaves no partial state (sled writes are atomic
-        // per call), so a poisoned lock is safe to reuse.
+        // A panic while holding the lock leaves no partial state (each store write is
+        // atomic), so a poisoned lock is safe to reuse.
         self.lock.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn flush(&self) -> Result<(), AccessError> {
-        // One flush covers every tree of the database.
+        // One flush (a commit) covers every tree of the database.
         self.pairing.flush()?;
         Ok(())
     }

@@ -3,8 +3,6 @@
 use rand::rngs::OsRng;
 use rand::{CryptoRng, Rng};
 use serde::{Deserialize, Serialize};
-use sled::Transactional;
-use sled::transaction::ConflictableTransactionError;
 use wagw_core::{AccountId, Jid, Sender};
 
 use super::{
@@ -147,8 +145,8 @@ pub enum FollowUp {
 
 /// Live requests with their keys, and a batch that removes the expired ones.
 struct Pruned {
-    live: Vec<(sled::IVec, PairingRequest)>,
-    batch: sled::Batch,
+    live: Vec<(Vec<u8>, PairingRequest)>,
+    batch: wagw_store::Batch,
     pruned: bool,
 }
 
@@ -172,7 +170,7 @@ impl AccessStore {
     fn scan_pairing_keyed(
         &self,
         account: &AccountId,
-    ) -> Result<Vec<(sled::IVec, PairingRequest)>, AccessError> {
+    ) -> Result<Vec<(Vec<u8>, PairingRequest)>, AccessError> {
         self.pairing
             .scan_prefix(prefix(account))
             .map(|kv| {
@@ -186,7 +184,7 @@ impl AccessStore {
     /// Collects the live requests and a batch removing the expired ones (not yet applied).
     /// The caller holds the lock.
     fn prune(&self, account: &AccountId, ttl_ms: i64, now_ms: i64) -> Result<Pruned, AccessError> {
-        let mut batch = sled::Batch::default();
+        let mut batch = wagw_store::Batch::default();
         let mut pruned = false;
         let mut live = Vec::new();
         for (k, r) in self.scan_pairing_keyed(account)? {
@@ -458,13 +456,14 @@ impl AccessStore {
         };
         let allow_key = key(account, &entry.to_string());
         let value = encode(&record);
-        let newly_added = (&self.pairing, &self.allow).transaction(|(p, a)| {
-            p.remove(k.as_slice())?;
-            if a.get(allow_key.as_slice())?.is_some() {
+        let (pairing, allow) = (&self.pairing, &self.allow);
+        let newly_added = self.pairing.db().transaction(|tx| {
+            tx.remove(pairing, &k)?;
+            if tx.get(allow, &allow_key)?.is_some() {
                 return Ok(false);
             }
-            a.insert(allow_key.as_slice(), value.as_slice())?;
-            Ok::<bool, ConflictableTransactionError<AccessError>>(true)
+            tx.insert(allow, &allow_key, &value)?;
+            Ok::<bool, AccessError>(true)
         })?;
         self.flush()?;
         tracing::info!(target: "wagw::access", account = %account, sender = %request.sender, code = %request.code, tree = ALLOW_TREE, "pairing approved");

@@ -2,7 +2,7 @@
 //!
 //! The parent seeds a pending request, then re-executes this test binary running the
 //! ignored `crash_child` test, which approves the code, writes a marker file, and sleeps.
-//! The parent kills it (SIGKILL: no destructors, no sled shutdown flush), reopens the
+//! The parent kills it (SIGKILL: no destructors, no flush at close), reopens the
 //! database and checks the allow-store.
 
 use std::path::Path;
@@ -17,13 +17,9 @@ const CODE_VAR: &str = "WAGW_ACCESS_CRASH_CODE";
 const MARKER_VAR: &str = "WAGW_ACCESS_CRASH_MARKER";
 const T: i64 = 1_700_000_000_000;
 
-fn open(dir: &str) -> sled::Db {
-    // No background flusher: only the store's own flushes make data durable.
-    sled::Config::new()
-        .path(dir)
-        .flush_every_ms(None)
-        .open()
-        .unwrap()
+fn open(dir: &str) -> wagw_store::Db {
+    // Writes are durable only through the store's own flushes (commits).
+    wagw_store::Db::open(Path::new(dir).join("state.sqlite3"), &Default::default()).unwrap()
 }
 
 #[test]

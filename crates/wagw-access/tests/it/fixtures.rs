@@ -146,7 +146,7 @@ fn policy_of(c: &Config) -> AccessPolicy {
 
 /// Fills a real store with the case's state and returns the snapshot of `account`.
 fn snapshot_of(s: &Store, account: &AccountId) -> AllowSnapshot {
-    let db = sled::Config::new().temporary(true).open().unwrap();
+    let db = wagw_store::Db::temporary().unwrap();
     let store = AccessStore::open(&db).unwrap();
     for item in &s.allow {
         let (entry, acct) = match item {

@@ -1,4 +1,4 @@
-//! The sled stores: pairing lifecycle, allow-store, activation, and the engine fed by them.
+//! The stores: pairing lifecycle, allow-store, activation, and the engine fed by them.
 
 use rand::rngs::StdRng;
 use rand::{CryptoRng, RngCore, SeedableRng};
@@ -11,8 +11,8 @@ use wagw_core::{AccountId, Activation, Jid, Lid, Phone, Sender};
 const T: i64 = 1_700_000_000_000;
 const MIN: i64 = 60_000;
 
-fn store() -> (sled::Db, AccessStore) {
-    let db = sled::Config::new().temporary(true).open().unwrap();
+fn store() -> (wagw_store::Db, AccessStore) {
+    let db = wagw_store::Db::temporary().unwrap();
     let s = AccessStore::open(&db).unwrap();
     (db, s)
 }
@@ -425,11 +425,8 @@ fn reopened_store_keeps_everything() {
     let g = Jid::parse("120363000000000001@g.us").unwrap();
     let code;
     {
-        let db = sled::Config::new()
-            .path(dir.path())
-            .flush_every_ms(None)
-            .open()
-            .unwrap();
+        let db =
+            wagw_store::Db::open(dir.path().join("state.sqlite3"), &Default::default()).unwrap();
         let s = AccessStore::open(&db).unwrap();
         code = created(
             s.issue_challenge(&acct, &phone("+15552220002"), None, &set, T)
@@ -440,11 +437,7 @@ fn reopened_store_keeps_everything() {
             .unwrap();
         s.set_activation(&acct, &g, Activation::Always, T).unwrap();
     }
-    let db = sled::Config::new()
-        .path(dir.path())
-        .flush_every_ms(None)
-        .open()
-        .unwrap();
+    let db = wagw_store::Db::open(dir.path().join("state.sqlite3"), &Default::default()).unwrap();
     let s = AccessStore::open(&db).unwrap();
     assert_eq!(s.list_pending(&acct, &set, T).unwrap()[0].code, code);
     assert_eq!(s.list_allowed(&acct).unwrap().len(), 1);

@@ -22,7 +22,11 @@ async fn child_enqueues_then_hangs() {
     let (Ok(dir), Ok(url)) = (std::env::var(DIR_VAR), std::env::var(URL_VAR)) else {
         return;
     };
-    let db = sled::open(std::path::Path::new(&dir).join("db")).unwrap();
+    let db = wagw_store::Db::open(
+        std::path::Path::new(&dir).join("state.sqlite3"),
+        &Default::default(),
+    )
+    .unwrap();
     let outbox = Outbox::new(db.open_tree("outbox").unwrap());
     for id in IDS {
         drop(
@@ -84,7 +88,7 @@ async fn pending_deliveries_survive_sigkill() {
     );
     assert!(!status.success());
 
-    let db = sled::open(dir.path().join("db")).unwrap();
+    let db = wagw_store::Db::open(dir.path().join("state.sqlite3"), &Default::default()).unwrap();
     let outbox = Outbox::new(db.open_tree("outbox").unwrap());
     let before = outbox.list(DeliveryState::Pending, 10).unwrap();
     assert_eq!(

@@ -40,7 +40,7 @@ async fn ids_grow_trimming_keeps_the_newest_and_reopen_never_reuses() {
 
     drop(log);
     drop(db);
-    let db = sled::open(dir.path().join("db")).unwrap();
+    let db = wagw_store::Db::open(dir.path().join("state.sqlite3"), &Default::default()).unwrap();
     let log = EventLog::open(db.open_tree("events").unwrap(), 3).unwrap();
     assert_eq!(log.last_id().unwrap(), 12);
     assert_eq!(log.append("status", &json!({})).await.unwrap(), 13);

@@ -1,5 +1,5 @@
 //! wagw-agents integration tests: a real webhook receiver on 127.0.0.1, real processes,
-//! real sled databases on disk.
+//! real databases on disk (wagw-store).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod crash;

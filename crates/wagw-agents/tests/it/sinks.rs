@@ -8,7 +8,7 @@ use wagw_agents::*;
 use crate::receiver::{Receiver, Response};
 use crate::support::*;
 
-fn sinks(db: &sled::Db, configs: serde_json::Value) -> AgentSinks {
+fn sinks(db: &wagw_store::Db, configs: serde_json::Value) -> AgentSinks {
     let configs: Vec<AgentConfig> = serde_json::from_value(configs).unwrap();
     AgentSinks::new(
         &validate_agents(&configs).unwrap(),

@@ -37,9 +37,9 @@ pub fn turn(id: &str, extra: serde_json::Value) -> TurnPayload {
     TurnPayload::new(DeliveryId::new(id).unwrap(), "work", &value).unwrap()
 }
 
-pub fn temp_db() -> (tempfile::TempDir, sled::Db) {
+pub fn temp_db() -> (tempfile::TempDir, wagw_store::Db) {
     let dir = tempfile::tempdir().unwrap();
-    let db = sled::open(dir.path().join("db")).unwrap();
+    let db = wagw_store::Db::open(dir.path().join("state.sqlite3"), &Default::default()).unwrap();
     (dir, db)
 }
 

@@ -17,7 +17,7 @@ struct Running {
     done: mpsc::UnboundedReceiver<Completion>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
-    _db: (tempfile::TempDir, sled::Db),
+    _db: (tempfile::TempDir, wagw_store::Db),
 }
 
 impl Running {

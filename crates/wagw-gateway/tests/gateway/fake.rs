@@ -49,7 +49,7 @@ impl FakeSocket {
 
     /// Waits until the gateway connected `n` times.
     pub async fn wait_connects(&self, n: usize) -> mpsc::Sender<SocketEvent> {
-        // Bounded in real time (paused tokio time jumps ahead while sled flushes).
+        // Bounded in real time (paused tokio time may jump ahead while the store commits).
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while std::time::Instant::now() < deadline {
             {

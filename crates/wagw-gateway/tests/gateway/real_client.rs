@@ -18,7 +18,7 @@ use wagw_gateway::{
     AgentSink, Gateway, GatewayError, GatewayEvent, GatewaySettings, LoginPrompt, MediaSource,
     NullSink, Reply, TransportSettings, sink_fn,
 };
-use wagw_socket::store::{SledStore, StoreOptions};
+use wagw_socket::store::{AccountStore, StoreOptions};
 use wagw_socket::{SocketConfig, WhatsAppSocket};
 use whatsapp_rust::buffa::Message as _;
 use whatsapp_rust::store::traits::DeviceStore;
@@ -57,7 +57,7 @@ fn socket_config(account: &AccountId, auth_dir: PathBuf) -> SocketConfig {
 
 /// Seeds the account's protocol store with a linked device, as if it had paired before.
 async fn seed_linked(auth_dir: &std::path::Path) {
-    let store = SledStore::open(auth_dir, StoreOptions::default()).unwrap();
+    let store = AccountStore::open(auth_dir, StoreOptions::default()).unwrap();
     let mut d = whatsapp_rust::wacore::store::Device::new();
     d.pn = Some(whatsapp_rust::Jid::pn("15550001234"));
     d.lid = Some(whatsapp_rust::Jid::lid("100000000000001"));

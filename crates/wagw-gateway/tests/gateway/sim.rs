@@ -88,8 +88,8 @@ impl Harness {
 
     /// Waits until the gateway handled (acknowledged) everything sent to it so far.
     pub async fn settle(&self) {
-        // Bounded in real time: under paused time, tokio jumps ahead while the store's flush
-        // runs on sled's own threads, so a virtual-time bound could expire spuriously.
+        // Bounded in real time: under paused time, tokio may jump ahead while the store's
+        // commit runs off the runtime, so a virtual-time bound could expire spuriously.
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while std::time::Instant::now() < deadline {
             if self.net.is_connected(&self.account) && self.net.pending_inbound(&self.account) == 0

@@ -429,7 +429,11 @@ pub fn encode_jpeg(
         QuantizationTableType::ImageMagick,
         QuantizationTableType::ImageMagick,
     );
-    enc.set_optimized_huffman_tables(true);
+    // Standard Huffman tables, not optimised ones: with 4:2:0, jpeg-encoder 0.6's optimised
+    // tables decode to garbage in zune-jpeg 0.5 (the `image` crate's decoder; libjpeg-turbo
+    // reads them fine), so a picture wagw wrote could not be re-read by wagw or any Rust
+    // consumer. Costs a few percent of size; `jpeg_round_trip_keeps_structure` guards it.
+    enc.set_optimized_huffman_tables(false);
     enc.encode(rgb, w, h, ColorType::Rgb)
         .map_err(|e| OutboundError::ImageEncode(e.to_string()))?;
     Ok(out)
@@ -453,6 +457,34 @@ fn encode_png(img: &DynamicImage, level: u8) -> Result<Vec<u8>, OutboundError> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    /// What wagw writes must read back as the same picture with the decoder wagw (and
+    /// every `image`-based consumer) uses: a smooth gradient with a sharp edge, 4:2:0, at the
+    /// quality the re-encoder starts at.
+    #[test]
+    fn jpeg_round_trip_keeps_structure() {
+        let (w, h) = (96u32, 64u32);
+        let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                let edge = if x > w / 2 { 200 } else { 30 };
+                rgb.extend_from_slice(&[(x * 255 / w) as u8, (y * 255 / h) as u8, edge]);
+            }
+        }
+        let jpeg = encode_jpeg(&rgb, w, h, 85).unwrap();
+        let back = image::load_from_memory_with_format(&jpeg, ImageFormat::Jpeg)
+            .unwrap()
+            .to_rgb8();
+        assert_eq!((back.width(), back.height()), (w, h));
+        let err: u64 = back
+            .as_raw()
+            .iter()
+            .zip(&rgb)
+            .map(|(a, b)| u64::from(a.abs_diff(*b)))
+            .sum();
+        let mean = err as f64 / rgb.len() as f64;
+        assert!(mean < 8.0, "mean absolute error {mean:.2}/255");
+    }
 
     #[test]
     fn fit_inside_never_enlarges() {

@@ -6,12 +6,12 @@ use whatsapp_rust::wacore::appstate::hash::HashState;
 use whatsapp_rust::wacore::appstate::processor::AppStateMutationMAC;
 
 use super::keys::composite;
-use super::{SledStore, db_err, from_json, to_json};
+use super::{AccountStore, db_err, from_json, to_json};
 
 const LATEST_SYNC_KEY: &[u8] = b"latest_sync_key_id";
 
 #[async_trait::async_trait]
-impl AppSyncStore for SledStore {
+impl AppSyncStore for AccountStore {
     async fn get_sync_key(&self, key_id: &[u8]) -> Result<Option<AppStateSyncKey>> {
         match self.t.sync_keys.get(key_id).map_err(db_err)? {
             Some(v) => Ok(Some(from_json(&v)?)),
@@ -53,7 +53,7 @@ impl AppSyncStore for SledStore {
         _version: u64,
         mutations: &[AppStateMutationMAC],
     ) -> Result<()> {
-        let mut batch = sled::Batch::default();
+        let mut batch = wagw_store::Batch::default();
         for m in mutations {
             batch.insert(
                 composite(&[name.as_bytes(), &m.index_mac]),
@@ -74,7 +74,7 @@ impl AppSyncStore for SledStore {
     }
 
     async fn delete_mutation_macs(&self, name: &str, index_macs: &[Vec<u8>]) -> Result<()> {
-        let mut batch = sled::Batch::default();
+        let mut batch = wagw_store::Batch::default();
         for im in index_macs {
             batch.remove(composite(&[name.as_bytes(), im]));
         }
@@ -83,7 +83,7 @@ impl AppSyncStore for SledStore {
     }
 
     async fn clear_mutation_macs(&self, name: &str) -> Result<()> {
-        let mut batch = sled::Batch::default();
+        let mut batch = wagw_store::Batch::default();
         for item in self
             .t
             .mutation_macs

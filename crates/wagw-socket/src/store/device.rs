@@ -14,18 +14,18 @@ use whatsapp_rust::wacore::store::device::DEVICE_PROPS;
 use whatsapp_rust::{ClientProfile, StorageResourceReport};
 
 use super::keys::{composite, corrupt};
-use super::{SledStore, db_err, from_json, to_json};
+use super::{AccountStore, db_err, from_json, to_json};
 
 const DEVICE_KEY: &[u8] = b"device";
 const NEXT_DEVICE_ID_KEY: &[u8] = b"next_device_id";
 const SECRET_LEN: usize = 32;
 
 /// Reads the persisted device-id counter (1 on a fresh database).
-pub(super) fn load_next_device_id(meta: &sled::Tree) -> Result<i32> {
+pub(super) fn load_next_device_id(meta: &wagw_store::Tree) -> Result<i32> {
     match meta.get(NEXT_DEVICE_ID_KEY).map_err(db_err)? {
         Some(v) => {
             let arr: [u8; 4] = v
-                .as_ref()
+                .as_slice()
                 .try_into()
                 .map_err(|_| corrupt("device id counter is not 4 bytes"))?;
             Ok(i32::from_be_bytes(arr))
@@ -65,7 +65,7 @@ fn parse_secret(v: &[u8]) -> Result<([u8; SECRET_LEN], i64, i64)> {
 }
 
 #[async_trait::async_trait]
-impl DeviceStore for SledStore {
+impl DeviceStore for AccountStore {
     async fn save(&self, device: &Device) -> Result<()> {
         self.t
             .meta
@@ -112,8 +112,8 @@ impl DeviceStore for SledStore {
 
     async fn resource_report(&self) -> StorageResourceReport {
         StorageResourceReport {
-            // sled does not expose what its page cache holds now; its configured cap is
-            // the honest upper bound.
+            // What the page cache holds now is not tracked here; its configured cap is the
+            // honest upper bound.
             memory_bytes: Some(self.cache_capacity),
             pages: None,
             io_read_bytes: None,
@@ -123,12 +123,12 @@ impl DeviceStore for SledStore {
 }
 
 #[async_trait::async_trait]
-impl MsgSecretStore for SledStore {
+impl MsgSecretStore for AccountStore {
     async fn put_msg_secrets(&self, entries: Vec<MsgSecretEntry>) -> Result<usize> {
         let stored = entries.len();
         {
             let _g = self.rmw_lock();
-            let mut batch = sled::Batch::default();
+            let mut batch = wagw_store::Batch::default();
             // Later entries in one call merge with earlier ones, like the reference.
             let mut pending: std::collections::HashMap<Vec<u8>, ([u8; SECRET_LEN], i64, i64)> =
                 std::collections::HashMap::new();
@@ -199,7 +199,7 @@ impl MsgSecretStore for SledStore {
     async fn delete_expired_msg_secrets(&self, cutoff_timestamp: i64) -> Result<u32> {
         let n = {
             let _g = self.rmw_lock();
-            let mut batch = sled::Batch::default();
+            let mut batch = wagw_store::Batch::default();
             let mut n = 0u32;
             for item in self.t.msg_secrets.iter() {
                 let (k, v) = item.map_err(db_err)?;
@@ -219,7 +219,7 @@ impl MsgSecretStore for SledStore {
     }
 }
 
-impl SledStore {
+impl AccountStore {
     /// The stored device, read synchronously (for opening a socket).
     pub fn load_device_sync(&self) -> Result<Option<Device>> {
         match self.t.meta.get(DEVICE_KEY).map_err(db_err)? {

@@ -31,7 +31,7 @@ pub(crate) fn split(mut key: &[u8]) -> Result<Vec<&[u8]>, StoreError> {
     Ok(parts)
 }
 
-/// A `u32` key in big-endian so sled's order is numeric order.
+/// A `u32` key in big-endian so the store's byte order is numeric order.
 pub(crate) fn u32_key(id: u32) -> [u8; 4] {
     id.to_be_bytes()
 }

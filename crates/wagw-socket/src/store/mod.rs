@@ -1,11 +1,12 @@
-//! The protocol store: a sled implementation of whatsapp-rust's five store traits.
+//! The protocol store: whatsapp-rust's five store traits on one SQLite database per
+//! account (`wagw-store`), `<authDir>/account.sqlite3`.
 //!
-//! One sled database per account, in that account's `authDir`: logout deletes one folder,
-//! and moving the folder moves the linked account to another host. Each database keeps a
-//! small page cache (many accounts share one process) and has no background flusher
-//! (`flush_every_ms(None)`): every write the library makes is flushed before the trait call
-//! returns, because the library treats a returned `Ok` as durable (Signal ratchets,
-//! pre-keys, and the pending-inbound buffer behind the durability hook).
+//! One database per account, in that account's `authDir`: logout deletes the account's
+//! files, and moving the folder moves the linked account to another host. Each database
+//! keeps a small page cache (many accounts share one process). Every write the library makes
+//! is committed (`synchronous=FULL`) before the trait call returns, because the library
+//! treats a returned `Ok` as durable (Signal ratchets, pre-keys, and the pending-inbound
+//! buffer behind the durability hook); the commit runs on tokio's blocking pool.
 //!
 //! Trees, one per protocol concept, mirror the library's reference `InMemoryBackend`, and
 //! the differential test holds this store to that reference's answers.
@@ -24,13 +25,16 @@ use whatsapp_rust::store::error::StoreError;
 
 use crate::error::Error;
 
-/// Default sled page cache per account: small, because a process may hold hundreds.
+/// The database file's name in an account's authDir.
+pub const STORE_FILE: &str = "account.sqlite3";
+
+/// Default page cache per account, in bytes: small, because a process may hold hundreds.
 pub const DEFAULT_CACHE_BYTES: u64 = 512 * 1024;
 
-/// Options for [`SledStore::open`].
+/// Options for [`AccountStore::open`].
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// sled's page cache size in bytes ([`DEFAULT_CACHE_BYTES`] unless set).
+    /// The page cache size in bytes ([`DEFAULT_CACHE_BYTES`] unless set).
     pub cache_capacity: u64,
 }
 
@@ -44,38 +48,38 @@ impl Default for StoreOptions {
 
 /// The named trees of one account's database.
 pub(crate) struct Trees {
-    pub identities: sled::Tree,
-    pub sessions: sled::Tree,
-    pub prekeys: sled::Tree,
-    pub signed_prekeys: sled::Tree,
-    pub sender_keys: sled::Tree,
-    pub sync_keys: sled::Tree,
-    pub versions: sled::Tree,
-    pub mutation_macs: sled::Tree,
-    pub sender_key_devices: sled::Tree,
-    pub lid_mappings: sled::Tree,
-    pub pn_to_lid: sled::Tree,
-    pub base_keys: sled::Tree,
-    pub device_lists: sled::Tree,
-    pub group_metadata: sled::Tree,
-    pub tc_tokens: sled::Tree,
-    pub sent_messages: sled::Tree,
-    pub pending_inbound: sled::Tree,
-    pub msg_secrets: sled::Tree,
+    pub identities: wagw_store::Tree,
+    pub sessions: wagw_store::Tree,
+    pub prekeys: wagw_store::Tree,
+    pub signed_prekeys: wagw_store::Tree,
+    pub sender_keys: wagw_store::Tree,
+    pub sync_keys: wagw_store::Tree,
+    pub versions: wagw_store::Tree,
+    pub mutation_macs: wagw_store::Tree,
+    pub sender_key_devices: wagw_store::Tree,
+    pub lid_mappings: wagw_store::Tree,
+    pub pn_to_lid: wagw_store::Tree,
+    pub base_keys: wagw_store::Tree,
+    pub device_lists: wagw_store::Tree,
+    pub group_metadata: wagw_store::Tree,
+    pub tc_tokens: wagw_store::Tree,
+    pub sent_messages: wagw_store::Tree,
+    pub pending_inbound: wagw_store::Tree,
+    pub msg_secrets: wagw_store::Tree,
     /// Polls this account sent (options + secret), to name the options of votes.
-    pub polls: sled::Tree,
-    pub meta: sled::Tree,
+    pub polls: wagw_store::Tree,
+    pub meta: wagw_store::Tree,
 }
 
-/// whatsapp-rust's protocol state for one account, in a sled database.
+/// whatsapp-rust's protocol state for one account, in a SQLite database in its authDir.
 ///
 /// ```no_run
-/// use wagw_socket::store::{SledStore, StoreOptions};
-/// let store = SledStore::open("/var/lib/wagw/accounts/default", StoreOptions::default())?;
+/// use wagw_socket::store::{AccountStore, StoreOptions};
+/// let store = AccountStore::open("/var/lib/wagw/accounts/default", StoreOptions::default())?;
 /// # Ok::<(), wagw_socket::Error>(())
 /// ```
-pub struct SledStore {
-    db: sled::Db,
+pub struct AccountStore {
+    db: wagw_store::Db,
     pub(crate) t: Trees,
     dir: PathBuf,
     pub(crate) cache_capacity: u64,
@@ -84,49 +88,29 @@ pub struct SledStore {
     pub(crate) next_device_id: AtomicI32,
 }
 
-impl std::fmt::Debug for SledStore {
+impl std::fmt::Debug for AccountStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SledStore").field("dir", &self.dir).finish()
+        f.debug_struct("AccountStore")
+            .field("dir", &self.dir)
+            .finish()
     }
 }
 
-/// How long opening waits for the database's file lock to be released.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Opens the database, waiting up to [`LOCK_WAIT`] while its file lock is held. sled's IO
-/// threads finish with a just-dropped database in the background, so its lock can outlive
-/// the handle by a moment: a socket reopened on the same authDir right after the previous
-/// one was dropped (a transport restart on reload, a relink, tests) would otherwise fail
-/// with "could not acquire lock". A lock held longer is another process on this account.
-fn open_waiting_for_lock(config: &sled::Config) -> sled::Result<sled::Db> {
-    let started = std::time::Instant::now();
-    loop {
-        match config.open() {
-            Err(sled::Error::Io(e))
-                if e.kind() == std::io::ErrorKind::WouldBlock && started.elapsed() < LOCK_WAIT =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            other => return other,
-        }
-    }
-}
-
-impl SledStore {
+impl AccountStore {
     /// Opens (creating if needed) the database in `dir`. The folder is made 0700 and its
-    /// files 0600.
-    pub fn open(dir: impl AsRef<Path>, options: StoreOptions) -> Result<SledStore, Error> {
+    /// files 0600. Opening an authDir this process already has open shares its database.
+    pub fn open(dir: impl AsRef<Path>, options: StoreOptions) -> Result<AccountStore, Error> {
         let dir = dir.as_ref().to_path_buf();
         create_private_dir(&dir)?;
-        let config = sled::Config::new()
-            .path(&dir)
-            .cache_capacity(options.cache_capacity)
-            .flush_every_ms(None)
-            .mode(sled::Mode::LowSpace);
-        let db = open_waiting_for_lock(&config).map_err(|e| Error::StoreOpen {
-            path: dir.clone(),
-            detail: e.to_string(),
-        })?;
+        let open = wagw_store::OpenOptions {
+            create: true,
+            cache_kib: u32::try_from(options.cache_capacity / 1024).unwrap_or(u32::MAX),
+        };
+        let db =
+            wagw_store::Db::open(dir.join(STORE_FILE), &open).map_err(|e| Error::StoreOpen {
+                path: dir.clone(),
+                detail: e.to_string(),
+            })?;
         let tree = |name: &str| {
             db.open_tree(name).map_err(|e| Error::StoreOpen {
                 path: dir.clone(),
@@ -155,26 +139,28 @@ impl SledStore {
             polls: tree("polls")?,
             meta: tree("meta")?,
         };
+        // The new trees are part of the schema: committed before anything uses them.
+        db.flush().map_err(|e| Error::StoreOpen {
+            path: dir.clone(),
+            detail: e.to_string(),
+        })?;
         let next_id = device::load_next_device_id(&t.meta).map_err(|e| Error::StoreOpen {
             path: dir.clone(),
             detail: e.to_string(),
         })?;
-        let store = SledStore {
+        Ok(AccountStore {
             db,
             t,
             dir,
             cache_capacity: options.cache_capacity,
             rmw: Mutex::new(()),
             next_device_id: AtomicI32::new(next_id),
-        };
-        store.restrict_permissions()?;
-        Ok(store)
+        })
     }
 
     /// Whether `dir` holds a database of this store (without opening or creating one).
     pub fn exists(dir: impl AsRef<Path>) -> bool {
-        let dir = dir.as_ref();
-        dir.join("conf").is_file() && dir.join("db").is_file()
+        dir.as_ref().join(STORE_FILE).is_file()
     }
 
     /// The folder this database lives in.
@@ -182,71 +168,34 @@ impl SledStore {
         &self.dir
     }
 
+    /// The database.
+    pub fn db(&self) -> &wagw_store::Db {
+        &self.db
+    }
+
     /// Bytes the database occupies on disk.
     pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        self.db.size_on_disk()
     }
 
-    /// Flushes every pending write to disk.
+    /// Commits every pending write to disk (on tokio's blocking pool).
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await.map(|_| ()).map_err(db_err)?;
-        Ok(())
-    }
-
-    /// Makes the folder 0700 and every file in it 0600 (sled creates files with the
-    /// process umask; the folder mode also covers snapshot files created later).
-    pub fn restrict_permissions(&self) -> Result<(), Error> {
-        restrict_tree(&self.dir).map_err(|e| Error::Io {
-            path: self.dir.clone(),
-            source: e,
-        })
+        self.db.flush_async().await.map_err(db_err)
     }
 }
 
 /// Creates `dir` (and parents) with mode 0700.
 pub(crate) fn create_private_dir(dir: &Path) -> Result<(), Error> {
-    let io = |e| Error::Io {
+    wagw_store::create_private_dir(dir).map_err(|e| Error::StoreOpen {
         path: dir.to_path_buf(),
-        source: e,
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(io)?;
-    }
-    #[cfg(not(unix))]
-    std::fs::create_dir_all(dir).map_err(io)?;
-    Ok(())
+        detail: e.to_string(),
+    })
 }
 
-fn restrict_tree(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-        for entry in std::fs::read_dir(dir)? {
-            let entry = entry?;
-            let ty = entry.file_type()?;
-            if ty.is_dir() {
-                restrict_tree(&entry.path())?;
-            } else if ty.is_file() {
-                std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600))?;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
-}
-
-/// Maps a sled error into the library's store error.
-pub(crate) fn db_err(e: sled::Error) -> StoreError {
+/// Maps a store error into the library's store error.
+pub(crate) fn db_err(e: wagw_store::StoreError) -> StoreError {
     match e {
-        sled::Error::Io(io) => StoreError::Io(io),
+        wagw_store::StoreError::Io { source, .. } => StoreError::Io(source),
         other => StoreError::Database(Box::new(other)),
     }
 }
@@ -266,13 +215,13 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T, S
     serde_json::from_slice(b).map_err(ser_err)
 }
 
-impl SledStore {
-    /// Flushes after a write: the library treats `Ok` as durable.
+impl AccountStore {
+    /// Commits after a write: the library treats `Ok` as durable.
     pub(crate) async fn commit(&self) -> Result<(), StoreError> {
         self.flush().await
     }
 
-    /// Takes the read-modify-write lock (poison is harmless: the data is in sled).
+    /// Takes the read-modify-write lock (poison is harmless: the data is in the database).
     pub(crate) fn rmw_lock(&self) -> std::sync::MutexGuard<'_, ()> {
         self.rmw.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -9,13 +9,13 @@ use whatsapp_rust::store::traits::{
 };
 
 use super::keys::{composite, split, stamped, unstamp, utf8};
-use super::{SledStore, db_err, from_json, to_json};
+use super::{AccountStore, db_err, from_json, to_json};
 
 fn now_secs() -> i64 {
     whatsapp_rust::wacore::time::now_secs()
 }
 
-impl SledStore {
+impl AccountStore {
     fn put_lid_mapping_locked(&self, entry: &LidPnMappingEntry) -> Result<()> {
         // Drop the stale reverse entry when this LID moves to another phone number
         // (the same rule as the library's in-memory reference).
@@ -60,8 +60,8 @@ impl SledStore {
     }
 
     /// Removes every entry of `tree` whose stamped timestamp is below `cutoff`.
-    fn delete_stamped_before(&self, tree: &sled::Tree, cutoff: i64) -> Result<u32> {
-        let mut batch = sled::Batch::default();
+    fn delete_stamped_before(&self, tree: &wagw_store::Tree, cutoff: i64) -> Result<u32> {
+        let mut batch = wagw_store::Batch::default();
         let mut n = 0u32;
         for item in tree.iter() {
             let (k, v) = item.map_err(db_err)?;
@@ -77,7 +77,7 @@ impl SledStore {
 }
 
 #[async_trait::async_trait]
-impl ProtocolStore for SledStore {
+impl ProtocolStore for AccountStore {
     async fn get_sender_key_devices(&self, group_jid: &str) -> Result<Vec<(String, bool)>> {
         let mut out = Vec::new();
         for item in self
@@ -95,7 +95,7 @@ impl ProtocolStore for SledStore {
     }
 
     async fn set_sender_key_status(&self, group_jid: &str, entries: &[(&str, bool)]) -> Result<()> {
-        let mut batch = sled::Batch::default();
+        let mut batch = wagw_store::Batch::default();
         for (device, has_key) in entries {
             batch.insert(
                 composite(&[group_jid.as_bytes(), device.as_bytes()]),
@@ -110,7 +110,7 @@ impl ProtocolStore for SledStore {
     }
 
     async fn clear_sender_key_devices(&self, group_jid: &str) -> Result<()> {
-        let mut batch = sled::Batch::default();
+        let mut batch = wagw_store::Batch::default();
         for item in self
             .t
             .sender_key_devices
@@ -129,7 +129,7 @@ impl ProtocolStore for SledStore {
         if device_jids.is_empty() {
             return Ok(());
         }
-        let mut batch = sled::Batch::default();
+        let mut batch = wagw_store::Batch::default();
         for item in self.t.sender_key_devices.iter() {
             let (k, _) = item.map_err(db_err)?;
             let parts = split(&k)?;
@@ -217,7 +217,7 @@ impl ProtocolStore for SledStore {
             .base_keys
             .get(composite(&[address.as_bytes(), message_id.as_bytes()]))
             .map_err(db_err)?
-            .is_some_and(|v| v.as_ref() == current_base_key))
+            .is_some_and(|v| v.as_slice() == current_base_key))
     }
 
     async fn delete_base_key(&self, address: &str, message_id: &str) -> Result<()> {
@@ -237,7 +237,7 @@ impl ProtocolStore for SledStore {
     }
 
     async fn update_device_lists(&self, records: Vec<DeviceListRecord>) -> Result<()> {
-        let mut batch = sled::Batch::default();
+        let mut batch = wagw_store::Batch::default();
         for record in &records {
             batch.insert(record.user.as_bytes(), to_json(record)?);
         }
@@ -313,7 +313,7 @@ impl ProtocolStore for SledStore {
     async fn delete_expired_tc_tokens(&self, token_cutoff: i64, sender_cutoff: i64) -> Result<u32> {
         let n = {
             let _g = self.rmw_lock();
-            let mut batch = sled::Batch::default();
+            let mut batch = wagw_store::Batch::default();
             let mut n = 0u32;
             for item in self.t.tc_tokens.iter() {
                 let (k, v) = item.map_err(db_err)?;
@@ -479,7 +479,7 @@ impl ProtocolStore for SledStore {
 
     async fn store_pending_inbound_batch(&self, rows: &[PendingInboundRow<'_>]) -> Result<()> {
         let now = now_secs();
-        let mut batch = sled::Batch::default();
+        let mut batch = wagw_store::Batch::default();
         for r in rows {
             batch.insert(
                 composite(&[r.chat.as_bytes(), r.sender.as_bytes(), r.id.as_bytes()]),
@@ -491,7 +491,7 @@ impl ProtocolStore for SledStore {
     }
 
     async fn delete_pending_inbound_batch(&self, keys: &[PendingInboundKey<'_>]) -> Result<()> {
-        let mut batch = sled::Batch::default();
+        let mut batch = wagw_store::Batch::default();
         for k in keys {
             batch.remove(composite(&[
                 k.chat.as_bytes(),

@@ -7,7 +7,7 @@ use whatsapp_rust::store::error::Result;
 use whatsapp_rust::store::traits::SignalStore;
 
 use super::keys::{corrupt, u32_from, u32_key};
-use super::{SledStore, db_err};
+use super::{AccountStore, db_err};
 
 /// Pre-key values carry one flag byte (uploaded) before the record.
 fn prekey_value(record: &[u8], uploaded: bool) -> Vec<u8> {
@@ -31,7 +31,7 @@ fn address_of_user(addr: &[u8], user: &[u8]) -> bool {
 }
 
 #[async_trait::async_trait]
-impl SignalStore for SledStore {
+impl SignalStore for AccountStore {
     async fn put_identity(&self, address: &str, key: [u8; 32]) -> Result<()> {
         self.t
             .identities
@@ -41,7 +41,7 @@ impl SignalStore for SledStore {
     }
 
     async fn put_identities_batch(&self, identities: &[(Arc<str>, [u8; 32])]) -> Result<()> {
-        let mut batch = sled::Batch::default();
+        let mut batch = wagw_store::Batch::default();
         for (address, key) in identities {
             batch.insert(address.as_bytes(), &key[..]);
         }
@@ -53,7 +53,7 @@ impl SignalStore for SledStore {
         match self.t.identities.get(address.as_bytes()).map_err(db_err)? {
             Some(v) => {
                 let key: [u8; 32] = v
-                    .as_ref()
+                    .as_slice()
                     .try_into()
                     .map_err(|_| corrupt("identity key is not 32 bytes"))?;
                 Ok(Some(key))
@@ -88,7 +88,7 @@ impl SignalStore for SledStore {
     }
 
     async fn put_sessions_batch(&self, sessions: &[(Arc<str>, Bytes)]) -> Result<()> {
-        let mut batch = sled::Batch::default();
+        let mut batch = wagw_store::Batch::default();
         for (address, session) in sessions {
             batch.insert(address.as_bytes(), session.as_ref());
         }
@@ -130,7 +130,7 @@ impl SignalStore for SledStore {
     }
 
     async fn store_prekeys_batch(&self, keys: &[(u32, Bytes)], uploaded: bool) -> Result<()> {
-        let mut batch = sled::Batch::default();
+        let mut batch = wagw_store::Batch::default();
         for (id, record) in keys {
             batch.insert(&u32_key(*id)[..], prekey_value(record, uploaded));
         }
@@ -225,7 +225,7 @@ impl SignalStore for SledStore {
     }
 
     async fn put_sender_keys_batch(&self, sender_keys: &[(Arc<str>, Bytes)]) -> Result<()> {
-        let mut batch = sled::Batch::default();
+        let mut batch = wagw_store::Batch::default();
         for (address, record) in sender_keys {
             batch.insert(address.as_bytes(), record.as_ref());
         }

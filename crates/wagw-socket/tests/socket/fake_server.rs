@@ -9,7 +9,7 @@ use wagw_core::{
     WaSocket,
 };
 use wagw_fakewa::{ConnKind, FakeConfig, FakeWhatsApp, LoginOutcome, attr};
-use wagw_socket::store::{SledStore, StoreOptions};
+use wagw_socket::store::{AccountStore, StoreOptions};
 use wagw_socket::{SocketConfig, WhatsAppSocket};
 use whatsapp_rust::store::traits::DeviceStore;
 
@@ -26,7 +26,7 @@ pub(crate) fn config(dir: &std::path::Path) -> SocketConfig {
 
 /// Seeds the account's store with a linked device, as if it had paired before.
 pub(crate) async fn seed_linked(cfg: &SocketConfig) {
-    let store = SledStore::open(&cfg.auth_dir, StoreOptions::default()).unwrap();
+    let store = AccountStore::open(&cfg.auth_dir, StoreOptions::default()).unwrap();
     let mut d = whatsapp_rust::wacore::store::Device::new();
     d.pn = Some(whatsapp_rust::Jid::pn("15550001234"));
     d.lid = Some(whatsapp_rust::Jid::lid("100000000000001"));

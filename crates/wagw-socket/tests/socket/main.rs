@@ -1,4 +1,4 @@
-//! wagw-socket's integration tests: protocol conversions, the sled store against the
+//! wagw-socket's integration tests: protocol conversions, the SQLite store against the
 //! library's reference store, crash durability, and the real client against the
 //! in-process fake WhatsApp server, including the shared `WaSocket` contract suite.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use wagw_socket::store::{SledStore, StoreOptions};
+use wagw_socket::store::{AccountStore, StoreOptions};
 use whatsapp_rust::store::traits::{ProtocolStore, SignalStore};
 
 const DIR_ENV: &str = "WAGW_STORE_CRASH_DIR";
@@ -26,7 +26,7 @@ fn crash_child_writer() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let store = SledStore::open(&dir, StoreOptions::default()).unwrap();
+        let store = AccountStore::open(&dir, StoreOptions::default()).unwrap();
         let mut i = 0u64;
         loop {
             store.put_session(&key(i), &i.to_be_bytes()).await.unwrap();
@@ -80,7 +80,7 @@ fn reopen_after_kill_keeps_acknowledged_writes() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let store = SledStore::open(&path, StoreOptions::default()).unwrap();
+        let store = AccountStore::open(&path, StoreOptions::default()).unwrap();
         for i in 0..=last {
             let got = store.get_session(&key(i)).await.unwrap();
             assert_eq!(
@@ -106,7 +106,7 @@ fn folder_is_private() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a/b");
-    let store = SledStore::open(&path, StoreOptions::default()).unwrap();
+    let store = AccountStore::open(&path, StoreOptions::default()).unwrap();
     drop(store);
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700, "authDir mode");

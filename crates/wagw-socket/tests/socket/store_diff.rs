@@ -1,11 +1,11 @@
-//! Differential test: random operation sequences applied to the sled store and to the
+//! Differential test: random operation sequences applied to the SQLite store and to the
 //! library's reference `InMemoryBackend` must give the same answers, op by op.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use wagw_socket::store::{SledStore, StoreOptions};
+use wagw_socket::store::{AccountStore, StoreOptions};
 use whatsapp_rust::store::traits::*;
 use whatsapp_rust::wacore::appstate::hash::HashState;
 use whatsapp_rust::wacore::appstate::processor::AppStateMutationMAC;
@@ -482,14 +482,14 @@ async fn apply(s: &dyn Backend, op: &Op) -> String {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
     #[test]
-    fn sled_store_answers_like_the_reference(ops in prop::collection::vec(op(), 1..60)) {
+    fn account_store_answers_like_the_reference(ops in prop::collection::vec(op(), 1..60)) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let dir = tempfile::tempdir().unwrap();
-            let sled = SledStore::open(dir.path().join("acct"), StoreOptions::default()).unwrap();
+            let store = AccountStore::open(dir.path().join("acct"), StoreOptions::default()).unwrap();
             let mem = InMemoryBackend::new();
             for (n, op) in ops.iter().enumerate() {
-                let got = apply(&sled, op).await;
+                let got = apply(&store, op).await;
                 let want = apply(&mem, op).await;
                 prop_assert_eq!(&got, &want, "op #{} {:?} diverged", n, op);
             }

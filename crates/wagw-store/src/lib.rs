@@ -1,0 +1,53 @@
+//! # wagw-store — everything wagw persists, on embedded SQLite
+//!
+//! A [`Db`] is one database file holding named, ordered key-value [`Tree`]s (keys sort as
+//! bytes), with point reads and writes, ordered and prefix scans from either end, batches
+//! and atomic transactions over several trees. wagw's stores are built on it: the gateway
+//! state (dedupe, event log, access stores, the agents' outbox and event log) in
+//! `<dataDir>/state/state.sqlite3`, and each account's WhatsApp protocol state in its
+//! `authDir`.
+//!
+//! What it guarantees:
+//! - **Durability of acknowledgements.** Writes collect in one pending transaction;
+//!   [`Db::flush`] commits it with `synchronous=FULL` (the write-ahead log is synced before
+//!   the call returns). Callers acknowledge only after a flush; several writers share one
+//!   commit. [`Db::flush_async`] does the sync on tokio's blocking pool.
+//! - **One handle per file and process.** Opening a path already open in this process
+//!   returns the same handle (reopening right after a drop never waits on a lock); another
+//!   process is refused at once ([`StoreError::Locked`]) through an advisory lock on
+//!   `<file>.lock`.
+//! - **Versioned schema.** Migrations run at open in one transaction; a file written by a
+//!   newer wagw is refused untouched ([`StoreError::TooNew`], naming the file and both
+//!   versions); a damaged or foreign file is [`StoreError::Corrupt`].
+//! - **Private files.** Folders are created 0700, the database and SQLite's files beside it
+//!   0600.
+//!
+//! Other wagw crates use these types and never the database library; the pure crates
+//! (`wagw-core`, `wagw-normalize`, `wagw-config`, `wagw-outbound`, `wagw-reconnect`) do not
+//! depend on this one.
+//!
+//! ```
+//! # fn main() -> Result<(), wagw_store::StoreError> {
+//! let db = wagw_store::Db::temporary()?;
+//! let (queue, index) = (db.open_tree("queue")?, db.open_tree("index")?);
+//! db.transaction(|tx| {
+//!     tx.insert(&queue, b"job-1", b"payload")?;
+//!     tx.insert(&index, b"due/0001/job-1", b"")?;
+//!     Ok::<_, wagw_store::StoreError>(())
+//! })?;
+//! db.flush()?;
+//! assert_eq!(index.scan_prefix(b"due/").count(), 1);
+//! # Ok(()) }
+//! ```
+
+mod db;
+mod error;
+mod legacy;
+mod schema;
+mod tree;
+
+pub use db::{Db, OpenOptions, Transaction, companion_files, create_private_dir};
+pub use error::{Result, StoreError};
+pub use legacy::sled_leftovers;
+pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+pub use tree::{Batch, Entry, Iter, Tree, TreeTransaction};
