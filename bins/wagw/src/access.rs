@@ -136,6 +136,7 @@ impl<'a> AccessOps<'a> {
                         account: id.to_string(),
                         sender: sender.to_string(),
                         outcome: if approve { "approved" } else { "rejected" }.to_owned(),
+                        notified_message_id: None,
                     });
                 }
                 // Another account may have issued it.

@@ -14,6 +14,7 @@ use crate::daemon::token;
 use crate::error::CliError;
 use crate::http::ApiToken;
 use crate::http::error::ErrorBody;
+use crate::http::model::EventRecord;
 
 /// Overrides the gateway URL (`http://host:port`), e.g. for a gateway on another host.
 pub const WAGW_URL: &str = "WAGW_URL";
@@ -74,6 +75,78 @@ impl Client {
     /// `DELETE path` → JSON.
     pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
         self.send::<(), T>(Method::DELETE, path, None).await
+    }
+
+    /// `GET /v1/events` as Server-Sent Events: each event record to `each` as it arrives,
+    /// until the gateway ends the stream (it shuts down) or `each` says stop. `after`
+    /// replays the retained log after that sequence number first (`Some(0)`: all of it).
+    pub async fn events(
+        &self,
+        after: Option<u64>,
+        mut each: impl FnMut(EventRecord) -> bool,
+    ) -> Result<(), CliError> {
+        // A stream stays open for as long as the operator watches: no overall timeout.
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .build()
+            .unwrap_or_default();
+        let url = match after {
+            Some(seq) => format!("{}/v1/events?after={seq}", self.base),
+            None => format!("{}/v1/events", self.base),
+        };
+        let mut res = http
+            .get(&url)
+            .bearer_auth(self.token.expose())
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .send()
+            .await
+            .map_err(|e| self.unreachable(&e))?;
+        let status = res.status();
+        if !status.is_success() {
+            let bytes = res.bytes().await.map_err(|e| self.unreachable(&e))?;
+            return Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
+                Ok(body) => CliError::Api {
+                    status: status.as_u16(),
+                    code: body.error.code,
+                    message: body.error.message,
+                    field: body.error.field,
+                },
+                Err(_) => CliError::Api {
+                    status: status.as_u16(),
+                    code: "http_error".to_owned(),
+                    message: format!("{url} answered {status}"),
+                    field: None,
+                },
+            });
+        }
+        let mut buf: Vec<u8> = Vec::new();
+        while let Some(chunk) = res.chunk().await.map_err(|e| self.unreachable(&e))? {
+            buf.extend_from_slice(&chunk);
+            // One SSE event ends with a blank line; its record is the `data:` line.
+            while let Some(end) = find_blank_line(&buf) {
+                let frame: Vec<u8> = buf.drain(..end).collect();
+                let text = String::from_utf8_lossy(&frame);
+                let data: String = text
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim_start)
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if data.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                let record: EventRecord = serde_json::from_str(&data).map_err(|e| CliError::Api {
+                    status: status.as_u16(),
+                    code: "bad_response".to_owned(),
+                    message: format!("the gateway at {} sent an event this wagw does not understand ({e}); are the CLI and the gateway the same version?", self.base),
+                    field: None,
+                })?;
+                if !each(record) {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// `GET /healthz`: true when something answers as a wagw gateway.
@@ -150,6 +223,16 @@ impl Client {
             url: self.base.clone(),
             reason,
         }
+    }
+}
+
+/// The end (after the separator) of the first SSE frame in `buf`, if one is complete.
+fn find_blank_line(buf: &[u8]) -> Option<usize> {
+    let lf = buf.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
+    let crlf = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4);
+    match (lf, crlf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

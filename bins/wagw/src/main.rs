@@ -102,6 +102,8 @@ enum Command {
     /// The databases wagw keeps: engine, file and schema version (`status`); `migrate`.
     #[command(subcommand)]
     Store(cmd::store::StoreCommand),
+    /// Tail the running gateway's event stream: `wagw logs --follow [--json]`.
+    Logs(cmd::logs::LogsArgs),
     /// Run the gateway on a simulated WhatsApp network with an echo agent and a scripted
     /// conversation (pairing, groups, quotes, long replies, images). No phone needed.
     Demo(cmd::demo::DemoArgs),
@@ -149,6 +151,7 @@ fn main() -> ExitCode {
         Command::Message(c) => cmd::message::run(c, &ctx),
         Command::Doctor => cmd::doctor::run(&ctx),
         Command::Store(c) => cmd::store::run(c, &ctx),
+        Command::Logs(l) => cmd::logs::run(l, &ctx),
         Command::Demo(d) => cmd::demo::run(d, &ctx),
         Command::Completions(c) => cmd::install::completions(c, Cli::command()),
         Command::Man(m) => cmd::install::man(m, Cli::command()),
@@ -161,5 +164,16 @@ fn main() -> ExitCode {
             ctx.report_error(&e);
             e.exit_code()
         }
+    }
+}
+
+#[cfg(test)]
+mod cli_tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        // Duplicate argument ids, bad defaults and the like panic here, not at a user.
+        super::Cli::command().debug_assert();
     }
 }

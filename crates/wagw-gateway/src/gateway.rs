@@ -404,6 +404,22 @@ impl Gateway {
         Ok(account.socket().resources().await)
     }
 
+    /// Pings `account`'s connection — a round trip WhatsApp must answer (an IQ ping on the
+    /// real transport) — and returns how long it took. `wagw channels status --probe`.
+    pub async fn ping(&self, account: &AccountId) -> Result<std::time::Duration, GatewayError> {
+        let handle = self.account(account)?;
+        let started = std::time::Instant::now();
+        handle
+            .socket()
+            .ping()
+            .await
+            .map_err(|source| GatewayError::Transport {
+                account: account.clone(),
+                source,
+            })?;
+        Ok(started.elapsed())
+    }
+
     /// [`Gateway::resources`] of every running account that reports them.
     pub async fn all_resources(&self) -> BTreeMap<AccountId, TransportResources> {
         let mut out = BTreeMap::new();

@@ -61,6 +61,10 @@ pub struct SocketConfig {
     pub skip_history_sync: bool,
     /// The protocol store's options.
     pub store: StoreOptions,
+    /// The WebSocket URL of WhatsApp's servers (None: the library's default,
+    /// `wss://web.whatsapp.com/ws/chat`). For a proxy in front of WhatsApp, or a test that
+    /// needs the connection to fail.
+    pub server_url: Option<String>,
 }
 
 impl SocketConfig {
@@ -77,6 +81,7 @@ impl SocketConfig {
             send_ack_timeout: Duration::from_secs(30),
             skip_history_sync: true,
             store: StoreOptions::default(),
+            server_url: None,
         }
     }
 }
@@ -176,11 +181,11 @@ impl WhatsAppSocket {
     /// Opens the account's protocol store and prepares a socket that talks to WhatsApp's
     /// real servers (WebSocket over TLS, HTTPS for media).
     pub fn open(config: SocketConfig) -> Result<WhatsAppSocket, Error> {
-        WhatsAppSocket::with_transport(
-            config,
-            Arc::new(TokioWebSocketTransportFactory::new()),
-            Arc::new(UreqHttpClient::new()),
-        )
+        let mut transport = TokioWebSocketTransportFactory::new();
+        if let Some(url) = &config.server_url {
+            transport = transport.with_url(url.clone());
+        }
+        WhatsAppSocket::with_transport(config, Arc::new(transport), Arc::new(UreqHttpClient::new()))
     }
 
     /// Like [`WhatsAppSocket::open`] with another transport (a proxy, or the in-process

@@ -14,7 +14,7 @@ use crate::http::model::{
     AccountList, AccountView, LoginMethod, LoginRequest, LoginResponse, LoginState, LoginStatus,
     LogoutResponse,
 };
-use crate::http::model_resources::AccountResources;
+use crate::http::model_resources::{AccountResources, ProbeResult};
 use crate::qr;
 
 /// `wagw channels ...`
@@ -39,6 +39,12 @@ pub struct StatusArgs {
     /// (`--verbose`/`-v` is the global log level.)
     #[arg(long)]
     pub resources: bool,
+    /// Actively check each running connection: a ping WhatsApp must answer, with its
+    /// round-trip time (`POST /v1/accounts/{id}/probe`).
+    #[arg(long)]
+    pub probe: bool,
+    #[command(flatten)]
+    pub channel: super::ChannelArg,
 }
 
 /// Options of `channels login`.
@@ -47,8 +53,9 @@ pub struct LoginArgs {
     /// The account (default: the config's default account).
     #[arg(long)]
     pub account: Option<String>,
-    /// Link with a pair code for this phone number instead of a QR.
-    #[arg(long, value_name = "PHONE")]
+    /// Link with a pair code for this phone number instead of a QR (`--phone` is the
+    /// seeds' spelling).
+    #[arg(long, visible_alias = "phone", value_name = "PHONE")]
     pub code: Option<String>,
     /// Link again even if the account is linked.
     #[arg(long)]
@@ -63,6 +70,8 @@ pub struct LoginArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 180, value_name = "SECS")]
     pub timeout: u64,
+    #[command(flatten)]
+    pub channel: super::ChannelArg,
 }
 
 /// `--account`.
@@ -71,10 +80,17 @@ pub struct AccountArg {
     /// The account (default: the config's default account).
     #[arg(long)]
     pub account: Option<String>,
+    #[command(flatten)]
+    pub channel: super::ChannelArg,
 }
 
 /// Runs a `channels` subcommand.
 pub fn run(cmd: ChannelsCommand, ctx: &Context) -> Result<ExitCode, CliError> {
+    match &cmd {
+        ChannelsCommand::Login(a) => a.channel.check()?,
+        ChannelsCommand::Logout(a) => a.channel.check()?,
+        ChannelsCommand::Status(a) => a.channel.check()?,
+    }
     let config = ctx.load_config()?;
     let client = ctx.client(&config)?;
     let mut out = std::io::stdout();
@@ -82,6 +98,23 @@ pub fn run(cmd: ChannelsCommand, ctx: &Context) -> Result<ExitCode, CliError> {
         ChannelsCommand::Login(args) => {
             let account = account_or_default(&config, args.account.as_deref());
             let interactive = std::io::IsTerminal::is_terminal(&std::io::stdout());
+            // No gateway answering (and none named by WAGW_URL): link directly, the seeds'
+            // order (link first, then start the gateway).
+            let direct = ctx.env.get(crate::client::WAGW_URL).is_none()
+                && matches!(
+                    block_on(client.healthy())?,
+                    Err(CliError::Unreachable { .. })
+                );
+            if direct {
+                let id = crate::http::validate::account_id("--account", &account)?;
+                return block_on(super::link::link(
+                    &config,
+                    &id,
+                    &args,
+                    interactive,
+                    &mut out,
+                ))?;
+            }
             block_on(login(
                 &client,
                 &account,
@@ -111,6 +144,7 @@ pub fn run(cmd: ChannelsCommand, ctx: &Context) -> Result<ExitCode, CliError> {
                 &config,
                 ctx.json,
                 args.resources,
+                args.probe,
                 now,
                 &mut out,
             ))?
@@ -346,7 +380,11 @@ fn step(
     }
 }
 
-fn draw_qr(out: &mut dyn Write, payload: &str, interactive: bool) -> Result<(), CliError> {
+pub(crate) fn draw_qr(
+    out: &mut dyn Write,
+    payload: &str,
+    interactive: bool,
+) -> Result<(), CliError> {
     let art = qr::terminal(payload).map_err(|e| CliError::Failed(e.to_string()))?;
     if interactive {
         // Clear the screen so the refreshed QR replaces the old one.
@@ -360,12 +398,29 @@ fn draw_qr(out: &mut dyn Write, payload: &str, interactive: bool) -> Result<(), 
     Ok(())
 }
 
+/// The `--probe` lines: each running account's ping and its round-trip time.
+fn render_probes(probes: &[ProbeResult]) -> String {
+    let mut out = String::from("\nProbe (a ping WhatsApp must answer):\n");
+    if probes.is_empty() {
+        out.push_str("  no account is running\n");
+    }
+    for p in probes {
+        match (p.ok, p.rtt_ms, &p.error) {
+            (true, Some(ms), _) => out.push_str(&format!("  {}: ok, {ms} ms\n", p.account)),
+            (_, _, Some(e)) => out.push_str(&format!("  {}: failed: {e}\n", p.account)),
+            _ => out.push_str(&format!("  {}: failed\n", p.account)),
+        }
+    }
+    out
+}
+
 /// `channels status`: the gateway's view, or the config's when no gateway answers.
 pub async fn status(
     client: &Client,
     config: &Config,
     json: bool,
     resources_too: bool,
+    probe: bool,
     now_ms: i64,
     out: &mut dyn Write,
 ) -> Result<ExitCode, CliError> {
@@ -378,11 +433,25 @@ pub async fn status(
                     resources.push(client.get::<AccountResources>(&path).await?);
                 }
             }
+            let mut probes = Vec::new();
+            if probe {
+                for a in list.accounts.iter().filter(|a| a.running) {
+                    let path = format!("/v1/accounts/{}/probe", segment(&a.id));
+                    probes.push(
+                        client
+                            .post::<_, ProbeResult>(&path, &serde_json::json!({}))
+                            .await?,
+                    );
+                }
+            }
             if json {
                 let mut doc =
                     serde_json::json!({"gateway": "reachable", "accounts": list.accounts});
                 if resources_too {
                     doc["resources"] = serde_json::to_value(&resources)?;
+                }
+                if probe {
+                    doc["probes"] = serde_json::to_value(&probes)?;
                 }
                 writeln!(out, "{}", serde_json::to_string_pretty(&doc)?).ok();
             } else {
@@ -395,9 +464,21 @@ pub async fn status(
                 if resources_too {
                     write!(out, "{}", render_resources(&list.accounts, &resources)).ok();
                 }
+                if probe {
+                    write!(out, "{}", render_probes(&probes)).ok();
+                }
             }
-            Ok(ExitCode::SUCCESS)
+            // `--probe` answers "is every running connection alive?" for scripts too.
+            Ok(if probes.iter().all(|p| p.ok) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
+        Err(CliError::Unreachable { url, reason }) if probe => Err(CliError::Unreachable {
+            url,
+            reason: format!("{reason}; --probe pings through the running gateway"),
+        }),
         Err(CliError::Unreachable { url, reason }) => {
             if json {
                 let accounts: Vec<_> = config

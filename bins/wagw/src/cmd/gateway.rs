@@ -23,6 +23,11 @@ pub struct GatewayArgs {
     /// serve /v1/sim/*.
     #[arg(long)]
     pub sim: bool,
+    /// With --sim: start the simulated accounts unlinked, so `wagw channels login` (QR, or
+    /// --phone for a pair code) links them; a simulated phone completes the link with
+    /// `POST /v1/sim/scan`.
+    #[arg(long, requires = "sim")]
+    pub unlinked: bool,
     /// Log line format on stderr (and in --log-file).
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -85,7 +90,14 @@ pub fn run(args: GatewayArgs, ctx: &Context) -> Result<ExitCode, CliError> {
         .build()
         .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async move {
-        let started = runtime::start(&config, RuntimeOptions { sim: args.sim }).await?;
+        let started = runtime::start(
+            &config,
+            RuntimeOptions {
+                sim: args.sim,
+                sim_unlinked: args.unlinked,
+            },
+        )
+        .await?;
         let api = started.api;
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await

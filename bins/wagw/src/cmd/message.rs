@@ -49,11 +49,14 @@ pub struct SendArgs {
     /// no running gateway).
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub channel: super::ChannelArg,
 }
 
 /// Runs a `message` subcommand.
 pub fn run(cmd: MessageCommand, ctx: &Context) -> Result<ExitCode, CliError> {
     let MessageCommand::Send(args) = cmd;
+    args.channel.check()?;
     let config = ctx.load_config()?;
     let account = account_or_default(&config, args.account.as_deref());
     let request = build(&args)?;

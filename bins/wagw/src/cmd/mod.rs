@@ -18,6 +18,8 @@ pub mod doctor;
 pub mod dry_run;
 pub mod gateway;
 pub mod install;
+pub mod link;
+pub mod logs;
 pub mod message;
 pub mod pairing;
 pub mod store;
@@ -25,6 +27,22 @@ pub mod token;
 
 #[cfg(test)]
 mod tests;
+
+/// `--channel whatsapp`, as the seeds' CLI writes it on `channels`, `pairing` and `message`
+/// commands. WhatsApp is the only channel; any other value is refused, naming it.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ChannelArg {
+    /// The channel: `whatsapp` (the only one wagw serves; accepted for the seeds' CLI).
+    #[arg(long, value_name = "CHANNEL")]
+    pub channel: Option<String>,
+}
+
+impl ChannelArg {
+    /// Refuses a channel other than `whatsapp`.
+    pub fn check(&self) -> Result<(), CliError> {
+        pairing::channel_ok(self.channel.as_deref().map(|c| ("--channel", c)))
+    }
+}
 
 /// What every command gets: the global flags and the environment, read once.
 #[derive(Debug)]

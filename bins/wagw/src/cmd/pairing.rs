@@ -23,7 +23,10 @@ pub enum PairingCommand {
     /// Pending pairing requests: unknown senders who were sent a code.
     List {
         /// `whatsapp` (optional; the only channel).
-        channel: Option<String>,
+        #[arg(value_name = "CHANNEL")]
+        word: Option<String>,
+        #[command(flatten)]
+        channel_flag: super::ChannelArg,
         /// Only this account's requests.
         #[arg(long)]
         account: Option<String>,
@@ -43,14 +46,20 @@ pub struct Decision {
     /// Only this account's request.
     #[arg(long)]
     account: Option<String>,
+    #[command(flatten)]
+    channel: super::ChannelArg,
+    /// Approve only: send the approved sender a short confirmation on WhatsApp.
+    #[arg(long)]
+    notify: bool,
 }
 
-/// Refuses a channel other than `whatsapp`.
-pub fn channel_ok(channel: Option<&str>) -> Result<(), CliError> {
+/// Refuses a channel other than `whatsapp`; `(argument, value)` names where it was given.
+pub fn channel_ok(channel: Option<(&str, &str)>) -> Result<(), CliError> {
     match channel {
-        None | Some("whatsapp") => Ok(()),
-        Some(other) => Err(CliError::Usage(format!(
-            "unknown channel {other:?}: wagw only serves `whatsapp`"
+        None => Ok(()),
+        Some((_, c)) if c.eq_ignore_ascii_case("whatsapp") => Ok(()),
+        Some((arg, other)) => Err(CliError::Usage(format!(
+            "{arg}: unknown channel {other:?}; wagw serves one channel, `whatsapp`"
         ))),
     }
 }
@@ -61,8 +70,13 @@ pub fn run(cmd: PairingCommand, ctx: &Context) -> Result<ExitCode, CliError> {
     let mut out = std::io::stdout();
     block_on(async {
         match cmd {
-            PairingCommand::List { channel, account } => {
-                channel_ok(channel.as_deref())?;
+            PairingCommand::List {
+                word,
+                channel_flag,
+                account,
+            } => {
+                channel_ok(word.as_deref().map(|c| ("CHANNEL", c)))?;
+                channel_flag.check()?;
                 let account = account
                     .as_deref()
                     .map(|a| validate::account_id("--account", a))
@@ -146,7 +160,7 @@ fn code_of(d: &Decision) -> Result<String, CliError> {
     match d.words.as_slice() {
         [code] => Ok(code.clone()),
         [channel, code] => {
-            channel_ok(Some(channel))?;
+            channel_ok(Some(("CHANNEL", channel)))?;
             Ok(code.clone())
         }
         _ => Err(CliError::Usage(
@@ -155,12 +169,14 @@ fn code_of(d: &Decision) -> Result<String, CliError> {
     }
 }
 
-/// Approves or rejects through the gateway behind `client`.
+/// Approves or rejects through the gateway behind `client`; `notify` (approve only) sends
+/// the sender a confirmation.
 pub async fn decide_http(
     client: &Client,
     code: String,
     account: Option<String>,
     approve: bool,
+    notify: bool,
 ) -> Result<PairingDecision, CliError> {
     let path = if approve {
         "/v1/pairing/whatsapp/approve"
@@ -168,7 +184,14 @@ pub async fn decide_http(
         "/v1/pairing/whatsapp/reject"
     };
     client
-        .post(path, &PairingDecisionRequest { code, account })
+        .post(
+            path,
+            &PairingDecisionRequest {
+                code,
+                account,
+                notify,
+            },
+        )
         .await
 }
 
@@ -179,9 +202,22 @@ async fn decide(
     approve: bool,
     out: &mut dyn Write,
 ) -> Result<ExitCode, CliError> {
+    d.channel.check()?;
     let code = code_of(&d)?;
+    if d.notify && !approve {
+        return Err(CliError::Usage(
+            "--notify: only `wagw pairing approve` sends a confirmation".to_owned(),
+        ));
+    }
     let r = match backend(ctx, config, false).await? {
-        Backend::Gateway(client) => decide_http(&client, code, d.account, approve).await?,
+        Backend::Gateway(client) => {
+            decide_http(&client, code, d.account, approve, d.notify).await?
+        }
+        Backend::Store { .. } if d.notify => {
+            return Err(CliError::Usage(
+                "--notify sends a WhatsApp message, which needs the running gateway: start it with `wagw gateway`, or approve without --notify".to_owned(),
+            ));
+        }
         Backend::Store { store: None, url } => {
             return Err(no_store(
                 config,
@@ -226,6 +262,9 @@ pub fn print_decision(
             r.sender, r.account
         )
         .ok();
+        if let Some(id) = &r.notified_message_id {
+            writeln!(out, "They were told so on WhatsApp (message {id}).").ok();
+        }
     } else {
         writeln!(out, "Rejected {} on account {}.", r.sender, r.account).ok();
     }

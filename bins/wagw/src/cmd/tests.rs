@@ -45,7 +45,7 @@ async fn status_shows_each_account_and_the_fix_for_each_problem() {
     let base = serve(fake).await;
     let client = Client::new(&base, ApiToken::new(TOKEN));
     let mut out = Vec::new();
-    let code = channels::status(&client, &config(), false, false, 0, &mut out)
+    let code = channels::status(&client, &config(), false, false, false, 0, &mut out)
         .await
         .unwrap();
     assert_eq!(code, std::process::ExitCode::SUCCESS);
@@ -66,7 +66,7 @@ async fn status_with_resources_adds_each_running_accounts_transport_resources() 
     let base = serve(fake.clone()).await;
     let client = Client::new(&base, ApiToken::new(TOKEN));
     let mut out = Vec::new();
-    channels::status(&client, &config(), false, true, 0, &mut out)
+    channels::status(&client, &config(), false, true, false, 0, &mut out)
         .await
         .unwrap();
     let out = text(out);
@@ -77,7 +77,7 @@ async fn status_with_resources_adds_each_running_accounts_transport_resources() 
     );
     assert!(out.contains("    signal_sessions=2\n"), "{out}");
     let mut json = Vec::new();
-    channels::status(&client, &config(), true, true, 0, &mut json)
+    channels::status(&client, &config(), true, true, false, 0, &mut json)
         .await
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
@@ -138,6 +138,7 @@ async fn login_draws_the_qr_redraws_it_on_refresh_and_waits_until_linked() {
         code: None,
         force: false,
         timeout: 10,
+        channel: Default::default(),
         passkey_assertion: None,
         passkey_confirm: false,
     };
@@ -183,6 +184,7 @@ async fn login_with_a_pair_code_prints_the_code() {
         code: Some("+15550009999".into()),
         force: false,
         timeout: 10,
+        channel: Default::default(),
         passkey_assertion: None,
         passkey_confirm: false,
     };
@@ -238,6 +240,7 @@ async fn pairing_and_send_go_through_the_api() {
         mentions: Vec::new(),
         account: None,
         dry_run: false,
+        channel: Default::default(),
     };
     let request = message::build(&args).unwrap();
     assert_eq!(request.media[0].base64.as_deref(), Some("/9j/"));
@@ -377,6 +380,7 @@ fn passkey_args(assertion: Option<String>, confirm: bool) -> channels::LoginArgs
         code: None,
         force: false,
         timeout: 10,
+        channel: Default::default(),
         passkey_assertion: assertion,
         passkey_confirm: confirm,
     }

@@ -18,7 +18,7 @@ use super::model::{
 };
 use super::model_access::{AllowChange, AllowEntryView, ExplainView};
 use super::model_agents::DeliveryView;
-use super::model_resources::AccountResources;
+use super::model_resources::{AccountResources, ProbeResult};
 
 /// The gateway operations the HTTP API exposes. Every method is one route (or two).
 ///
@@ -40,6 +40,10 @@ pub trait GatewayApi: Send + Sync + 'static {
     /// `GET /v1/accounts/{id}/resources`: the account's transport resources
     /// (`running: false` for a configured account the gateway does not run).
     async fn resources(&self, id: &AccountId) -> Result<AccountResources, ApiError>;
+
+    /// `POST /v1/accounts/{id}/probe`: pings the account's connection (a round trip
+    /// WhatsApp must answer) and reports the round-trip time or why it failed.
+    async fn probe(&self, id: &AccountId) -> Result<ProbeResult, ApiError>;
 
     /// `POST /v1/accounts/{id}/login`: starts linking (or returns the login already in
     /// progress). `ApiError::Conflict` with code `already_linked` when linked and not `force`.

@@ -81,6 +81,7 @@ pub fn router_until(
         .route("/v1/accounts", get(routes::accounts))
         .route("/v1/accounts/{id}", get(routes::account))
         .route("/v1/accounts/{id}/resources", get(routes::resources))
+        .route("/v1/accounts/{id}/probe", post(routes::probe))
         .route(
             "/v1/accounts/{id}/login",
             post(routes::login_start).get(routes::login_status),

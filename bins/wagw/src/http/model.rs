@@ -379,6 +379,9 @@ pub struct PairingDecisionRequest {
     /// The account, when the same code could exist on several (default: any account).
     #[serde(default)]
     pub account: Option<String>,
+    /// Approve only: also send the approved sender a short confirmation on WhatsApp.
+    #[serde(default)]
+    pub notify: bool,
 }
 
 /// The result of approving or rejecting a pairing request.
@@ -391,6 +394,9 @@ pub struct PairingDecision {
     pub sender: String,
     /// `approved` or `rejected`.
     pub outcome: String,
+    /// With `notify`: the id of the confirmation sent to the sender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notified_message_id: Option<String>,
 }
 
 /// One event of the stream (`GET /v1/events`); sent as the SSE `data:` with `id: <seq>`

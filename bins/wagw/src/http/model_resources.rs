@@ -65,3 +65,21 @@ impl From<TransportResources> for ResourcesView {
         }
     }
 }
+
+/// `POST /v1/accounts/{id}/probe`: one active check of an account's connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeResult {
+    /// The account id.
+    pub account: String,
+    /// The gateway runs this account; when false nothing was pinged.
+    pub running: bool,
+    /// WhatsApp answered the ping.
+    pub ok: bool,
+    /// The ping's round-trip time in milliseconds, when it was answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<u64>,
+    /// Why the ping failed (not connected, timed out, unsupported by the transport).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}

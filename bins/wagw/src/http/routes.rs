@@ -22,7 +22,7 @@ use super::model_access::{
     AccountQuery, AllowChange, AllowListView, AllowRequest, ExplainRequest, ExplainView,
 };
 use super::model_agents::{DeliveriesQuery, DeliveryList, DeliveryView};
-use super::model_resources::AccountResources;
+use super::model_resources::{AccountResources, ProbeResult};
 use super::validate;
 use crate::qr;
 
@@ -102,6 +102,19 @@ pub async fn resources(
 ) -> ApiResult<AccountResources> {
     let id = validate::account_id("id", &id)?;
     Ok(Json(s.api.resources(&id).await?))
+}
+
+/// Actively checks one account's connection: a ping WhatsApp must answer, with its
+/// round-trip time. A failed ping is a 200 with `ok: false` and the reason.
+#[utoipa::path(post, path = "/v1/accounts/{id}/probe", tag = "accounts",
+    params(("id" = String, Path, description = "Account id")),
+    responses((status = 200, body = ProbeResult), (status = 404, body = ErrorBody)))]
+pub async fn probe(
+    State(s): State<AppState>,
+    ValidPath(id): ValidPath<String>,
+) -> ApiResult<ProbeResult> {
+    let id = validate::account_id("id", &id)?;
+    Ok(Json(s.api.probe(&id).await?))
 }
 
 /// Starts linking: a QR (with a PNG data URL) or a pair code.
@@ -314,12 +327,57 @@ async fn decide(
         .as_deref()
         .map(|a| validate::account_id("account", a))
         .transpose()?;
-    let decision = if approve {
+    if req.notify && !approve {
+        return Err(ApiError::invalid(
+            "notify",
+            "notify: only an approval sends a confirmation",
+        ));
+    }
+    let mut decision = if approve {
         s.api.pairing_approve(&code, account.as_ref()).await?
     } else {
         s.api.pairing_reject(&code, account.as_ref()).await?
     };
+    if req.notify {
+        decision.notified_message_id = Some(notify_approved(s, &decision).await?);
+    }
     Ok(Json(decision))
+}
+
+/// What an approved sender is told with `notify` (the seeds' `pairing approve --notify`).
+pub const APPROVED_NOTICE: &str =
+    "✅ You have been approved: your messages now reach the assistant.";
+
+/// Sends [`APPROVED_NOTICE`] to the sender of an approval; the approval stands either way,
+/// and the error says so.
+async fn notify_approved(s: &AppState, d: &PairingDecision) -> Result<String, ApiError> {
+    let failed = |why: String| {
+        ApiError::Upstream(format!(
+            "approved {} on account {}, but the confirmation was not sent: {why}",
+            d.sender, d.account
+        ))
+    };
+    let account = validate::account_id("account", &d.account)?;
+    let to = wagw_core::Jid::from_target(&d.sender).map_err(|e| failed(e.to_string()))?;
+    let sent = s
+        .api
+        .send(
+            &account,
+            super::api::SendMessage {
+                to,
+                text: Some(APPROVED_NOTICE.to_owned()),
+                media: Vec::new(),
+                gif_playback: false,
+                reply_to: None,
+                mentions: Vec::new(),
+            },
+        )
+        .await
+        .map_err(|e| failed(e.body().error.message))?;
+    sent.message_ids
+        .into_iter()
+        .next()
+        .ok_or_else(|| failed("WhatsApp confirmed no message".to_owned()))
 }
 
 /// Approves a pairing request: the sender may talk to the agent from now on.

@@ -1,5 +1,6 @@
-//! `POST /v1/sim/scan` (`--sim` only): a simulated phone scans the QR an account shows, so
-//! linking can be tried end to end without a phone (the console's Sandbox, tests).
+//! `POST /v1/sim/scan` (`--sim` only): a simulated phone scans the QR an account shows, or
+//! with `code` types the pair code the account requested for it, so linking can be tried end
+//! to end without a phone (the console's Sandbox, `wagw channels login`, tests).
 
 use axum::Json;
 use axum::extract::State;
@@ -22,6 +23,10 @@ pub struct SimScanRequest {
     /// The scanning phone (default: the account's own simulated number, `+1555019nnnn`).
     #[serde(default)]
     pub phone: Option<String>,
+    /// Complete a pair-code link instead of scanning: the code `wagw channels login
+    /// --phone` printed, typed on `phone` (the number the code was requested for).
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 impl JsonBody for SimScanRequest {
@@ -47,13 +52,16 @@ pub struct SimScan {
     pub account: Option<AccountId>,
     /// The phone (None = the account's own simulated number).
     pub phone: Option<Phone>,
+    /// A pair code to type instead of scanning the QR.
+    pub code: Option<String>,
 }
 
-/// Simulator only: a simulated phone scans the account's current QR.
+/// Simulator only: a simulated phone scans the account's current QR, or (with `code`)
+/// types the pair code the account requested for it.
 #[utoipa::path(post, path = "/v1/sim/scan", tag = "sim",
     request_body = SimScanRequest,
     responses((status = 200, body = SimScanned),
-        (status = 409, description = "no QR on screen (`sim_not_linking`) or already linked", body = ErrorBody),
+        (status = 409, description = "no QR on screen or no pair code requested (`sim_not_linking`), or already linked", body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn scan(
     State(s): State<AppState>,
@@ -70,6 +78,10 @@ pub async fn scan(
             .as_deref()
             .map(|p| validate::phone("phone", p))
             .transpose()?,
+        code: match req.code.as_deref().map(str::trim) {
+            Some("") => return Err(ApiError::invalid("code", "code: must not be empty")),
+            other => other.map(str::to_owned),
+        },
     };
     Ok(Json(s.api.sim_scan(scan).await?))
 }

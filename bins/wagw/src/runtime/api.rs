@@ -23,7 +23,7 @@ use crate::http::model::{
 };
 use crate::http::model_access::{AllowChange, AllowEntryView, ExplainView};
 use crate::http::model_agents::DeliveryView;
-use crate::http::model_resources::AccountResources;
+use crate::http::model_resources::{AccountResources, ProbeResult};
 
 /// An event of the daemon's log in the API's shape.
 pub fn record(e: wagw_agents::Event) -> EventRecord {
@@ -295,6 +295,39 @@ impl GatewayApi for Runtime {
         })
     }
 
+    async fn probe(&self, id: &AccountId) -> Result<ProbeResult, ApiError> {
+        self.configured(id)?;
+        let mut out = ProbeResult {
+            account: id.to_string(),
+            running: true,
+            ok: false,
+            rtt_ms: None,
+            error: None,
+        };
+        match self.gateway.ping(id).await {
+            Ok(rtt) => {
+                out.ok = true;
+                out.rtt_ms = Some(u64::try_from(rtt.as_millis()).unwrap_or(u64::MAX));
+            }
+            Err(GatewayError::UnknownAccount(_)) => {
+                out.running = false;
+                out.error = Some(format!(
+                    "account {id} is not running (disabled, or web.enabled is false)"
+                ));
+            }
+            Err(GatewayError::Transport { source, .. }) => {
+                out.error = Some(match source {
+                    SocketError::NotConnected => format!(
+                        "not connected: see `wagw channels status` (link it with `wagw channels login --account {id}`)"
+                    ),
+                    other => other.to_string(),
+                });
+            }
+            Err(e) => return Err(api_error(e)),
+        }
+        Ok(out)
+    }
+
     async fn login_start(
         &self,
         id: &AccountId,
@@ -357,12 +390,28 @@ impl GatewayApi for Runtime {
                 code: "login_expired",
                 message: detail,
             }),
-            None => Err(ApiError::Unavailable {
-                code: "no_login_prompt",
-                message: format!(
-                    "account {id} showed no QR within 5 s; poll GET /v1/accounts/{id}/login or check the logs"
-                ),
-            }),
+            // No prompt: the transport could not start linking. Its own words say why
+            // (`detail`), and the operator learns what to do instead.
+            None => {
+                let status = self.status_of(id);
+                let state = status.as_ref().map(|s| s.state.clone()).unwrap_or_default();
+                Err(ApiError::Unavailable {
+                    code: "no_login_prompt",
+                    message: match status.and_then(|s| s.detail) {
+                        Some(detail) => format!(
+                            "account {id} could not start linking ({state}): {}. Check that this \
+                             host reaches WhatsApp (DNS, firewall, proxy; `wagw doctor`), then run \
+                             `wagw channels login --account {id}` again",
+                            detail.trim_end_matches('.')
+                        ),
+                        None => format!(
+                            "account {id} showed no QR within 5 s ({state}) and its transport gave no \
+                             reason; see the gateway's log (`wagw gateway -v`) and `wagw channels status`, \
+                             then run `wagw channels login --account {id}` again"
+                        ),
+                    },
+                })
+            }
         }
     }
 
@@ -814,6 +863,6 @@ impl GatewayApi for Runtime {
             .position(|a| a.account_id == account)
             .unwrap_or(0);
         let own = super::transport::sim_owner_number(index);
-        super::sim::scan(net, &account, scan.phone, &own).await
+        super::sim::scan(net, &account, scan.phone, scan.code.as_deref(), &own).await
     }
 }

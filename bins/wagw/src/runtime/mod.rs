@@ -42,6 +42,9 @@ pub const EVENT_LOG_TREE: &str = "daemon_events";
 pub struct RuntimeOptions {
     /// Every account on the simulator (`wagw gateway --sim`).
     pub sim: bool,
+    /// Simulated accounts start unlinked (`wagw gateway --sim --unlinked`): `wagw channels
+    /// login` links them, completed by `POST /v1/sim/scan`.
+    pub sim_unlinked: bool,
 }
 
 /// A started runtime.
@@ -92,7 +95,8 @@ pub async fn start(config: &Config, options: RuntimeOptions) -> Result<Started, 
     // Before any transport exists, so the library's first series are recorded.
     let library = recorder::install();
     let crate::preflight::Checked { specs, settings } = crate::preflight::check(config)?;
-    let transports = transport::Transports::for_config(config, options.sim, now_ms())?;
+    let transports =
+        transport::Transports::for_config(config, options.sim, options.sim_unlinked, now_ms())?;
     let sim = transports.sim.clone();
     let store =
         GatewayStore::open(&config.gateway().data_dir).map_err(|e| runtime_error("store")(&e))?;

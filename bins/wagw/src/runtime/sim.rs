@@ -82,6 +82,7 @@ pub async fn scan(
     net: &SimNetwork,
     account: &AccountId,
     phone: Option<wagw_core::Phone>,
+    code: Option<&str>,
     own: &str,
 ) -> Result<crate::http::sim_scan::SimScanned, ApiError> {
     let socket = net.socket(account).ok_or_else(|| ApiError::NotFound {
@@ -95,12 +96,27 @@ pub async fn scan(
         .unwrap_or_else(|| own.to_owned());
     let field = |e: wagw_sim::SimError| ApiError::invalid("phone", format!("phone: {e}"));
     let scanner = net.try_phone(&number).map_err(field)?;
-    match net.scan(&socket, &scanner).await {
+    let done = match code {
+        Some(code) => net.enter_pair_code(&socket, &scanner, code).await,
+        None => net.scan(&socket, &scanner).await,
+    };
+    match done {
         Ok(()) => Ok(crate::http::sim_scan::SimScanned {
             account: account.to_string(),
             phone: number.clone(),
-            message: format!("{number} scanned the QR of account {account}; it is linking now."),
+            message: match code {
+                Some(_) => {
+                    format!("{number} typed the pair code of account {account}; it is linking now.")
+                }
+                None => {
+                    format!("{number} scanned the QR of account {account}; it is linking now.")
+                }
+            },
         }),
+        Err(wagw_sim::SimError::WrongPairCode { .. }) => Err(ApiError::invalid(
+            "code",
+            format!("code: not the pair code account {account} shows"),
+        )),
         Err(wagw_sim::SimError::AlreadyLinked(_)) => Err(ApiError::Conflict {
             code: "already_linked",
             message: format!(
@@ -109,9 +125,14 @@ pub async fn scan(
         }),
         Err(wagw_sim::SimError::NotLinking(_)) => Err(ApiError::Conflict {
             code: "sim_not_linking",
-            message: format!(
-                "account {account} shows no QR to scan: start a login first (POST /v1/accounts/{account}/login)"
-            ),
+            message: match code {
+                Some(_) => format!(
+                    "account {account} requested no pair code: start one first (`wagw channels login --account {account} --phone {number}`)"
+                ),
+                None => format!(
+                    "account {account} shows no QR to scan: start a login first (POST /v1/accounts/{account}/login)"
+                ),
+            },
         }),
         Err(e) => Err(field(e)),
     }

@@ -61,9 +61,15 @@ async fn metrics_carry_library_series_and_resources_per_account() {
         &Env::from_pairs([("WAGW_DATA_DIR", data.as_str())]),
     )
     .unwrap();
-    let started = super::start(&config, RuntimeOptions { sim: true })
-        .await
-        .unwrap();
+    let started = super::start(
+        &config,
+        RuntimeOptions {
+            sim: true,
+            ..RuntimeOptions::default()
+        },
+    )
+    .await
+    .unwrap();
     let app = router(
         started.api.clone(),
         ApiToken::new(TOKEN),

@@ -12,6 +12,10 @@ use wagw_socket::{SocketConfig, WhatsAppSocket};
 
 use crate::error::CliError;
 
+/// Overrides the WebSocket URL of WhatsApp's servers for the real transport (a proxy in
+/// front of WhatsApp; tests that need the connection to fail). Default: the library's.
+pub const WAGW_WHATSAPP_URL: &str = "WAGW_WHATSAPP_URL";
+
 /// The simulated number of the n-th configured account (1-based): `+1 555 019 nnnn`.
 pub fn sim_owner_number(index: usize) -> String {
     format!("+1555019{:04}", index + 1)
@@ -27,10 +31,12 @@ pub struct Transports {
 
 impl Transports {
     /// The transports for `config`. Every account on the simulator gets a linked simulated
-    /// phone ([`sim_owner_number`]).
+    /// phone ([`sim_owner_number`]); with `unlinked` the phone exists but the account is not
+    /// linked to it yet (it links by `wagw channels login` and `POST /v1/sim/scan`).
     pub fn for_config(
         config: &Config,
         force_sim: bool,
+        unlinked: bool,
         now_ms: i64,
     ) -> Result<Transports, CliError> {
         let on_sim = |t: Transport| force_sim || t == Transport::Sim;
@@ -55,8 +61,17 @@ impl Transports {
                 }
                 let owner = Phone::parse(&sim_owner_number(i))
                     .map_err(|e| CliError::Runtime(format!("simulated number: {e}")))?;
-                net.add_account(a.account_id.clone(), Some(owner))
-                    .map_err(|e| CliError::Runtime(format!("simulator: {e}")))?;
+                let sim_error =
+                    |e: wagw_sim::SimError| CliError::Runtime(format!("simulator: {e}"));
+                if unlinked {
+                    // The phone that will scan the QR or type the pair code.
+                    net.try_phone(&owner.to_string()).map_err(sim_error)?;
+                    net.add_account(a.account_id.clone(), None)
+                        .map_err(sim_error)?;
+                } else {
+                    net.add_account(a.account_id.clone(), Some(owner))
+                        .map_err(sim_error)?;
+                }
             }
         }
         Ok(Transports { sim, force_sim })
@@ -85,6 +100,9 @@ impl TransportFactory for Transports {
         if let Some(name) = &settings.name {
             config.device_name = name.clone();
         }
+        config.server_url = std::env::var(WAGW_WHATSAPP_URL)
+            .ok()
+            .filter(|u| !u.is_empty());
         let socket = WhatsAppSocket::open(config).map_err(|e| {
             let fix = if e.is_store_damaged() {
                 format!(

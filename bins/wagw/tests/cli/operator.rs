@@ -153,6 +153,9 @@ pub(super) struct Daemon {
     pub(super) config: String,
     sim: bool,
     child: Option<Child>,
+    /// More `wagw gateway` arguments and environment (for every `cli` call too).
+    pub(super) args: Vec<String>,
+    pub(super) extra_env: Vec<(&'static str, String)>,
 }
 
 impl Daemon {
@@ -162,6 +165,16 @@ impl Daemon {
     }
 
     pub(super) fn start_with(body: &str, sim: bool) -> Daemon {
+        Daemon::launch(body, sim, &[], &[])
+    }
+
+    /// `start_with` plus gateway arguments and environment.
+    pub(super) fn launch(
+        body: &str,
+        sim: bool,
+        args: &[&str],
+        env: &[(&'static str, &str)],
+    ) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let mut d = Daemon {
             dir,
@@ -169,6 +182,8 @@ impl Daemon {
             config: body.to_owned(),
             sim,
             child: None,
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            extra_env: env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
         };
         d.write_config();
         d.spawn();
@@ -199,6 +214,9 @@ impl Daemon {
             ("WAGW_DATA_DIR", self.data().to_str().unwrap().to_owned()),
             ("WAGW_TOKEN", TOKEN.to_owned()),
         ]
+        .into_iter()
+        .chain(self.extra_env.iter().cloned())
+        .collect()
     }
 
     pub(super) fn spawn(&mut self) {
@@ -207,6 +225,7 @@ impl Daemon {
         if self.sim {
             cmd.arg("--sim");
         }
+        cmd.args(&self.args);
         cmd.env_clear()
             .env("HOME", "/nonexistent-home")
             .stdout(Stdio::null())

@@ -118,6 +118,21 @@ impl GatewayApi for Fake {
         Ok(view(id.as_str(), true, true))
     }
 
+    async fn probe(
+        &self,
+        id: &AccountId,
+    ) -> Result<crate::http::model_resources::ProbeResult, ApiError> {
+        self.record(format!("probe {id}"));
+        self.known(id)?;
+        Ok(crate::http::model_resources::ProbeResult {
+            account: id.to_string(),
+            running: true,
+            ok: true,
+            rtt_ms: Some(3),
+            error: None,
+        })
+    }
+
     async fn resources(
         &self,
         id: &AccountId,
@@ -337,6 +352,7 @@ impl GatewayApi for Fake {
             account: "default".into(),
             sender: "+15550001111".into(),
             outcome: "approved".into(),
+            notified_message_id: None,
         })
     }
 
@@ -350,6 +366,7 @@ impl GatewayApi for Fake {
             account: "default".into(),
             sender: "+15550001111".into(),
             outcome: "rejected".into(),
+            notified_message_id: None,
         })
     }
 
