@@ -9,6 +9,7 @@ use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, PoisonError, Weak};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::error::{Result, StoreError};
+use crate::pg;
 use crate::schema;
 use crate::tree::Tree;
 
@@ -46,13 +47,19 @@ struct Inner {
     path: PathBuf,
     /// In the process registry (file-backed); `false` for temporary databases.
     registered: bool,
-    conn: Mutex<Option<Conn>>,
+    engine: Engine,
     trees: Mutex<HashMap<String, i64>>,
     /// The advisory lock file (`<file>.lock`), held for the handle's life.
     lock: Option<fs::File>,
     schema_version: u32,
     /// The database file's (device, inode) at open.
     file_id: Option<(u64, u64)>,
+}
+
+/// Where a database lives, and its connection.
+enum Engine {
+    Sqlite(Mutex<Option<Conn>>),
+    Postgres(Mutex<Option<pg::Conn>>, String),
 }
 
 /// One database: a file of ordered key-value [`Tree`]s. Cheap to clone (a shared handle).
@@ -258,11 +265,11 @@ impl Db {
             inner: Arc::new(Inner {
                 path,
                 registered: false,
-                conn: Mutex::new(Some(Conn {
+                engine: Engine::Sqlite(Mutex::new(Some(Conn {
                     c,
                     dirty: false,
                     failed: None,
-                })),
+                }))),
                 trees: Mutex::new(HashMap::new()),
                 lock: None,
                 schema_version: version,
@@ -271,7 +278,52 @@ impl Db {
         })
     }
 
-    /// The database file (`:memory:` for a temporary one).
+    /// Opens (by default creating) the store `namespace` in the PostgreSQL database at `url`
+    /// (`postgres://user:password@host:port/dbname`). The database's schema is migrated to
+    /// this build's version (a newer one is refused: [`StoreError::TooNew`]); the namespace
+    /// is locked for this handle's life with a session advisory lock, so another process
+    /// opening it is refused at once ([`StoreError::Locked`]), and this process shares one
+    /// handle per namespace, as with files. [`Db::path`] names the store as
+    /// `postgres://user@host:port/dbname#namespace`, never with the password.
+    ///
+    /// Every handle holds one connection (count them against the server's
+    /// `max_connections`: the gateway's state plus one per account).
+    pub fn open_postgres(url: &str, namespace: &str, options: &OpenOptions) -> Result<Db> {
+        let path = pg::display_path(url, namespace)?;
+        let mut reg = registry();
+        loop {
+            match reg.get(&path).map(Weak::upgrade) {
+                Some(Some(inner)) => return Ok(Db { inner }),
+                Some(None) => {
+                    reg = REGISTRY.1.wait(reg).unwrap_or_else(PoisonError::into_inner);
+                }
+                None => break,
+            }
+        }
+        let opened = pg::open(url, namespace, &path, options.create).map(|(conn, version)| {
+            let inner = Arc::new(Inner {
+                path: path.clone(),
+                registered: true,
+                engine: Engine::Postgres(Mutex::new(Some(conn)), namespace.to_owned()),
+                trees: Mutex::new(HashMap::new()),
+                lock: None,
+                schema_version: version,
+                file_id: None,
+            });
+            reg.insert(path, Arc::downgrade(&inner));
+            Db { inner }
+        });
+        drop(reg);
+        opened
+    }
+
+    /// True when the store is on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.inner.engine, Engine::Postgres(..))
+    }
+
+    /// The database file (`:memory:` for a temporary one; for PostgreSQL the URL without
+    /// its password, and the namespace: see [`Db::open_postgres`]).
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
@@ -292,17 +344,41 @@ impl Db {
         if let Some(id) = self.trees().get(name) {
             return Ok(Tree::new(self.clone(), *id, name));
         }
-        let existing = self.read("open a tree", |c| {
-            c.prepare_cached("SELECT id FROM trees WHERE name = ?1")?
-                .query_row([name], |r| r.get::<_, i64>(0))
-                .optional()
-        })?;
-        let id = match existing {
-            Some(id) => id,
-            None => self.write("create a tree", |c| {
-                c.prepare_cached("INSERT INTO trees (name) VALUES (?1) RETURNING id")?
+        let id = if let Engine::Postgres(_, ns) = &self.inner.engine {
+            let (ns1, n1) = (ns.clone(), name.to_owned());
+            let existing = self.pg_read("open a tree", move |s| {
+                s.query(
+                    "SELECT id FROM wagw_trees WHERE namespace = $1 AND name = $2",
+                    &[&ns1, &n1],
+                )
+                .map(|rows| rows.first().map(|r| r.get::<_, i64>(0)))
+            })?;
+            match existing {
+                Some(id) => id,
+                None => {
+                    let (ns2, n2) = (ns.clone(), name.to_owned());
+                    self.pg_write("create a tree", move |s| {
+                        s.query_one(
+                            "INSERT INTO wagw_trees (namespace, name) VALUES ($1, $2) RETURNING id",
+                            &[&ns2, &n2],
+                        )
+                        .map(|r| r.get::<_, i64>(0))
+                    })?
+                }
+            }
+        } else {
+            let existing = self.read("open a tree", |c| {
+                c.prepare_cached("SELECT id FROM trees WHERE name = ?1")?
                     .query_row([name], |r| r.get::<_, i64>(0))
-            })?,
+                    .optional()
+            })?;
+            match existing {
+                Some(id) => id,
+                None => self.write("create a tree", |c| {
+                    c.prepare_cached("INSERT INTO trees (name) VALUES (?1) RETURNING id")?
+                        .query_row([name], |r| r.get::<_, i64>(0))
+                })?,
+            }
         };
         self.trees().insert(name.to_owned(), id);
         Ok(Tree::new(self.clone(), id, name))
@@ -310,6 +386,16 @@ impl Db {
 
     /// Names of the trees in this database.
     pub fn tree_names(&self) -> Result<Vec<String>> {
+        if let Engine::Postgres(_, ns) = &self.inner.engine {
+            let ns = ns.clone();
+            return self.pg_read("list trees", move |s| {
+                s.query(
+                    r#"SELECT name FROM wagw_trees WHERE namespace = $1 ORDER BY name COLLATE "C""#,
+                    &[&ns],
+                )
+                .map(|rows| rows.iter().map(|r| r.get::<_, String>(0)).collect())
+            });
+        }
         self.read("list trees", |c| {
             let mut stmt = c.prepare_cached("SELECT name FROM trees ORDER BY name")?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
@@ -325,11 +411,16 @@ impl Db {
     }
 
     /// Commits the pending transaction: every write made before this call (by any holder of
-    /// this handle) is on disk when it returns `Ok`.
+    /// this handle) is durable when it returns `Ok` (on disk for SQLite; committed with the
+    /// server's default `synchronous_commit = on` for PostgreSQL).
     pub fn flush(&self) -> Result<()> {
+        let path = &self.inner.path;
+        if let Some(mut guard) = self.pg_conn() {
+            return live_pg(&mut guard, path)?.commit(path);
+        }
         let mut guard = self.conn()?;
-        let conn = live(&mut guard, &self.inner.path)?;
-        commit(conn, &self.inner.path)
+        let conn = live(&mut guard, path)?;
+        commit(conn, path)
     }
 
     /// [`Db::flush`] on tokio's blocking pool, so an fsync never stalls a runtime worker.
@@ -351,13 +442,20 @@ impl Db {
 
     /// True when writes wait for a flush.
     pub fn has_pending(&self) -> Result<bool> {
+        if let Some(mut guard) = self.pg_conn() {
+            return Ok(live_pg(&mut guard, &self.inner.path)?.in_tx);
+        }
         let mut guard = self.conn()?;
         let conn = live(&mut guard, &self.inner.path)?;
         Ok(!conn.c.is_autocommit())
     }
 
-    /// Bytes the database occupies on disk (the file and its write-ahead log).
+    /// Bytes the database occupies on disk (the file and its write-ahead log; 0 for
+    /// PostgreSQL, whose files are the server's).
     pub fn size_on_disk(&self) -> u64 {
+        if self.is_postgres() {
+            return 0;
+        }
         let wal = &companion_files(&self.inner.path)[0];
         [self.inner.path.as_path(), wal.as_path()]
             .iter()
@@ -380,6 +478,46 @@ impl Db {
         E: From<StoreError>,
     {
         let path = &self.inner.path;
+        if let Some(mut guard) = self.pg_conn() {
+            let conn = live_pg(&mut guard, path)?;
+            conn.begin(path)?;
+            if let Err(e) = conn.call(path, "begin a transaction", |s| {
+                s.batch("SAVEPOINT wagw_tx")
+            }) {
+                conn.after_error(path, &e);
+                return Err(e.into());
+            }
+            let (result, ended) = {
+                let mut savepoint = PgSavepoint {
+                    conn: &*conn,
+                    path,
+                    open: true,
+                };
+                let tx = Transaction {
+                    db: self,
+                    c: Session::Pg(savepoint.conn),
+                };
+                let result = f(&tx);
+                let ended = if result.is_ok() {
+                    savepoint.open = false;
+                    savepoint
+                        .conn
+                        .call(path, "end a transaction", |s| s.batch("RELEASE wagw_tx"))
+                } else {
+                    // Rolled back by the guard's drop (also when `f` panicked).
+                    Ok(())
+                };
+                (result, ended)
+            };
+            if let Err(e) = ended {
+                conn.after_error(path, &e);
+                return Err(e.into());
+            }
+            if result.is_ok() {
+                conn.dirty = true;
+            }
+            return result;
+        }
         let mut guard = self.conn()?;
         let conn = live(&mut guard, path)?;
         begin(conn, path)?;
@@ -393,7 +531,7 @@ impl Db {
             };
             let tx = Transaction {
                 db: self,
-                c: &conn.c,
+                c: Session::Sqlite(&conn.c),
             };
             let result = f(&tx);
             if result.is_ok() {
@@ -411,11 +549,60 @@ impl Db {
     }
 
     pub(crate) fn conn(&self) -> Result<MutexGuard<'_, Option<Conn>>> {
-        Ok(self
-            .inner
-            .conn
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner))
+        match &self.inner.engine {
+            Engine::Sqlite(m) => Ok(m.lock().unwrap_or_else(PoisonError::into_inner)),
+            Engine::Postgres(..) => Err(StoreError::Failed {
+                path: self.inner.path.clone(),
+                cause: "an SQLite operation on a PostgreSQL store".into(),
+            }),
+        }
+    }
+
+    /// The PostgreSQL connection (`None` on SQLite).
+    fn pg_conn(&self) -> Option<MutexGuard<'_, Option<pg::Conn>>> {
+        match &self.inner.engine {
+            Engine::Postgres(m, _) => Some(m.lock().unwrap_or_else(PoisonError::into_inner)),
+            Engine::Sqlite(_) => None,
+        }
+    }
+
+    /// Runs a read on PostgreSQL (inside the pending transaction when one is open, so it sees
+    /// the pending writes).
+    pub(crate) fn pg_read<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&mut pg::Session) -> pg::PgResult<T> + Send + 'static,
+    ) -> Result<T> {
+        let path = &self.inner.path;
+        let mut guard = self.pg_conn().ok_or_else(|| wrong_engine(path))?;
+        let conn = live_pg(&mut guard, path)?;
+        let r = conn.call(path, op, f);
+        if let Err(e) = &r {
+            conn.after_error(path, e);
+        }
+        r
+    }
+
+    /// Runs a write on PostgreSQL inside the pending transaction (opening it when needed).
+    pub(crate) fn pg_write<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&mut pg::Session) -> pg::PgResult<T> + Send + 'static,
+    ) -> Result<T> {
+        let path = &self.inner.path;
+        let mut guard = self.pg_conn().ok_or_else(|| wrong_engine(path))?;
+        let conn = live_pg(&mut guard, path)?;
+        conn.begin(path)?;
+        match conn.call(path, op, f) {
+            Ok(v) => {
+                conn.dirty = true;
+                Ok(v)
+            }
+            Err(e) => {
+                conn.after_error(path, &e);
+                Err(e)
+            }
+        }
     }
 
     /// Runs a read.
@@ -454,6 +641,49 @@ impl Db {
                 }
                 Err(err)
             }
+        }
+    }
+}
+
+fn wrong_engine(path: &Path) -> StoreError {
+    StoreError::Failed {
+        path: path.to_path_buf(),
+        cause: "a PostgreSQL operation on an SQLite store".into(),
+    }
+}
+
+fn live_pg<'a>(
+    guard: &'a mut MutexGuard<'_, Option<pg::Conn>>,
+    path: &Path,
+) -> Result<&'a mut pg::Conn> {
+    match guard.as_mut() {
+        Some(conn) => match &conn.failed {
+            Some(cause) => Err(StoreError::Failed {
+                path: path.to_path_buf(),
+                cause: cause.clone(),
+            }),
+            None => Ok(conn),
+        },
+        None => Err(StoreError::Failed {
+            path: path.to_path_buf(),
+            cause: "the store was closed".into(),
+        }),
+    }
+}
+
+/// Rolls the PostgreSQL savepoint back unless released (also when the closure panicked).
+struct PgSavepoint<'a> {
+    conn: &'a pg::Conn,
+    path: &'a Path,
+    open: bool,
+}
+
+impl Drop for PgSavepoint<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.call(self.path, "roll back a transaction", |s| {
+                s.batch("ROLLBACK TO wagw_tx; RELEASE wagw_tx")
+            });
         }
     }
 }
@@ -528,10 +758,16 @@ impl Drop for Savepoint<'_> {
     }
 }
 
+/// The connection a [`Transaction`] works on.
+pub(crate) enum Session<'a> {
+    Sqlite(&'a Connection),
+    Pg(&'a pg::Conn),
+}
+
 /// The view of the database inside [`Db::transaction`].
 pub struct Transaction<'a> {
     db: &'a Db,
-    pub(crate) c: &'a Connection,
+    pub(crate) c: Session<'a>,
 }
 
 impl std::fmt::Debug for Transaction<'_> {
@@ -625,11 +861,11 @@ impl Inner {
         Ok(Inner {
             path: path.to_path_buf(),
             registered: false,
-            conn: Mutex::new(Some(Conn {
+            engine: Engine::Sqlite(Mutex::new(Some(Conn {
                 c,
                 dirty: false,
                 failed: None,
-            })),
+            }))),
             trees: Mutex::new(HashMap::new()),
             lock: Some(lock),
             schema_version: version,
@@ -639,11 +875,15 @@ impl Inner {
 
     /// Commits what is pending and closes the connection, then releases the lock.
     fn close(&mut self) {
-        let conn = self
-            .conn
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let conn = match &mut self.engine {
+            Engine::Sqlite(m) => m.get_mut().unwrap_or_else(PoisonError::into_inner).take(),
+            Engine::Postgres(m, _) => {
+                if let Some(mut conn) = m.get_mut().unwrap_or_else(PoisonError::into_inner).take() {
+                    conn.close(&self.path);
+                }
+                None
+            }
+        };
         if let Some(mut conn) = conn {
             if conn.failed.is_none()
                 && let Err(e) = commit(&mut conn, &self.path)

@@ -1,6 +1,8 @@
-//! # wagw-store — everything wagw persists, on embedded SQLite
+//! # wagw-store — everything wagw persists, on embedded SQLite or PostgreSQL
 //!
-//! A [`Db`] is one database file holding named, ordered key-value [`Tree`]s (keys sort as
+//! A [`Db`] is one database file ([`Db::open`]) or one namespace of a PostgreSQL database
+//! ([`Db::open_postgres`]: the same API, guarantees and schema version; see
+//! `docs/decisions/0003-postgresql.md`) holding named, ordered key-value [`Tree`]s (keys sort as
 //! bytes), with point reads and writes, ordered and prefix scans from either end, batches
 //! and atomic transactions over several trees. wagw's stores are built on it: the gateway
 //! state (dedupe, event log, access stores, the agents' outbox and event log) in
@@ -22,7 +24,13 @@
 //! - **Private files.** Folders are created 0700, the database and SQLite's files beside it
 //!   0600.
 //!
-//! Other wagw crates use these types and never the database library; the pure crates
+//! On PostgreSQL, a commit is durable with the server's default `synchronous_commit = on`;
+//! another process opening the same namespace is refused at once ([`StoreError::Locked`],
+//! through a session advisory lock); a database whose schema is newer is refused
+//! ([`StoreError::TooNew`]); the password of the URL never appears in [`Db::path`], errors
+//! or logs. The feature `test-support` adds the module `test_support` (a throwaway server for tests).
+//!
+//! Other wagw crates use these types and never the database libraries; the pure crates
 //! (`wagw-core`, `wagw-normalize`, `wagw-config`, `wagw-outbound`, `wagw-reconnect`) do not
 //! depend on this one.
 //!
@@ -44,7 +52,10 @@ mod db;
 mod error;
 mod inspect;
 mod legacy;
+mod pg;
 mod schema;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 mod tree;
 
 pub use db::{Db, OpenOptions, Transaction, companion_files, create_private_dir};

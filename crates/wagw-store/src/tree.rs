@@ -7,8 +7,9 @@ use std::sync::Arc;
 use rusqlite::OptionalExtension;
 use rusqlite::types::Value;
 
-use crate::db::{Db, Transaction};
+use crate::db::{Db, Session, Transaction};
 use crate::error::{Result, StoreError};
+use crate::pg;
 
 /// A key and its value.
 pub type Entry = (Vec<u8>, Vec<u8>);
@@ -124,6 +125,10 @@ impl Tree {
 
     /// The value at `key`.
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        if self.db.is_postgres() {
+            let (id, key) = (self.id, key.as_ref().to_vec());
+            return self.db.pg_read("read", move |s| pg::get(s, id, &key));
+        }
         self.db.read("read", |c| {
             c.prepare_cached("SELECT value FROM kv WHERE tree = ?1 AND key = ?2")?
                 .query_row(rusqlite::params![self.id, key.as_ref()], |r| r.get(0))
@@ -133,6 +138,10 @@ impl Tree {
 
     /// True when `key` has a value.
     pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        if self.db.is_postgres() {
+            let (id, key) = (self.id, key.as_ref().to_vec());
+            return self.db.pg_read("read", move |s| pg::contains(s, id, &key));
+        }
         self.db.read("read", |c| {
             c.prepare_cached("SELECT 1 FROM kv WHERE tree = ?1 AND key = ?2")?
                 .exists(rusqlite::params![self.id, key.as_ref()])
@@ -141,6 +150,12 @@ impl Tree {
 
     /// Sets `key` to `value` (durable after the next flush).
     pub fn insert(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
+        if self.db.is_postgres() {
+            let (id, key, value) = (self.id, key.as_ref().to_vec(), value.as_ref().to_vec());
+            return self
+                .db
+                .pg_write("write", move |s| pg::insert(s, id, &key, &value));
+        }
         self.db.write("write", |c| {
             insert(c, self.id, key.as_ref(), value.as_ref())?;
             Ok(())
@@ -149,12 +164,20 @@ impl Tree {
 
     /// Removes `key`; returns the value it had.
     pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        if self.db.is_postgres() {
+            let (id, key) = (self.id, key.as_ref().to_vec());
+            return self.db.pg_write("delete", move |s| pg::remove(s, id, &key));
+        }
         self.db
             .write("delete", |c| remove(c, self.id, key.as_ref()))
     }
 
     /// Removes every entry.
     pub fn clear(&self) -> Result<()> {
+        if self.db.is_postgres() {
+            let id = self.id;
+            return self.db.pg_write("clear", move |s| pg::clear(s, id));
+        }
         self.db.write("clear", |c| {
             c.prepare_cached("DELETE FROM kv WHERE tree = ?1")?
                 .execute([self.id])?;
@@ -164,6 +187,10 @@ impl Tree {
 
     /// How many entries the tree holds.
     pub fn len(&self) -> Result<usize> {
+        if self.db.is_postgres() {
+            let id = self.id;
+            return self.db.pg_read("count", move |s| pg::len(s, id));
+        }
         self.db.read("count", |c| {
             c.prepare_cached("SELECT count(*) FROM kv WHERE tree = ?1")?
                 .query_row([self.id], |r| r.get::<_, i64>(0))
@@ -251,6 +278,12 @@ impl Tree {
     }
 
     fn page(&self, lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>, desc: bool) -> Result<Vec<Entry>> {
+        if self.db.is_postgres() {
+            let (id, lo, hi) = (self.id, lo.clone(), hi.clone());
+            return self.db.pg_read("scan", move |s| {
+                pg::page(s, id, &lo, &hi, desc, PAGE as i64)
+            });
+        }
         let (sql, params) = page_query(self.id, lo, hi, desc);
         self.db.read("scan", |c| {
             let mut stmt = c.prepare_cached(&sql)?;
@@ -305,13 +338,19 @@ impl Transaction<'_> {
     /// The value at `key` in `tree`.
     pub fn get(&self, tree: &Tree, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
         let id = self.check(tree)?;
-        self.c
-            .prepare_cached("SELECT value FROM kv WHERE tree = ?1 AND key = ?2")
-            .and_then(|mut s| {
-                s.query_row(rusqlite::params![id, key.as_ref()], |r| r.get(0))
-                    .optional()
-            })
-            .map_err(|e| StoreError::sql(self.path(), "read", e))
+        match self.c {
+            Session::Pg(conn) => {
+                let key = key.as_ref().to_vec();
+                conn.call(self.path(), "read", move |s| pg::get(s, id, &key))
+            }
+            Session::Sqlite(c) => c
+                .prepare_cached("SELECT value FROM kv WHERE tree = ?1 AND key = ?2")
+                .and_then(|mut s| {
+                    s.query_row(rusqlite::params![id, key.as_ref()], |r| r.get(0))
+                        .optional()
+                })
+                .map_err(|e| StoreError::sql(self.path(), "read", e)),
+        }
     }
 
     /// Sets `key` to `value` in `tree`.
@@ -322,14 +361,30 @@ impl Transaction<'_> {
         value: impl AsRef<[u8]>,
     ) -> Result<()> {
         let id = self.check(tree)?;
-        insert(self.c, id, key.as_ref(), value.as_ref())
-            .map_err(|e| StoreError::sql(self.path(), "write", e))
+        match self.c {
+            Session::Pg(conn) => {
+                let (key, value) = (key.as_ref().to_vec(), value.as_ref().to_vec());
+                conn.call(self.path(), "write", move |s| {
+                    pg::insert(s, id, &key, &value)
+                })
+            }
+            Session::Sqlite(c) => insert(c, id, key.as_ref(), value.as_ref())
+                .map_err(|e| StoreError::sql(self.path(), "write", e)),
+        }
     }
 
     /// Removes `key` from `tree`; returns the value it had.
     pub fn remove(&self, tree: &Tree, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
         let id = self.check(tree)?;
-        remove(self.c, id, key.as_ref()).map_err(|e| StoreError::sql(self.path(), "delete", e))
+        match self.c {
+            Session::Pg(conn) => {
+                let key = key.as_ref().to_vec();
+                conn.call(self.path(), "delete", move |s| pg::remove(s, id, &key))
+            }
+            Session::Sqlite(c) => {
+                remove(c, id, key.as_ref()).map_err(|e| StoreError::sql(self.path(), "delete", e))
+            }
+        }
     }
 
     /// Every entry of `tree` whose key starts with `prefix`, in key order.
@@ -343,17 +398,25 @@ impl Transaction<'_> {
         let mut lo = Bound::Included(prefix.to_vec());
         let mut out = Vec::new();
         loop {
-            let (sql, params) = page_query(id, &lo, &hi, false);
-            let page: Vec<Entry> = self
-                .c
-                .prepare_cached(&sql)
-                .and_then(|mut s| {
-                    s.query_map(rusqlite::params_from_iter(params), |r| {
-                        Ok((r.get(0)?, r.get(1)?))
+            let page: Vec<Entry> = match self.c {
+                Session::Pg(conn) => {
+                    let (l, h) = (lo.clone(), hi.clone());
+                    conn.call(self.path(), "scan", move |s| {
+                        pg::page(s, id, &l, &h, false, PAGE as i64)
                     })?
-                    .collect()
-                })
-                .map_err(|e| StoreError::sql(self.path(), "scan", e))?;
+                }
+                Session::Sqlite(c) => {
+                    let (sql, params) = page_query(id, &lo, &hi, false);
+                    c.prepare_cached(&sql)
+                        .and_then(|mut s| {
+                            s.query_map(rusqlite::params_from_iter(params), |r| {
+                                Ok((r.get(0)?, r.get(1)?))
+                            })?
+                            .collect()
+                        })
+                        .map_err(|e| StoreError::sql(self.path(), "scan", e))?
+                }
+            };
             let full = page.len() == PAGE;
             if let Some((k, _)) = page.last() {
                 lo = Bound::Excluded(k.clone());

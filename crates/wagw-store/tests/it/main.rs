@@ -1,5 +1,12 @@
-//! wagw-store's behaviour through its public API, on real files.
+//! wagw-store's behaviour through its public API, on real files and on a real PostgreSQL
+//! server (see `wagw_store::test_support`): every behaviour that both engines share runs on
+//! both.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod engines;
+mod postgres_only;
+
+use engines::{Engine, engines};
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -14,25 +21,32 @@ fn open(path: &Path) -> Db {
 
 #[test]
 fn flushed_writes_survive_reopen_and_reopen_never_waits() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.sqlite3");
-    for round in 0..50u32 {
-        let db = open(&path);
-        let t = db.open_tree("t").unwrap();
-        t.insert(round.to_be_bytes(), b"v").unwrap();
-        db.flush().unwrap();
-        // Dropped here; the next round reopens at once.
+    for e in engines() {
+        for round in 0..50u32 {
+            let db = e.open("s");
+            let t = db.open_tree("t").unwrap();
+            t.insert(round.to_be_bytes(), b"v").unwrap();
+            db.flush().unwrap();
+            // Dropped here; the next round reopens at once.
+        }
+        let db = e.open("s");
+        assert_eq!(db.open_tree("t").unwrap().len().unwrap(), 50, "{e:?}");
     }
-    let db = open(&path);
-    assert_eq!(db.open_tree("t").unwrap().len().unwrap(), 50);
 }
 
 #[test]
 fn a_second_open_in_the_process_shares_the_handle() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.sqlite3");
-    let a = open(&path);
-    let b = open(&dir.path().join(".").join("s.sqlite3"));
+    for e in engines() {
+        let a = e.open("s");
+        let b = match &e {
+            Engine::Sqlite(dir) => open(&dir.path().join(".").join("s.sqlite3")),
+            Engine::Postgres(_) => e.open("s"),
+        };
+        shares(a, b);
+    }
+}
+
+fn shares(a: Db, b: Db) {
     assert!(a.same_as(&b));
     a.open_tree("t").unwrap().insert(b"k", b"v").unwrap();
     // Unflushed writes are visible to every holder of the handle.
@@ -159,7 +173,12 @@ fn rusqlite_free_bump(path: &Path, version: u32) -> bool {
 
 #[test]
 fn transactions_are_atomic_across_trees() {
-    let db = Db::temporary().unwrap();
+    for e in engines() {
+        atomic(e.open("s"));
+    }
+}
+
+fn atomic(db: Db) {
     let (a, b) = (db.open_tree("a").unwrap(), db.open_tree("b").unwrap());
     let r: Result<(), StoreError> = db.transaction(|tx| {
         tx.insert(&a, b"1", b"x")?;
@@ -184,7 +203,12 @@ fn transactions_are_atomic_across_trees() {
 
 #[test]
 fn iteration_pages_in_key_order_from_both_ends() {
-    let db = Db::temporary().unwrap();
+    for e in engines() {
+        paging(e.open("s"));
+    }
+}
+
+fn paging(db: Db) {
     let t = db.open_tree("t").unwrap();
     for i in 0..1000u32 {
         t.insert(i.to_be_bytes(), i.to_le_bytes()).unwrap();
@@ -268,10 +292,11 @@ proptest! {
     /// A tree answers like a BTreeMap: point reads, prefix scans and ranges in both directions.
     #[test]
     fn a_tree_behaves_like_an_ordered_map(ops in prop::collection::vec(op(), 0..60), probe in key()) {
-        let db = Db::temporary().unwrap();
+        for e in engines::shared() {
+        let db = e.open_fresh();
         let t = db.open_tree("t").unwrap();
         let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
-        for op in ops {
+        for op in ops.clone() {
             match op {
                 Op::Insert(k, v) => { t.insert(&k, &v).unwrap(); model.insert(k, v); }
                 Op::Remove(k) => { prop_assert_eq!(t.remove(&k).unwrap(), model.remove(&k)); }
@@ -298,6 +323,7 @@ proptest! {
         let want: Vec<_> = model.range(probe.clone()..).rev().map(|(k, v)| (k.clone(), v.clone())).collect();
         prop_assert_eq!(back, want);
         prop_assert_eq!(t.len().unwrap(), model.len());
+        }
     }
 }
 
@@ -319,4 +345,110 @@ fn a_deleted_store_is_opened_afresh_even_while_an_old_handle_lingers() {
     drop(old);
     // The old handle's close leaves the new one registered.
     assert!(open(&path).same_as(&new));
+}
+
+#[test]
+fn keys_sort_as_bytes_with_0x00_and_0xff_and_prefix_scans_end_at_0xff() {
+    for e in engines() {
+        let db = e.open("s");
+        let t = db.open_tree("t").unwrap();
+        let keys: [&[u8]; 10] = [
+            b"",
+            b"\x00",
+            b"\x00\x00",
+            b"\x00\xff",
+            b"\x7f",
+            b"\x80",
+            b"\xfe\xff",
+            b"\xff",
+            b"\xff\x00",
+            b"\xff\xff",
+        ];
+        for k in keys.iter().rev() {
+            t.insert(k, k).unwrap();
+        }
+        let all: Vec<Vec<u8>> = t.iter().keys().map(Result::unwrap).collect();
+        assert_eq!(all, keys.map(<[u8]>::to_vec), "{e:?}");
+        let scan =
+            |p: &[u8]| -> Vec<Vec<u8>> { t.scan_prefix(p).keys().map(Result::unwrap).collect() };
+        assert_eq!(
+            scan(b"\xff"),
+            [b"\xff".to_vec(), b"\xff\x00".to_vec(), b"\xff\xff".to_vec()]
+        );
+        assert_eq!(scan(b"\xff\xff"), [b"\xff\xff".to_vec()]);
+        assert_eq!(scan(b"\xfe"), [b"\xfe\xff".to_vec()]);
+        assert_eq!(
+            scan(b"\x00"),
+            [b"\x00".to_vec(), b"\x00\x00".to_vec(), b"\x00\xff".to_vec()]
+        );
+        let rev: Vec<Vec<u8>> = t
+            .scan_prefix(b"\xff")
+            .keys()
+            .rev()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            rev,
+            [b"\xff\xff".to_vec(), b"\xff\x00".to_vec(), b"\xff".to_vec()]
+        );
+        // Inside a transaction too.
+        let in_tx = db.transaction(|tx| tx.scan_prefix(&t, b"\xff")).unwrap();
+        assert_eq!(in_tx.len(), 3, "{e:?}");
+        assert_eq!(db.tree_names().unwrap(), ["t"]);
+    }
+}
+
+#[test]
+fn pending_writes_are_readable_before_the_flush() {
+    for e in engines() {
+        let db = e.open("s");
+        let t = db.open_tree("t").unwrap();
+        db.flush().unwrap();
+        assert!(!db.has_pending().unwrap());
+        t.insert(b"k", b"v").unwrap();
+        assert!(db.has_pending().unwrap(), "{e:?}");
+        assert_eq!(t.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert!(t.contains_key(b"k").unwrap());
+        assert_eq!(t.iter().count(), 1);
+        assert_eq!(t.len().unwrap(), 1);
+        assert_eq!(t.remove(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert!(t.is_empty().unwrap());
+        db.flush().unwrap();
+        assert!(!db.has_pending().unwrap());
+    }
+}
+
+#[test]
+fn a_failing_transaction_is_rolled_back_and_earlier_pending_writes_stay() {
+    for e in engines() {
+        let db = e.open("s");
+        let t = db.open_tree("t").unwrap();
+        t.insert(b"before", b"1").unwrap();
+        let r: Result<(), StoreError> = t.transaction(|tx| {
+            tx.insert(b"inside", b"2")?;
+            assert_eq!(tx.get(b"inside")?.as_deref(), Some(&b"2"[..]));
+            tx.remove(b"before")?;
+            Err(StoreError::NotFound {
+                path: "abort".into(),
+            })
+        });
+        assert!(r.is_err());
+        assert!(t.get(b"inside").unwrap().is_none(), "{e:?}");
+        assert_eq!(t.get(b"before").unwrap().as_deref(), Some(&b"1"[..]));
+        // A panic inside rolls back too.
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _: Result<(), StoreError> = t.transaction(|tx| {
+                tx.insert(b"panicked", b"3")?;
+                panic!("inside a transaction");
+            });
+        }));
+        assert!(caught.is_err());
+        assert!(t.get(b"panicked").unwrap().is_none(), "{e:?}");
+        db.flush().unwrap();
+        drop((t, db));
+        let db = e.open("s");
+        let t = db.open_tree("t").unwrap();
+        let keys: Vec<Vec<u8>> = t.iter().keys().map(Result::unwrap).collect();
+        assert_eq!(keys, [b"before".to_vec()], "{e:?}");
+    }
 }

@@ -1,0 +1,203 @@
+//! What only the PostgreSQL engine has: a server that crashes, other connections, the
+//! namespace lock, the database-wide schema version.
+
+use std::str::FromStr;
+
+use wagw_store::test_support::{TestPostgres, namespace_lock_key};
+use wagw_store::{Db, OpenOptions, SCHEMA_VERSION, StoreError};
+
+fn client(url: &str) -> postgres::Client {
+    postgres::Config::from_str(url)
+        .unwrap()
+        .connect(postgres::NoTls)
+        .unwrap()
+}
+
+fn count(c: &mut postgres::Client) -> i64 {
+    c.query_one("SELECT count(*) FROM wagw_kv", &[])
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn a_flushed_write_survives_a_crash_of_the_server_and_pending_ones_are_not_seen_by_others() {
+    // A server of the test's own: it is crashed and restarted.
+    let Some(mut server) = TestPostgres::start_own() else {
+        return;
+    };
+    let url = server.fresh_database();
+    {
+        let db = Db::open_postgres(&url, "account/1", &OpenOptions::default()).unwrap();
+        let t = db.open_tree("t").unwrap();
+        t.insert(b"acked", b"1").unwrap();
+        db.flush().unwrap();
+        t.insert(b"pending", b"2").unwrap();
+        // Another connection sees the acknowledged write only.
+        let mut other = client(&url);
+        assert_eq!(count(&mut other), 1);
+        server.crash();
+        // The connection is gone with the server: the pending write is lost and the handle
+        // refuses to acknowledge anything more.
+        assert!(db.flush().is_err());
+        assert!(t.insert(b"after", b"3").is_err());
+    }
+    server.restart();
+    let db = Db::open_postgres(&url, "account/1", &OpenOptions::default()).unwrap();
+    let t = db.open_tree("t").unwrap();
+    let keys: Vec<Vec<u8>> = t.iter().keys().map(Result::unwrap).collect();
+    assert_eq!(keys, [b"acked".to_vec()]);
+}
+
+#[test]
+fn a_killed_connection_loses_only_unflushed_writes() {
+    let Some(server) = TestPostgres::shared() else {
+        return;
+    };
+    let url = server.fresh_database();
+    {
+        let db = Db::open_postgres(&url, "state", &OpenOptions::default()).unwrap();
+        let t = db.open_tree("t").unwrap();
+        t.insert(b"acked", b"1").unwrap();
+        db.flush().unwrap();
+        t.insert(b"pending", b"2").unwrap();
+        let mut admin = client(&url);
+        let killed: i64 = admin
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(killed, 1);
+        let err = db.flush().unwrap_err();
+        assert!(matches!(err, StoreError::Database { .. }), "{err}");
+        // Nothing more is acknowledged on top of the lost write.
+        let err = t.insert(b"x", b"y").unwrap_err();
+        assert!(matches!(err, StoreError::Failed { .. }), "{err}");
+    }
+    let db = Db::open_postgres(&url, "state", &OpenOptions::default()).unwrap();
+    let keys: Vec<Vec<u8>> = db
+        .open_tree("t")
+        .unwrap()
+        .iter()
+        .keys()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(keys, [b"acked".to_vec()]);
+}
+
+#[test]
+fn a_second_opener_of_a_namespace_is_refused_at_once_and_others_are_not() {
+    let Some(server) = TestPostgres::shared() else {
+        return;
+    };
+    let url = server.fresh_database();
+    drop(Db::open_postgres(&url, "account/7", &OpenOptions::default()).unwrap());
+    // What another process holding the namespace looks like: its connection has the lock.
+    let mut other = client(&url);
+    other
+        .execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&namespace_lock_key("account/7")],
+        )
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = Db::open_postgres(&url, "account/7", &OpenOptions::default()).unwrap_err();
+    assert!(err.is_locked(), "{err}");
+    assert!(err.to_string().contains("account/7"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // Another namespace of the same database opens.
+    Db::open_postgres(&url, "account/8", &OpenOptions::default()).unwrap();
+    drop(other);
+    // Released with the other connection: opens now (the server may take a moment to
+    // notice the closed connection, so the lock is observed, not waited out blindly).
+    let mut probe = client(&url);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let held: i64 = probe
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if held == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lock was never released"
+        );
+        std::thread::yield_now();
+    }
+    Db::open_postgres(&url, "account/7", &OpenOptions::default()).unwrap();
+}
+
+#[test]
+fn a_database_from_a_newer_wagw_is_refused_untouched() {
+    let Some(server) = TestPostgres::shared() else {
+        return;
+    };
+    let url = server.fresh_database();
+    {
+        let db = Db::open_postgres(&url, "state", &OpenOptions::default()).unwrap();
+        assert_eq!(db.schema_version(), SCHEMA_VERSION);
+        db.open_tree("t").unwrap().insert(b"k", b"v").unwrap();
+        db.flush().unwrap();
+    }
+    let mut c = client(&url);
+    c.execute(
+        "UPDATE wagw_meta SET value = $1 WHERE key = 'schema_version'",
+        &[&(SCHEMA_VERSION + 3).to_string()],
+    )
+    .unwrap();
+    let err = Db::open_postgres(&url, "state", &OpenOptions::default()).unwrap_err();
+    match &err {
+        StoreError::TooNew {
+            found, supported, ..
+        } => {
+            assert_eq!(*found, SCHEMA_VERSION + 3);
+            assert_eq!(*supported, SCHEMA_VERSION);
+        }
+        other => panic!("{other}"),
+    }
+    assert!(
+        err.to_string()
+            .contains(&format!("schema version {}", SCHEMA_VERSION + 3))
+    );
+    assert_eq!(count(&mut c), 1, "left untouched");
+    let v: String = c
+        .query_one(
+            "SELECT value FROM wagw_meta WHERE key = 'schema_version'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(v, (SCHEMA_VERSION + 3).to_string());
+}
+
+#[test]
+fn a_missing_namespace_is_not_created_when_asked_not_to_and_no_password_is_shown() {
+    let Some(server) = TestPostgres::shared() else {
+        return;
+    };
+    let url = server.fresh_database();
+    let options = OpenOptions {
+        create: false,
+        ..OpenOptions::default()
+    };
+    let err = Db::open_postgres(&url, "nobody", &options).unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+    // A password in the URL is never part of the store's name or errors.
+    let with_password = url.replacen("postgres://wagw@", "postgres://wagw:s3cret-pw@", 1);
+    let err = Db::open_postgres(&with_password, "nobody", &options).unwrap_err();
+    assert!(!err.to_string().contains("s3cret-pw"), "{err}");
+    let db = Db::open_postgres(&with_password, "somebody", &OpenOptions::default()).unwrap();
+    assert!(!db.path().display().to_string().contains("s3cret-pw"));
+    assert!(db.is_postgres());
+    let err =
+        Db::open_postgres("postgres://wagw:s3cret-pw@127.0.0.1:1/x", "n", &options).unwrap_err();
+    assert!(!format!("{err} {err:?}").contains("s3cret-pw"), "{err:?}");
+}
