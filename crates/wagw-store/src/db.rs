@@ -656,19 +656,7 @@ fn live_pg<'a>(
     guard: &'a mut MutexGuard<'_, Option<pg::Conn>>,
     path: &Path,
 ) -> Result<&'a mut pg::Conn> {
-    match guard.as_mut() {
-        Some(conn) => match &conn.failed {
-            Some(cause) => Err(StoreError::Failed {
-                path: path.to_path_buf(),
-                cause: cause.clone(),
-            }),
-            None => Ok(conn),
-        },
-        None => Err(StoreError::Failed {
-            path: path.to_path_buf(),
-            cause: "the store was closed".into(),
-        }),
-    }
+    live_conn(guard, path, |conn| &conn.failed)
 }
 
 /// Rolls the PostgreSQL savepoint back unless released (also when the closure panicked).
@@ -689,8 +677,17 @@ impl Drop for PgSavepoint<'_> {
 }
 
 fn live<'a>(guard: &'a mut MutexGuard<'_, Option<Conn>>, path: &Path) -> Result<&'a mut Conn> {
+    live_conn(guard, path, |conn| &conn.failed)
+}
+
+/// Either engine's connection, unless the store was closed or a lost commit poisoned it.
+fn live_conn<'a, C>(
+    guard: &'a mut MutexGuard<'_, Option<C>>,
+    path: &Path,
+    failed: fn(&C) -> &Option<String>,
+) -> Result<&'a mut C> {
     match guard.as_mut() {
-        Some(conn) => match &conn.failed {
+        Some(conn) => match failed(conn) {
             Some(cause) => Err(StoreError::Failed {
                 path: path.to_path_buf(),
                 cause: cause.clone(),

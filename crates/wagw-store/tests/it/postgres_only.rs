@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use wagw_store::test_support::{TestPostgres, namespace_lock_key};
-use wagw_store::{Db, OpenOptions, SCHEMA_VERSION, StoreError};
+use wagw_store::{Db, OpenOptions, SCHEMA_VERSION, StoreError, Tree};
 
 fn client(url: &str) -> postgres::Client {
     postgres::Config::from_str(url)
@@ -19,6 +19,23 @@ fn count(c: &mut postgres::Client) -> i64 {
         .get(0)
 }
 
+/// A store with one flushed (acknowledged) write, `acked`, and one pending write, `pending`.
+fn acked_and_pending(url: &str, namespace: &str) -> (Db, Tree) {
+    let db = Db::open_postgres(url, namespace, &OpenOptions::default()).unwrap();
+    let t = db.open_tree("t").unwrap();
+    t.insert(b"acked", b"1").unwrap();
+    db.flush().unwrap();
+    t.insert(b"pending", b"2").unwrap();
+    (db, t)
+}
+
+/// The keys of tree `t` as a fresh opener of `namespace` sees them.
+fn keys_after_reopen(url: &str, namespace: &str) -> Vec<Vec<u8>> {
+    let db = Db::open_postgres(url, namespace, &OpenOptions::default()).unwrap();
+    let t = db.open_tree("t").unwrap();
+    t.iter().keys().map(Result::unwrap).collect()
+}
+
 #[test]
 fn a_flushed_write_survives_a_crash_of_the_server_and_pending_ones_are_not_seen_by_others() {
     // A server of the test's own: it is crashed and restarted.
@@ -27,11 +44,7 @@ fn a_flushed_write_survives_a_crash_of_the_server_and_pending_ones_are_not_seen_
     };
     let url = server.fresh_database();
     {
-        let db = Db::open_postgres(&url, "account/1", &OpenOptions::default()).unwrap();
-        let t = db.open_tree("t").unwrap();
-        t.insert(b"acked", b"1").unwrap();
-        db.flush().unwrap();
-        t.insert(b"pending", b"2").unwrap();
+        let (db, t) = acked_and_pending(&url, "account/1");
         // Another connection sees the acknowledged write only.
         let mut other = client(&url);
         assert_eq!(count(&mut other), 1);
@@ -42,10 +55,7 @@ fn a_flushed_write_survives_a_crash_of_the_server_and_pending_ones_are_not_seen_
         assert!(t.insert(b"after", b"3").is_err());
     }
     server.restart();
-    let db = Db::open_postgres(&url, "account/1", &OpenOptions::default()).unwrap();
-    let t = db.open_tree("t").unwrap();
-    let keys: Vec<Vec<u8>> = t.iter().keys().map(Result::unwrap).collect();
-    assert_eq!(keys, [b"acked".to_vec()]);
+    assert_eq!(keys_after_reopen(&url, "account/1"), [b"acked".to_vec()]);
 }
 
 #[test]
@@ -55,11 +65,7 @@ fn a_killed_connection_loses_only_unflushed_writes() {
     };
     let url = server.fresh_database();
     {
-        let db = Db::open_postgres(&url, "state", &OpenOptions::default()).unwrap();
-        let t = db.open_tree("t").unwrap();
-        t.insert(b"acked", b"1").unwrap();
-        db.flush().unwrap();
-        t.insert(b"pending", b"2").unwrap();
+        let (db, t) = acked_and_pending(&url, "state");
         let mut admin = client(&url);
         let killed: i64 = admin
             .query_one(
@@ -76,15 +82,7 @@ fn a_killed_connection_loses_only_unflushed_writes() {
         let err = t.insert(b"x", b"y").unwrap_err();
         assert!(matches!(err, StoreError::Failed { .. }), "{err}");
     }
-    let db = Db::open_postgres(&url, "state", &OpenOptions::default()).unwrap();
-    let keys: Vec<Vec<u8>> = db
-        .open_tree("t")
-        .unwrap()
-        .iter()
-        .keys()
-        .map(Result::unwrap)
-        .collect();
-    assert_eq!(keys, [b"acked".to_vec()]);
+    assert_eq!(keys_after_reopen(&url, "state"), [b"acked".to_vec()]);
 }
 
 #[test]
