@@ -33,6 +33,7 @@ mod http;
 mod preflight;
 mod qr;
 mod runtime;
+mod storage;
 
 use cmd::Context;
 

@@ -51,6 +51,12 @@ pub fn check(config: &Config) -> Result<Checked, ConfigError> {
             }
         }
     }
+    if let Err(ConfigError::Invalid {
+        problems: found, ..
+    }) = crate::storage::check(config)
+    {
+        problems.extend(found);
+    }
     if !problems.is_empty() {
         return Err(config.invalid(problems));
     }

@@ -1158,3 +1158,6 @@ mod onboarding;
 
 #[path = "cli/store.rs"]
 mod store;
+
+#[path = "cli/postgres.rs"]
+mod postgres;

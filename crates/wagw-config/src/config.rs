@@ -17,7 +17,7 @@ use crate::json5;
 use crate::resolve::{Built, build};
 use crate::settings::{
     Binding, GatewaySettings, MediaSettings, MessageSettings, ResolvedAccount, SessionSettings,
-    WebSettings,
+    StorageSettings, WebSettings,
 };
 
 /// A valid configuration: the file as written plus every account resolved.
@@ -60,6 +60,7 @@ struct BuiltSettings {
     messages: MessageSettings,
     media: MediaSettings,
     bindings: Vec<Binding>,
+    storage: StorageSettings,
 }
 
 impl From<Built> for BuiltSettings {
@@ -73,6 +74,7 @@ impl From<Built> for BuiltSettings {
             messages: b.messages,
             media: b.media,
             bindings: b.bindings,
+            storage: b.storage,
         }
     }
 }
@@ -321,6 +323,12 @@ impl Config {
         &self.built.media
     }
 
+    /// `storage`: the PostgreSQL URL every store lives in (`storage.url`, else
+    /// `WAGW_DATABASE_URL`), or none for SQLite files in the data directory.
+    pub fn storage(&self) -> &StorageSettings {
+        &self.built.storage
+    }
+
     /// `bindings`, in file order (first match wins).
     pub fn bindings(&self) -> &[Binding] {
         &self.built.bindings
@@ -332,11 +340,12 @@ impl Config {
     }
 }
 
-/// `{accounts, defaultAccount, web, gateway, session, messages, media, bindings, warnings}`:
-/// what `wagw config check --json` prints. Secrets are redacted.
+/// `{accounts, defaultAccount, web, gateway, session, messages, media, bindings, storage,
+/// warnings}`: what `wagw config check --json` prints. Secrets are redacted (the token, sink
+/// secrets, the database URL's password).
 impl Serialize for Config {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Config", 9)?;
+        let mut st = s.serialize_struct("Config", 10)?;
         st.serialize_field("accounts", &self.built.accounts)?;
         st.serialize_field("defaultAccount", &self.built.default_account)?;
         st.serialize_field("web", &self.built.web)?;
@@ -345,6 +354,7 @@ impl Serialize for Config {
         st.serialize_field("messages", &self.built.messages)?;
         st.serialize_field("media", &self.built.media)?;
         st.serialize_field("bindings", &self.built.bindings)?;
+        st.serialize_field("storage", &self.built.storage)?;
         st.serialize_field("warnings", &self.warnings)?;
         st.end()
     }
@@ -569,5 +579,82 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("configured: a, b"), "{e}");
         assert_eq!(c.default_account_id().as_str(), "a");
+    }
+
+    #[test]
+    fn storage_url_comes_from_the_file_else_the_environment() {
+        let text = "{\n  storage: { url: 'postgres://wagw:filepw@db/wagw' },\n}";
+        let c = Config::from_json5_str(text, &env()).unwrap();
+        let url = c.storage().url.as_ref().unwrap();
+        assert_eq!(url.expose(), "postgres://wagw:filepw@db/wagw");
+        assert_eq!(c.storage().source, crate::StorageSource::Config);
+        assert_eq!(c.storage().engine(), "postgresql");
+        // The file wins over the environment.
+        let both = Env::from_pairs([
+            ("WAGW_DATA_DIR", "/data"),
+            ("WAGW_DATABASE_URL", "postgresql://other:envpw@h/x"),
+        ]);
+        let c2 = Config::from_json5_str(text, &both).unwrap();
+        assert_eq!(
+            c2.storage().url.as_ref().unwrap().expose(),
+            "postgres://wagw:filepw@db/wagw"
+        );
+        let c3 = Config::from_json5_str("{}", &both).unwrap();
+        assert_eq!(
+            c3.storage().url.as_ref().unwrap().expose(),
+            "postgresql://other:envpw@h/x"
+        );
+        assert_eq!(c3.storage().source, crate::StorageSource::Environment);
+        let c4 = Config::from_json5_str("{}", &env()).unwrap();
+        assert!(c4.storage().url.is_none());
+        assert_eq!(c4.storage().engine(), "sqlite");
+        // Printed (config check --json) without the password.
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(!json.contains("filepw"), "{json}");
+        assert!(json.contains("postgres://wagw:***@db/wagw"), "{json}");
+    }
+
+    #[test]
+    fn a_storage_url_that_is_not_postgres_is_an_error_at_its_position() {
+        for (value, want) in [
+            (
+                "mysql://root:topsecret@db/wagw",
+                "a mysql:// URL; must be a PostgreSQL URL",
+            ),
+            ("topsecret", "not a URL"),
+            ("", "must not be empty"),
+            ("postgres://u:top secret@h/db", "must not contain spaces"),
+            ("POSTGRES://u:topsecret@h/db", "a POSTGRES:// URL"),
+        ] {
+            let text = format!("{{\n  storage: {{\n    url: {value:?},\n  }},\n}}");
+            let e = Config::from_json5_str(&text, &env()).unwrap_err();
+            let shown = e.to_string();
+            assert!(shown.contains("3:5: storage.url"), "{shown}");
+            assert!(shown.contains("storage.url"), "{shown}");
+            assert!(shown.contains(want), "{value}: {shown}");
+            assert!(
+                !shown.contains("topsecret") && !shown.contains("top secret"),
+                "{shown}"
+            );
+        }
+        // From the environment: the message says so.
+        let bad = Env::from_pairs([
+            ("WAGW_DATA_DIR", "/d"),
+            ("WAGW_DATABASE_URL", "sqlite:///x"),
+        ]);
+        let e = Config::from_json5_str("{}", &bad).unwrap_err().to_string();
+        assert!(
+            e.contains("storage.url") && e.contains("WAGW_DATABASE_URL"),
+            "{e}"
+        );
+        // A wrong type is the loader's type error, also positioned.
+        let e = Config::from_json5_str("{storage: {url: 5}}", &env())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("1:17") && e.contains("storage.url"), "{e}");
+        let e = Config::from_json5_str("{storage: {uri: 'postgres://h'}}", &env())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did you mean") || e.contains("url"), "{e}");
     }
 }

@@ -1,6 +1,7 @@
 //! The environment wagw reads, passed in as a value so tests can pin it.
 //!
-//! `WAGW_CONFIG`, `WAGW_DATA_DIR` and `WAGW_TOKEN` override the file; the XDG base
+//! `WAGW_CONFIG`, `WAGW_DATA_DIR` and `WAGW_TOKEN` override the file, `WAGW_DATABASE_URL`
+//! applies when the file sets no `storage.url`; the XDG base
 //! directories give the defaults (`$XDG_CONFIG_HOME/wagw/wagw.json5`, `$XDG_DATA_HOME/wagw`,
 //! falling back to `~/.config` and `~/.local/share`).
 
@@ -29,6 +30,8 @@ pub const WAGW_CONFIG: &str = "WAGW_CONFIG";
 pub const WAGW_DATA_DIR: &str = "WAGW_DATA_DIR";
 /// Overrides `gateway.token`.
 pub const WAGW_TOKEN: &str = "WAGW_TOKEN";
+/// The PostgreSQL URL used when the file sets no `storage.url` (the file wins).
+pub const WAGW_DATABASE_URL: &str = "WAGW_DATABASE_URL";
 
 impl Env {
     /// The process environment (variables that are not valid UTF-8 are skipped).

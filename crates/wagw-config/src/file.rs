@@ -92,6 +92,19 @@ pub struct ConfigFile {
     pub gateway: Option<GatewaySection>,
     /// Media fetching and retention.
     pub media: Option<MediaSection>,
+    /// Where wagw keeps its state: SQLite files in the data directory (default) or a
+    /// PostgreSQL database.
+    pub storage: Option<StorageSection>,
+}
+
+/// `storage`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StorageSection {
+    /// A PostgreSQL database for every store (`postgres://user:password@host:5432/dbname`
+    /// or `postgresql://…`); absent: `WAGW_DATABASE_URL`, else SQLite files in the data
+    /// directory. The password is never printed.
+    pub url: Option<String>,
 }
 
 /// `channels`.

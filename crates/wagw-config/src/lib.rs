@@ -11,7 +11,8 @@
 //!   goes through [`wagw_core::Phone::parse`] at load time.
 //! - **No shadowing.** An account value wins only where the account writes it; defaults
 //!   apply last (the reference's bug #4321 cannot happen). See [`ResolvedAccount`].
-//! - **Environment as a value.** `WAGW_CONFIG`, `WAGW_DATA_DIR`, `WAGW_TOKEN` and the XDG
+//! - **Environment as a value.** `WAGW_CONFIG`, `WAGW_DATA_DIR`, `WAGW_TOKEN`,
+//!   `WAGW_DATABASE_URL` and the XDG
 //!   directories come in through [`Env`], so tests pin them.
 //!
 //! ```
@@ -46,15 +47,16 @@ mod resolve;
 pub mod settings;
 
 pub use config::{Config, MAX_CONFIG_BYTES, read_config_file};
-pub use env::{Env, WAGW_CONFIG, WAGW_DATA_DIR, WAGW_TOKEN};
+pub use env::{Env, WAGW_CONFIG, WAGW_DATA_DIR, WAGW_DATABASE_URL, WAGW_TOKEN};
 pub use error::{ConfigError, Problem, ProblemKind};
 pub use json5::Pos;
 pub use resolve::defaults;
 pub use settings::{
     AccountMatch, AckReaction, Actions, AgentSettings, AgentSink, AllowEntry, Binding,
-    BindingMatch, DmSettings, GatewaySettings, GroupKey, GroupSettings, MediaSettings,
+    BindingMatch, DatabaseUrl, DmSettings, GatewaySettings, GroupKey, GroupSettings, MediaSettings,
     MessageSettings, PacingSettings, PairingSettings, PeerKind, PeerMatch, ReconnectSettings,
-    ResolvedAccount, SessionSettings, SinkKind, Transport, WebSettings,
+    ResolvedAccount, SessionSettings, SinkKind, StorageSettings, StorageSource, Transport,
+    WebSettings, redact_url,
 };
 
 /// The JSON Schema of the config file (draft-07), for editors and `wagw config schema`.

@@ -16,7 +16,7 @@ use wagw_core::{AccountId, ChunkMode, DmPolicy, DmScope, GroupPolicy, Phone, nor
 
 use crate::check::{Checker, timezone_ok};
 use crate::de::{join_index, join_key};
-use crate::env::{Env, WAGW_DATA_DIR, WAGW_TOKEN};
+use crate::env::{Env, WAGW_DATA_DIR, WAGW_DATABASE_URL, WAGW_TOKEN};
 use crate::error::ProblemKind;
 use crate::file::{
     AccountSection, AckReactionEntry, ActionsEntry, ConfigFile, PacingEntry, PairingEntry,
@@ -72,6 +72,7 @@ pub(crate) struct Built {
     pub messages: MessageSettings,
     pub media: MediaSettings,
     pub bindings: Vec<Binding>,
+    pub storage: StorageSettings,
 }
 
 /// One level (channel or account) after its values were checked.
@@ -343,6 +344,7 @@ pub(crate) fn build(file: &ConfigFile, c: &mut Checker, env: &Env, base: Option<
     let session = session(file, c);
     let message_settings = message_settings(file, c);
     let media = media(file, c, env, base);
+    let storage = storage(file, c, env);
     let account_ids: BTreeSet<AccountId> = accounts.iter().map(|a| a.account_id.clone()).collect();
     let mut agent_ids: BTreeSet<&str> = gateway.agents.iter().map(|a| a.id.as_str()).collect();
     agent_ids.extend(message_settings.agents.iter().map(|a| a.id.as_str()));
@@ -363,6 +365,7 @@ pub(crate) fn build(file: &ConfigFile, c: &mut Checker, env: &Env, base: Option<
         messages: message_settings,
         media,
         bindings,
+        storage,
     }
 }
 
@@ -879,6 +882,65 @@ fn media(file: &ConfigFile, c: &mut Checker, env: &Env, base: Option<&Path>) -> 
             .map(|r| env.resolve_path(r, base))
             .collect(),
         retention_hours: m.retention_hours.unwrap_or(defaults::RETENTION_HOURS),
+    }
+}
+
+/// `storage.url` (the file wins), else `WAGW_DATABASE_URL`. A value that is not a
+/// PostgreSQL URL is an error; the value itself is never echoed (it may hold a password),
+/// only its scheme.
+fn storage(file: &ConfigFile, c: &mut Checker, env: &Env) -> StorageSettings {
+    const PATH: &str = "storage.url";
+    let written = file.storage.as_ref().and_then(|s| s.url.as_deref());
+    let (raw, source, origin) = match (written, env.get(WAGW_DATABASE_URL)) {
+        (Some(u), _) => (u, StorageSource::Config, String::new()),
+        (None, Some(u)) => (
+            u,
+            StorageSource::Environment,
+            format!(" (from {WAGW_DATABASE_URL})"),
+        ),
+        (None, None) => {
+            return StorageSettings {
+                url: None,
+                source: StorageSource::Default,
+            };
+        }
+    };
+    let trimmed = raw.trim();
+    // Lowercase only: that is what the PostgreSQL client accepts.
+    let scheme_ok = ["postgres://", "postgresql://"]
+        .iter()
+        .any(|s| trimmed.starts_with(s));
+    let problem = if trimmed.is_empty() {
+        Some("must not be empty: a postgres:// URL, or remove the key to keep SQLite".to_owned())
+    } else if !scheme_ok {
+        let scheme = match trimmed.split_once("://") {
+            Some((s, _))
+                if !s.is_empty()
+                    && s.chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "+-.".contains(ch)) =>
+            {
+                format!("a {s}:// URL")
+            }
+            _ => "not a URL".to_owned(),
+        };
+        Some(format!(
+            "{scheme}; must be a PostgreSQL URL: postgres://user:password@host:5432/dbname \
+             (or postgresql://…); remove the key to keep SQLite files in the data directory"
+        ))
+    } else if trimmed.chars().any(char::is_whitespace) {
+        Some("must not contain spaces (percent-encode them: %20)".to_owned())
+    } else {
+        None
+    };
+    match problem {
+        Some(p) => {
+            c.error(PATH, ProblemKind::Value, format!("{p}{origin}"));
+            StorageSettings { url: None, source }
+        }
+        None => StorageSettings {
+            url: Some(DatabaseUrl::new(trimmed)),
+            source,
+        },
     }
 }
 

@@ -463,3 +463,149 @@ pub struct MediaSettings {
     /// Inbound media retention, hours (default 24).
     pub retention_hours: u32,
 }
+
+/// A PostgreSQL URL (`storage.url` or `WAGW_DATABASE_URL`). It holds a password, so it
+/// prints (`Display`, `Debug`, serialized) with the password replaced by `***`; only
+/// [`DatabaseUrl::expose`] gives the URL itself, for connecting.
+///
+/// ```
+/// let url = wagw_config::DatabaseUrl::new("postgres://wagw:s3cret@db:5432/wagw");
+/// assert_eq!(url.to_string(), "postgres://wagw:***@db:5432/wagw");
+/// assert_eq!(format!("{url:?}"), "DatabaseUrl(\"postgres://wagw:***@db:5432/wagw\")");
+/// assert_eq!(url.expose(), "postgres://wagw:s3cret@db:5432/wagw");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Wraps a URL (not checked: [`crate::Config`] checks `storage.url` when loading).
+    pub fn new(url: impl Into<String>) -> DatabaseUrl {
+        DatabaseUrl(url.into())
+    }
+
+    /// The URL with its password, for connecting. Never print it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with the password (of the user part and of a `password=` parameter)
+    /// replaced by `***`.
+    pub fn redacted(&self) -> String {
+        redact_url(&self.0)
+    }
+}
+
+/// `url` with any password replaced by `***`: the user part's (`user:password@`, up to the
+/// last `@` before the query, so an unescaped `@` in a password is hidden too) and every
+/// `password=` query parameter's.
+pub fn redact_url(url: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = head.find("://").map_or(0, |i| i + 3);
+    let mut out = head[..scheme_end].to_owned();
+    let rest = &head[scheme_end..];
+    match rest.rfind('@') {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => {
+                    out.push_str(user);
+                    out.push_str(":***");
+                }
+                None => out.push_str(userinfo),
+            }
+            out.push_str(&rest[at..]);
+        }
+        None => out.push_str(rest),
+    }
+    if let Some(query) = query {
+        out.push('?');
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => p.to_owned(),
+            })
+            .collect();
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DatabaseUrl")
+            .field(&self.redacted())
+            .finish()
+    }
+}
+
+impl Serialize for DatabaseUrl {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Where `storage.url` came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StorageSource {
+    /// SQLite files in the data directory (no URL anywhere).
+    Default,
+    /// `storage.url` in the config file.
+    Config,
+    /// The `WAGW_DATABASE_URL` environment variable (the file sets no `storage.url`).
+    Environment,
+}
+
+/// `storage`, with `WAGW_DATABASE_URL` applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageSettings {
+    /// The PostgreSQL database every store lives in; `None`: SQLite files in the data
+    /// directory. Printed with the password redacted.
+    pub url: Option<DatabaseUrl>,
+    /// Where the URL came from.
+    pub source: StorageSource,
+}
+
+impl StorageSettings {
+    /// `"postgresql"` or `"sqlite"`.
+    pub fn engine(&self) -> &'static str {
+        if self.url.is_some() {
+            "postgresql"
+        } else {
+            "sqlite"
+        }
+    }
+}
+
+#[cfg(test)]
+mod storage_tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_survive_redaction() {
+        for (url, want) in [
+            ("postgres://u:pw@h/db", "postgres://u:***@h/db"),
+            ("postgresql://u:p@w@h:5/db", "postgresql://u:***@h:5/db"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            ("postgres://h/db", "postgres://h/db"),
+            (
+                "postgres://h/db?user=u&password=pw&sslmode=disable",
+                "postgres://h/db?user=u&password=***&sslmode=disable",
+            ),
+            ("postgres://u:a/b@h/db", "postgres://u:***@h/db"),
+        ] {
+            assert_eq!(redact_url(url), want, "{url}");
+        }
+    }
+}

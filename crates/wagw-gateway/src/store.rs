@@ -1,5 +1,6 @@
-//! The gateway store: one database (`wagw-store`, SQLite) at
-//! `<dataDir>/state/state.sqlite3` for every account, one tree per concern.
+//! The gateway store: one database (`wagw-store`) for every account, one tree per concern:
+//! SQLite at `<dataDir>/state/state.sqlite3`, or the namespace `state` of a PostgreSQL
+//! database ([`GatewayStore::open_at`]).
 //!
 //! Trees owned here: `dedupe` (handled inbound messages, so a restart or WhatsApp's
 //! redelivery never replays one) and `events` (a bounded event log the daemon's resumable
@@ -87,16 +88,40 @@ impl GatewayStore {
         create_private_dir(data_dir)?;
         let path = data_dir.join("state");
         create_private_dir(&path)?;
-        let file = path.join(STATE_FILE);
+        GatewayStore::open_at(
+            &wagw_store::Location::Sqlite(path.join(STATE_FILE)),
+            options,
+        )
+    }
+
+    /// The namespace of the gateway's state in a PostgreSQL database.
+    pub const NAMESPACE: &'static str = "state";
+
+    /// Opens (or creates) the store at `location`: a file (its folder must exist; see
+    /// [`GatewayStore::open_with`]) or a PostgreSQL namespace ([`GatewayStore::NAMESPACE`]).
+    ///
+    /// Fails when another process holds the store (only one gateway may run on it) or it
+    /// cannot be reached; the error names the store without any password.
+    pub fn open_at(
+        location: &wagw_store::Location,
+        options: StoreOptions,
+    ) -> Result<GatewayStore, GatewayError> {
+        let file = location.describe().to_path_buf();
+        let path = match location {
+            wagw_store::Location::Sqlite(f) => f
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+            wagw_store::Location::Postgres { .. } => file.clone(),
+        };
         let open = wagw_store::OpenOptions {
             create: true,
             cache_kib: u32::try_from(options.cache_bytes / 1024).unwrap_or(u32::MAX),
         };
-        let db = wagw_store::Db::open(&file, &open).map_err(|e| {
-            let hint = if e.is_locked() {
-                "; is another wagw gateway running on this data directory?"
-            } else {
-                ""
+        let db = location.open(&open).map_err(|e| {
+            let hint = match (e.is_locked(), location.is_postgres()) {
+                (true, false) => "; is another wagw gateway running on this data directory?",
+                (true, true) => "; is another wagw gateway running on this database?",
+                _ => "",
             };
             GatewayError::store(&file, format!("cannot open the state database: {e}{hint}"))
         })?;
@@ -121,7 +146,8 @@ impl GatewayStore {
         &self.inner.db
     }
 
-    /// The directory holding the database (`<dataDir>/state`).
+    /// The directory holding the database (`<dataDir>/state`; for PostgreSQL the store's
+    /// name, as [`GatewayStore::file`]).
     pub fn path(&self) -> &Path {
         &self.inner.path
     }

@@ -61,6 +61,9 @@ pub struct SocketConfig {
     pub skip_history_sync: bool,
     /// The protocol store's options.
     pub store: StoreOptions,
+    /// Where the protocol store lives: `<auth_dir>/account.sqlite3` unless set (for
+    /// PostgreSQL, the namespace [`AccountStore::namespace`]; the authDir is then not used).
+    pub store_location: wagw_store::Location,
     /// The WebSocket URL of WhatsApp's servers (None: the library's default,
     /// `wss://web.whatsapp.com/ws/chat`). For a proxy in front of WhatsApp, or a test that
     /// needs the connection to fail.
@@ -70,9 +73,11 @@ pub struct SocketConfig {
 impl SocketConfig {
     /// A configuration with defaults for everything but the account and its folder.
     pub fn new(account: AccountId, auth_dir: impl Into<PathBuf>) -> SocketConfig {
+        let auth_dir = auth_dir.into();
         SocketConfig {
             account,
-            auth_dir: auth_dir.into(),
+            store_location: wagw_store::Location::Sqlite(auth_dir.join(crate::store::STORE_FILE)),
+            auth_dir,
             device_name: DEFAULT_DEVICE_NAME.to_string(),
             push_name: None,
             version: None,
@@ -123,26 +128,40 @@ struct Inner {
     undecryptable: Arc<AtomicU64>,
 }
 
-/// Who the account whose protocol state lives in `auth_dir` is linked as, read from the
+/// Who the account whose protocol state lives at `location` is linked as, read from the
 /// store's record of a completed pairing (the device identity WhatsApp assigned); `None`
-/// when it never linked or was logged out. Nothing is created or opened when `auth_dir`
-/// holds no store (missing, empty, or other files only).
+/// when it never linked or was logged out. Nothing is created or opened when there is no
+/// store (no file in the authDir; no namespace in the database).
 ///
 /// This reads the store, which one process holds at a time: while a socket of this
 /// account is open (a running gateway), ask it instead ([`wagw_core::WaSocket::own_identity`]);
 /// here that is a [`Error::StoreOpen`].
 pub fn linked_identity(
-    auth_dir: &std::path::Path,
+    location: &wagw_store::Location,
 ) -> Result<Option<wagw_core::OwnIdentity>, Error> {
-    if !AccountStore::exists(auth_dir) {
+    let exists = location.exists().map_err(|e| Error::StoreOpen {
+        path: location.describe().to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    if !exists {
         return Ok(None);
     }
-    let store = AccountStore::open(auth_dir, StoreOptions::default())?;
+    let store = AccountStore::open_at(location, StoreOptions::default())?;
     let device = store.load_device_sync().map_err(|e| Error::StoreOpen {
-        path: auth_dir.to_path_buf(),
+        path: location.describe().to_path_buf(),
         detail: format!("reading the device record: {e}"),
     })?;
     Ok(device.as_ref().and_then(login::identity_of_device))
+}
+
+/// Opens the protocol store where `config` says (a file's folder is created 0700).
+fn open_store(config: &SocketConfig) -> Result<AccountStore, Error> {
+    if let wagw_store::Location::Sqlite(file) = &config.store_location
+        && let Some(dir) = file.parent()
+    {
+        crate::store::create_private_dir(dir)?;
+    }
+    AccountStore::open_at(&config.store_location, config.store.clone())
 }
 
 /// One account's linked-device connection to WhatsApp (see the crate docs).
@@ -201,9 +220,12 @@ impl WhatsAppSocket {
         if config.device_name.trim().is_empty() {
             return Err(Error::Config("device_name must not be empty".into()));
         }
-        // The folder is wagw's (created and marked, or refused) before anything is written.
-        crate::auth_dir::claim(&config.auth_dir)?;
-        let store = AccountStore::open(&config.auth_dir, config.store.clone())?;
+        // The folder is wagw's (created and marked, or refused) before anything is written
+        // there; a store in PostgreSQL writes nothing there.
+        if !config.store_location.is_postgres() {
+            crate::auth_dir::claim(&config.auth_dir)?;
+        }
+        let store = open_store(&config)?;
         let identity = store
             .load_device_sync()
             .ok()
@@ -248,8 +270,7 @@ impl WhatsAppSocket {
             return Ok(s);
         }
         let s = Arc::new(
-            AccountStore::open(&self.inner.config.auth_dir, self.inner.config.store.clone())
-                .map_err(|e| SocketError::Other(e.to_string()))?,
+            open_store(&self.inner.config).map_err(|e| SocketError::Other(e.to_string()))?,
         );
         *self.inner.store.write().unwrap_or_else(|p| p.into_inner()) = Some(s.clone());
         Ok(s)
@@ -542,6 +563,14 @@ impl WaSocket for WhatsAppSocket {
             .identity
             .write()
             .unwrap_or_else(|p| p.into_inner()) = None;
+        // A store in PostgreSQL: its namespace goes (waiting a moment for handles that are
+        // closing with the connection).
+        let location = &self.inner.config.store_location;
+        if location.is_postgres() {
+            location.remove().map_err(|e| {
+                SocketError::Other(format!("could not delete the protocol state: {e}"))
+            })?;
+        }
         // Only wagw's own files: whatever else is in the folder stays.
         let dir = &self.inner.config.auth_dir;
         match crate::auth_dir::remove_own(dir) {

@@ -282,7 +282,8 @@ impl Db {
     /// (`postgres://user:password@host:port/dbname`). The database's schema is migrated to
     /// this build's version (a newer one is refused: [`StoreError::TooNew`]); the namespace
     /// is locked for this handle's life with a session advisory lock, so another process
-    /// opening it is refused at once ([`StoreError::Locked`]), and this process shares one
+    /// opening it is refused ([`StoreError::Locked`], after waiting up to
+    /// [`crate::NAMESPACE_LOCK_WAIT`] for a holder that is going away), and this process shares one
     /// handle per namespace, as with files. [`Db::path`] names the store as
     /// `postgres://user@host:port/dbname#namespace`, never with the password.
     ///

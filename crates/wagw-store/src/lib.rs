@@ -25,10 +25,11 @@
 //!   0600.
 //!
 //! On PostgreSQL, a commit is durable with the server's default `synchronous_commit = on`;
-//! another process opening the same namespace is refused at once ([`StoreError::Locked`],
-//! through a session advisory lock); a database whose schema is newer is refused
+//! another process opening the same namespace is refused ([`StoreError::Locked`], through a
+//! session advisory lock, after a short wait for a holder that is going away); a database whose schema is newer is refused
 //! ([`StoreError::TooNew`]); the password of the URL never appears in [`Db::path`], errors
-//! or logs. The feature `test-support` adds the module `test_support` (a throwaway server for tests).
+//! or logs. A [`Location`] names where one store lives (a file or a namespace), so the crates
+//! that own stores take one value for either engine. The feature `test-support` adds the module `test_support` (a throwaway server for tests).
 //!
 //! Other wagw crates use these types and never the database libraries; the pure crates
 //! (`wagw-core`, `wagw-normalize`, `wagw-config`, `wagw-outbound`, `wagw-reconnect`) do not
@@ -52,6 +53,7 @@ mod db;
 mod error;
 mod inspect;
 mod legacy;
+mod location;
 mod pg;
 mod schema;
 #[cfg(feature = "test-support")]
@@ -62,5 +64,7 @@ pub use db::{Db, OpenOptions, Transaction, companion_files, create_private_dir};
 pub use error::{Result, StoreError};
 pub use inspect::{Inspection, inspect};
 pub use legacy::sled_leftovers;
+pub use location::{Location, migrate_postgres, survey_postgres};
+pub use pg::NAMESPACE_LOCK_WAIT;
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use tree::{Batch, Entry, Iter, Tree, TreeTransaction};

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Statement};
@@ -83,6 +84,137 @@ pub(crate) fn display_path(url: &str, namespace: &str) -> Result<PathBuf> {
     Ok(PathBuf::from(format!(
         "postgres://{user}@{host}:{port}/{db}#{namespace}"
     )))
+}
+
+/// How long opening a namespace waits for another connection's lock on it before it is
+/// [`StoreError::Locked`].
+pub const NAMESPACE_LOCK_WAIT: Duration = Duration::from_secs(3);
+
+/// How long connecting may take when the URL sets no `connect_timeout`: a server that does
+/// not answer (a dead host, a dropped packet) is an error at start, not a hang.
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The client's settings for `url`, with [`DEFAULT_CONNECT_TIMEOUT`] and TCP keepalives (so a
+/// server that vanishes mid-session is noticed rather than waited on forever).
+pub(crate) fn client_config(url: &str, path: &Path) -> Result<postgres::Config> {
+    let mut config =
+        postgres::Config::from_str(url).map_err(|e| pg_err(path, "parse the URL", e))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+    }
+    config.keepalives(true);
+    Ok(config)
+}
+
+/// Runs `f` on a client of its own, on a thread of its own (the synchronous client panics
+/// inside a tokio runtime, and callers such as `wagw store status` may be in one): for
+/// short administrative work that must not take a namespace's handle.
+pub(crate) fn with_client<T: Send + 'static>(
+    url: &str,
+    path: &Path,
+    op: &'static str,
+    f: impl FnOnce(&mut Client) -> PgResult<T> + Send + 'static,
+) -> Result<T> {
+    let config = client_config(url, path)?;
+    let p = path.to_path_buf();
+    let worker = std::thread::Builder::new()
+        .name("wagw-pg-admin".into())
+        .spawn(move || -> Result<T> {
+            let mut client = config
+                .connect(NoTls)
+                .map_err(|e| pg_err(&p, "connect", e))?;
+            f(&mut client).map_err(|e| pg_err(&p, op, e))
+        })
+        .map_err(|source| StoreError::Io {
+            path: path.to_path_buf(),
+            what: "cannot start the database connection's thread",
+            source,
+        })?;
+    worker.join().unwrap_or_else(|_| {
+        Err(StoreError::Database {
+            path: path.to_path_buf(),
+            op,
+            source: "the database connection's thread panicked".into(),
+        })
+    })
+}
+
+/// What a PostgreSQL database holds, read without locking anything.
+pub(crate) fn survey(url: &str, path: &Path) -> Result<(Option<u32>, Vec<String>)> {
+    let raw = with_client(url, path, "list the namespaces", |c| {
+        let has = c.query(
+            "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'wagw_meta'",
+            &[],
+        )?;
+        if has.is_empty() {
+            return Ok((None, Vec::new()));
+        }
+        let version = c
+            .query(
+                "SELECT value FROM wagw_meta WHERE key = 'schema_version'",
+                &[],
+            )?
+            .first()
+            .map(|r| r.get::<_, String>(0));
+        let names = c
+            .query(
+                r#"SELECT name FROM wagw_namespaces ORDER BY name COLLATE "C""#,
+                &[],
+            )?
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect();
+        Ok((version, names))
+    })?;
+    let version = match raw.0 {
+        None => None,
+        Some(v) => Some(v.parse::<u32>().map_err(|_| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: format!("schema version {v:?} is not a number"),
+        })?),
+    };
+    Ok((version, raw.1))
+}
+
+/// Deletes a namespace and everything in it, holding its lock (waiting up to
+/// [`NAMESPACE_LOCK_WAIT`] for a handle that is closing; one still open elsewhere is
+/// [`StoreError::Locked`]).
+pub(crate) fn remove_namespace(url: &str, namespace: &str, path: &Path) -> Result<bool> {
+    let ns = namespace.to_owned();
+    let key = namespace_lock_key(namespace);
+    let outcome = with_client(url, path, "delete the namespace", move |c| {
+        c.batch_execute(&format!(
+            "SET lock_timeout = {}",
+            NAMESPACE_LOCK_WAIT.as_millis()
+        ))?;
+        if let Err(e) = c.query("SELECT pg_advisory_lock($1)", &[&key]) {
+            // 55P03: lock_not_available (the wait ran out).
+            if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
+                return Ok(None);
+            }
+            return Err(e);
+        }
+        let has = c.query(
+            "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'wagw_namespaces'",
+            &[],
+        )?;
+        let mut removed = false;
+        if !has.is_empty() {
+            let mut tx = c.transaction()?;
+            tx.execute(
+                "DELETE FROM wagw_kv WHERE tree IN (SELECT id FROM wagw_trees WHERE namespace = $1)",
+                &[&ns],
+            )?;
+            tx.execute("DELETE FROM wagw_trees WHERE namespace = $1", &[&ns])?;
+            removed = tx.execute("DELETE FROM wagw_namespaces WHERE name = $1", &[&ns])? > 0;
+            tx.commit()?;
+        }
+        c.query("SELECT pg_advisory_unlock($1)", &[&key])?;
+        Ok(Some(removed))
+    })?;
+    outcome.ok_or_else(|| StoreError::Locked {
+        path: path.to_path_buf(),
+    })
 }
 
 fn pg_err(path: &Path, op: &'static str, e: postgres::Error) -> StoreError {
@@ -250,9 +382,10 @@ impl Conn {
     }
 }
 
-/// Connects, migrates the database, registers and locks the namespace.
-pub(crate) fn open(url: &str, namespace: &str, path: &Path, create: bool) -> Result<(Conn, u32)> {
-    let config = postgres::Config::from_str(url).map_err(|e| pg_err(path, "parse the URL", e))?;
+/// Connects (the connection on a thread of its own); `lock_key` is what [`Conn::close`]
+/// unlocks.
+fn connect(url: &str, namespace: &str, path: &Path, lock_key: i64) -> Result<Conn> {
+    let config = client_config(url, path)?;
     let (ready_tx, ready_rx) = mpsc::sync_channel(1);
     let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
     let name = format!("wagw-pg-{}", namespace.chars().take(6).collect::<String>());
@@ -297,18 +430,35 @@ pub(crate) fn open(url: &str, namespace: &str, path: &Path, create: bool) -> Res
             });
         }
     }
-    let lock_key = namespace_lock_key(namespace);
-    let mut conn = Conn {
+    Ok(Conn {
         jobs: Some(jobs_tx),
         thread: Some(thread),
         in_tx: false,
         dirty: false,
         failed: None,
         lock_key,
-    };
+    })
+}
+
+/// Connects, migrates the database, registers and locks the namespace.
+pub(crate) fn open(url: &str, namespace: &str, path: &Path, create: bool) -> Result<(Conn, u32)> {
+    let lock_key = namespace_lock_key(namespace);
+    let mut conn = connect(url, namespace, path, lock_key)?;
+    // Waited for server-side, briefly: the connection of a process that was just killed
+    // keeps its lock until the server notices the hang-up (a moment later), and a restart
+    // right after a crash must not fail on it. A live holder is refused after the wait.
     let locked = conn.call(path, "lock the namespace", move |s| {
-        s.query("SELECT pg_try_advisory_lock($1)", &[&lock_key])
-            .map(|rows| rows.first().is_some_and(|r| r.get::<_, bool>(0)))
+        s.batch(&format!(
+            "SET lock_timeout = {}",
+            NAMESPACE_LOCK_WAIT.as_millis()
+        ))?;
+        let r = s.query("SELECT pg_advisory_lock($1)", &[&lock_key]);
+        s.batch("RESET lock_timeout")?;
+        match r {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => Ok(false),
+            Err(e) => Err(e),
+        }
     });
     match locked {
         Ok(true) => {}
@@ -352,6 +502,15 @@ pub(crate) fn open(url: &str, namespace: &str, path: &Path, create: bool) -> Res
             Err(e)
         }
     }
+}
+
+/// Migrates the database at `url` without opening a namespace (`wagw store migrate`).
+pub(crate) fn migrate_only(url: &str, path: &Path) -> Result<u32> {
+    // Key 0 is never a namespace's: unlocking it at close is a no-op.
+    let mut conn = connect(url, "migrate", path, 0)?;
+    let r = migrate(&conn, path);
+    conn.close(path);
+    r
 }
 
 /// Brings the database's schema to [`SCHEMA_VERSION`] in one transaction, under a lock that

@@ -485,7 +485,7 @@ pub async fn status(
                     .accounts()
                     .iter()
                     .map(|a| {
-                        let link = offline_link(a);
+                        let link = offline_link(config, a);
                         serde_json::json!({
                             "id": a.account_id, "enabled": a.enabled, "linked": link.linked(),
                             "selfPhone": link.phone(), "linkError": link.error(),
@@ -505,7 +505,7 @@ pub async fn status(
                         .as_ref()
                         .map(|n| format!(" ({n})"))
                         .unwrap_or_default();
-                    let auth = offline_link(a).describe(&a.account_id);
+                    let auth = offline_link(config, a).describe(&a.account_id);
                     writeln!(
                         out,
                         "- WhatsApp {}{name}: {}, {auth}, dm:{}{}",
@@ -582,11 +582,18 @@ impl OfflineLink {
 }
 
 /// [`OfflineLink`] of `account`.
-pub fn offline_link(account: &wagw_config::ResolvedAccount) -> OfflineLink {
+pub fn offline_link(
+    config: &wagw_config::Config,
+    account: &wagw_config::ResolvedAccount,
+) -> OfflineLink {
     if account.transport == wagw_config::Transport::Sim {
         return OfflineLink::Simulated;
     }
-    match wagw_socket::linked_identity(&account.auth_dir) {
+    let location = match crate::storage::account(config, account) {
+        Ok(l) => l,
+        Err(e) => return OfflineLink::Unknown(e.to_string()),
+    };
+    match wagw_socket::linked_identity(&location) {
         Ok(Some(identity)) => OfflineLink::Linked(identity.phone.to_string()),
         Ok(None) => OfflineLink::NotLinked,
         Err(e) => OfflineLink::Unknown(e.to_string()),

@@ -105,6 +105,21 @@ fn human(config: &Config) -> Result<String, CliError> {
             "s"
         },
     ));
+    let storage = config.storage();
+    match &storage.url {
+        // Redacted: the password is never printed.
+        Some(url) => out.push_str(&format!(
+            "storage: postgresql {url} ({})\n",
+            match storage.source {
+                wagw_config::StorageSource::Environment => "from WAGW_DATABASE_URL",
+                _ => "storage.url",
+            }
+        )),
+        None => out.push_str(&format!(
+            "storage: sqlite files in {}\n",
+            gw.data_dir.display()
+        )),
+    }
     if !config.warnings().is_empty() {
         out.push_str("\nwarnings:\n");
         for w in config.warnings() {

@@ -1,5 +1,6 @@
 //! Where an operator command runs: through the running gateway's HTTP API, or — when no
-//! gateway answers — directly on the store at `<dataDir>/state`.
+//! gateway answers — directly on the store at `<dataDir>/state` (or the namespace `state`
+//! of the configured PostgreSQL database).
 //!
 //! Only one process may open the store, so the direct path works only while no
 //! gateway runs; when one holds the store but does not answer at the configured URL, the
@@ -43,34 +44,47 @@ impl std::fmt::Debug for DirectStore {
 }
 
 impl DirectStore {
-    /// Opens `<data_dir>/state`. `Ok(None)` when there is no store yet and `create` is
-    /// false (nothing was ever paired or allowed: reads need not create it).
-    pub fn open(data_dir: &Path, url: &str, create: bool) -> Result<Option<DirectStore>, CliError> {
-        let path = state_dir(data_dir);
-        let file = state_file(data_dir);
-        if !file.exists() {
+    /// Opens the gateway's state (`<dataDir>/state`, or the namespace `state` of the
+    /// configured PostgreSQL database). `Ok(None)` when there is no store yet and `create`
+    /// is false (nothing was ever paired or allowed: reads need not create it).
+    pub fn open(config: &Config, url: &str, create: bool) -> Result<Option<DirectStore>, CliError> {
+        let data_dir = &config.gateway().data_dir;
+        let location = crate::storage::state(config)?;
+        let path = match &location {
+            wagw_store::Location::Sqlite(_) => state_dir(data_dir),
+            there => there.describe().to_path_buf(),
+        };
+        let exists = location.exists().map_err(|e| CliError::Store {
+            path: path.clone(),
+            reason: format!("cannot read it: {e}"),
+        })?;
+        if !exists {
             if !create {
                 return Ok(None);
             }
-            files::ensure_private_dir(data_dir).map_err(|source| CliError::Io {
-                what: "the data directory",
-                path: data_dir.to_path_buf(),
-                source,
-            })?;
-        }
-        let db = wagw_store::Db::open(&file, &wagw_store::OpenOptions::default()).map_err(|e| {
-            if e.is_locked() {
-                CliError::StoreBusy {
-                    url: url.to_owned(),
-                    path: path.clone(),
-                }
-            } else {
-                CliError::Store {
-                    path: path.clone(),
-                    reason: format!("cannot open it: {e}"),
-                }
+            if !location.is_postgres() {
+                files::ensure_private_dir(data_dir).map_err(|source| CliError::Io {
+                    what: "the data directory",
+                    path: data_dir.to_path_buf(),
+                    source,
+                })?;
             }
-        })?;
+        }
+        let db = location
+            .open(&wagw_store::OpenOptions::default())
+            .map_err(|e| {
+                if e.is_locked() {
+                    CliError::StoreBusy {
+                        url: url.to_owned(),
+                        path: path.clone(),
+                    }
+                } else {
+                    CliError::Store {
+                        path: path.clone(),
+                        reason: format!("cannot open it: {e}"),
+                    }
+                }
+            })?;
         let access = AccessStore::open(&db).map_err(|e| CliError::Store {
             path: path.clone(),
             reason: e.to_string(),
@@ -90,7 +104,7 @@ impl DirectStore {
         Ok(wagw_agents::Outbox::new(tree))
     }
 
-    /// The folder.
+    /// The folder (for PostgreSQL, the store's name without the password).
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -125,9 +139,9 @@ pub async fn backend(ctx: &Context, config: &Config, create: bool) -> Result<Bac
         Ok(()) => Ok(Backend::Gateway(client)),
         Err(e @ CliError::Unreachable { .. }) if ctx.env.get(WAGW_URL).is_some() => Err(e),
         Err(CliError::Unreachable { .. }) => {
-            let data_dir = &config.gateway().data_dir;
-            let store = DirectStore::open(data_dir, client.base(), create)?;
-            tracing::info!(target: "wagw::cli", url = client.base(), store = %state_dir(data_dir).display(),
+            let store = DirectStore::open(config, client.base(), create)?;
+            tracing::info!(target: "wagw::cli", url = client.base(),
+                store = %store.as_ref().map_or_else(String::new, |s| s.path().display().to_string()),
                 "no gateway answers; using the store directly");
             Ok(Backend::Store {
                 store,

@@ -241,7 +241,7 @@ fn link_checks(config: &wagw_config::Config) -> Vec<Check> {
         .filter(|a| a.enabled)
         .map(|a| {
             let id = &a.account_id;
-            match offline_link(a) {
+            match offline_link(config, a) {
                 OfflineLink::Simulated => ok(format!("account {id}: runs on the simulator")),
                 OfflineLink::Linked(p) => ok(format!("account {id}: linked as {p}")),
                 OfflineLink::NotLinked => fail(
@@ -265,12 +265,21 @@ fn link_checks(config: &wagw_config::Config) -> Vec<Check> {
 /// gateway holds it exclusively). Nothing is created when there is no store yet.
 fn store_check(config: &wagw_config::Config, url: &str) -> Check {
     let dir = &config.gateway().data_dir;
-    match super::direct::DirectStore::open(dir, url, false) {
+    match super::direct::DirectStore::open(config, url, false) {
         Ok(Some(store)) => ok(format!("state store {} opens", store.path().display())),
-        Ok(None) => ok(format!(
-            "no state store yet in {} (the gateway creates it on first start)",
-            dir.display()
-        )),
+        Ok(None) => ok(match &config.storage().url {
+            Some(db) => {
+                format!("no state store yet in {db} (the gateway creates it on first start)")
+            }
+            None => format!(
+                "no state store yet in {} (the gateway creates it on first start)",
+                dir.display()
+            ),
+        }),
+        Err(e) if config.storage().url.is_some() => fail(
+            format!("state store: {e}"),
+            "check that the PostgreSQL server answers and storage.url (or WAGW_DATABASE_URL) is right; if another gateway holds it, point WAGW_URL at that gateway",
+        ),
         Err(e) => fail(
             format!("state store: {e}"),
             "check the data dir's permissions and free space; if another gateway holds it, point WAGW_URL at that gateway",

@@ -47,6 +47,7 @@ pub async fn link(
     let socket = Transports {
         sim: None,
         force_sim: false,
+        database: config.storage().url.clone(),
     }
     .create(
         account,

@@ -1,6 +1,6 @@
 //! `wagw store status | migrate`: the databases wagw keeps — the gateway's state and each
-//! account's WhatsApp protocol state — with their engine, file and schema version
-//! (`docs/decisions/0002-storage.md`).
+//! account's WhatsApp protocol state — with their engine, file (or PostgreSQL namespace) and
+//! schema version (`docs/decisions/0002-storage.md`, `0003-postgresql.md`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -15,24 +15,27 @@ use crate::error::CliError;
 /// `wagw store …`.
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {
-    /// Each store (the gateway's state, each account's protocol state): engine, file and
-    /// schema version. Works while the gateway runs.
+    /// Each store (the gateway's state, each account's protocol state): engine, file or
+    /// PostgreSQL namespace, and schema version. Works while the gateway runs.
     Status,
-    /// Bring every store to this wagw's schema version (stop the gateway first; the gateway
-    /// also migrates at start).
+    /// Bring every store to this wagw's schema version (SQLite: stop the gateway first;
+    /// PostgreSQL: the database's one schema. The gateway also migrates at start).
     Migrate,
 }
 
 /// One store of the config.
 struct Target {
     name: String,
-    path: PathBuf,
+    location: wagw_store::Location,
 }
 
-fn targets(config: &wagw_config::Config) -> Vec<Target> {
+/// The gateway's state and each account's protocol state (accounts on the simulator have
+/// none); on PostgreSQL also any other namespace the database holds (an account since
+/// removed from the config, another gateway's), so status shows the whole database.
+fn targets(config: &wagw_config::Config) -> Result<Vec<Target>, CliError> {
     let mut out = vec![Target {
         name: "state".into(),
-        path: super::direct::state_file(&config.gateway().data_dir),
+        location: crate::storage::state(config)?,
     }];
     for a in config.accounts() {
         if a.transport == wagw_config::Transport::Sim {
@@ -40,10 +43,29 @@ fn targets(config: &wagw_config::Config) -> Vec<Target> {
         }
         out.push(Target {
             name: format!("account {}", a.account_id),
-            path: a.auth_dir.join(wagw_socket::store::STORE_FILE),
+            location: crate::storage::account(config, a)?,
         });
     }
-    out
+    Ok(out)
+}
+
+/// Namespaces of the database that no target names (only on PostgreSQL; `Err`: the
+/// database cannot be read, which the targets' rows already say).
+fn other_namespaces(config: &wagw_config::Config, targets: &[Target]) -> Vec<String> {
+    let Some(url) = &config.storage().url else {
+        return Vec::new();
+    };
+    let Ok((_, names)) = wagw_store::survey_postgres(url.expose()) else {
+        return Vec::new();
+    };
+    names
+        .into_iter()
+        .filter(|n| {
+            !targets.iter().any(|t| {
+                matches!(&t.location, wagw_store::Location::Postgres { namespace, .. } if namespace == n)
+            })
+        })
+        .collect()
 }
 
 /// One line of `wagw store status`.
@@ -65,14 +87,14 @@ struct Row {
 fn status_row(t: &Target) -> Row {
     let mut row = Row {
         store: t.name.clone(),
-        engine: "sqlite",
-        path: t.path.clone(),
+        engine: t.location.engine(),
+        path: t.location.describe().to_path_buf(),
         schema_version: None,
         supported_version: wagw_store::SCHEMA_VERSION,
         status: "current",
         detail: None,
     };
-    match wagw_store::inspect(&t.path) {
+    match t.location.inspect() {
         Ok(found) => {
             row.schema_version = found.schema_version;
             if found.is_newer() {
@@ -106,7 +128,20 @@ pub fn run(cmd: StoreCommand, ctx: &Context) -> Result<ExitCode, CliError> {
     let mut out = std::io::stdout();
     match cmd {
         StoreCommand::Status => {
-            let rows: Vec<Row> = targets(&config).iter().map(status_row).collect();
+            let targets = targets(&config)?;
+            let mut rows: Vec<Row> = targets.iter().map(status_row).collect();
+            for namespace in other_namespaces(&config, &targets) {
+                if let Some(url) = &config.storage().url
+                    && let Ok(location) = wagw_store::Location::postgres(url.expose(), &namespace)
+                {
+                    let mut row = status_row(&Target {
+                        name: format!("namespace {namespace}"),
+                        location,
+                    });
+                    row.detail = Some("not a store of this config".into());
+                    rows.push(row);
+                }
+            }
             if ctx.json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&rows)?).ok();
             } else {
@@ -140,16 +175,46 @@ pub fn run(cmd: StoreCommand, ctx: &Context) -> Result<ExitCode, CliError> {
             })
         }
         StoreCommand::Migrate => {
+            if let Some(url) = &config.storage().url {
+                // One schema for the whole database: migrated once, namespaces untouched
+                // (a running gateway keeps them; it needs no stop here).
+                return match wagw_store::migrate_postgres(url.expose()) {
+                    Ok((before, after)) => {
+                        match before {
+                            Some(v) if v == after => {
+                                writeln!(out, "database {url}: up to date (v{after})").ok()
+                            }
+                            Some(v) => {
+                                writeln!(out, "database {url}: migrated v{v} -> v{after}").ok()
+                            }
+                            None => writeln!(
+                                out,
+                                "database {url}: schema created (v{after}); the namespaces \
+                                 are created on first use"
+                            )
+                            .ok(),
+                        };
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    Err(e) => {
+                        writeln!(out, "database {url}: {e}").ok();
+                        Ok(ExitCode::FAILURE)
+                    }
+                };
+            }
             let mut failed = false;
-            for t in targets(&config) {
-                let before = wagw_store::inspect(&t.path);
+            for t in targets(&config)? {
+                let wagw_store::Location::Sqlite(path) = &t.location else {
+                    continue;
+                };
+                let before = wagw_store::inspect(path);
                 let options = wagw_store::OpenOptions {
                     create: false,
                     ..wagw_store::OpenOptions::default()
                 };
-                match (before, wagw_store::Db::open(&t.path, &options)) {
+                match (before, wagw_store::Db::open(path, &options)) {
                     (Err(wagw_store::StoreError::NotFound { .. }), _) => {
-                        writeln!(out, "{}: none yet ({})", t.name, t.path.display()).ok();
+                        writeln!(out, "{}: none yet ({})", t.name, path.display()).ok();
                     }
                     (Ok(found), Ok(db)) => {
                         let from = found
@@ -161,7 +226,7 @@ pub fn run(cmd: StoreCommand, ctx: &Context) -> Result<ExitCode, CliError> {
                                 "{}: migrated {from} -> v{} ({})",
                                 t.name,
                                 db.schema_version(),
-                                t.path.display()
+                                path.display()
                             )
                             .ok();
                         } else {
@@ -170,7 +235,7 @@ pub fn run(cmd: StoreCommand, ctx: &Context) -> Result<ExitCode, CliError> {
                                 "{}: up to date (v{}, {})",
                                 t.name,
                                 db.schema_version(),
-                                t.path.display()
+                                path.display()
                             )
                             .ok();
                         }

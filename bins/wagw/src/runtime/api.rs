@@ -166,7 +166,11 @@ impl Runtime {
                 .and_then(|net| net.socket(&account.account_id))
                 .is_some_and(|socket| socket.own_identity().is_some());
         }
-        match wagw_socket::linked_identity(&account.auth_dir) {
+        let location = crate::storage::account(&self.config(), account);
+        match location
+            .map_err(|e| e.to_string())
+            .and_then(|l| wagw_socket::linked_identity(&l).map_err(|e| e.to_string()))
+        {
             Ok(identity) => identity.is_some(),
             Err(e) => {
                 tracing::warn!(target: "wagw::daemon", account = %account.account_id, error = %e,

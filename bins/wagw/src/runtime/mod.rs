@@ -99,8 +99,11 @@ pub async fn start(config: &Config, options: RuntimeOptions) -> Result<Started, 
     let transports =
         transport::Transports::for_config(config, options.sim, options.sim_unlinked, now_ms())?;
     let sim = transports.sim.clone();
-    let store =
-        GatewayStore::open(&config.gateway().data_dir).map_err(|e| runtime_error("store")(&e))?;
+    let store = match crate::storage::state(config)? {
+        wagw_store::Location::Sqlite(_) => GatewayStore::open(&config.gateway().data_dir),
+        there => GatewayStore::open_at(&there, wagw_gateway::StoreOptions::default()),
+    }
+    .map_err(|e| runtime_error("store")(&e))?;
     let db = store.db().clone();
     let tree = |name: &str| db.open_tree(name).map_err(|e| runtime_error(name)(&e));
     let outbox = Outbox::new(tree(OUTBOX_TREE)?);

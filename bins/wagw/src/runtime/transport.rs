@@ -27,6 +27,9 @@ pub struct Transports {
     pub sim: Option<SimNetwork>,
     /// `--sim`: every account on the simulator.
     pub force_sim: bool,
+    /// The PostgreSQL database of the protocol stores (`storage.url`); `None`: a file in
+    /// each authDir.
+    pub database: Option<wagw_config::DatabaseUrl>,
 }
 
 impl Transports {
@@ -74,7 +77,11 @@ impl Transports {
                 }
             }
         }
-        Ok(Transports { sim, force_sim })
+        Ok(Transports {
+            sim,
+            force_sim,
+            database: config.storage().url.clone(),
+        })
     }
 }
 
@@ -97,6 +104,12 @@ impl TransportFactory for Transports {
             return Ok(Arc::new(socket));
         }
         let mut config = SocketConfig::new(account.clone(), settings.auth_dir.clone());
+        if let Some(url) = &self.database {
+            let namespace = wagw_socket::store::AccountStore::namespace(account);
+            config.store_location = wagw_store::Location::postgres(url.expose(), &namespace)
+                .map_err(|e| SocketError::Other(format!("account {account}: {e}")))?;
+        }
+        let store = config.store_location.describe().display().to_string();
         if let Some(name) = &settings.name {
             config.device_name = name.clone();
         }
@@ -107,19 +120,14 @@ impl TransportFactory for Transports {
             let fix = if e.is_store_damaged() {
                 format!(
                     ". This account is stopped, the others run. To use it again: stop wagw, \
-                     move {} aside, start wagw and relink with \
-                     `wagw channels login --account {account}`",
-                    settings
-                        .auth_dir
-                        .join(wagw_socket::store::STORE_FILE)
-                        .display()
+                     move {store} aside, start wagw and relink with \
+                     `wagw channels login --account {account}`"
                 )
             } else {
                 String::new()
             };
             SocketError::Other(format!(
-                "account {account}: cannot open the WhatsApp session in {}: {e}{fix}",
-                settings.auth_dir.display()
+                "account {account}: cannot open the WhatsApp session in {store}: {e}{fix}"
             ))
         })?;
         Ok(Arc::new(socket))

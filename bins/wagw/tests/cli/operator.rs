@@ -287,6 +287,13 @@ impl Daemon {
         self.child.as_ref().unwrap().id()
     }
 
+    /// SIGKILL (a crash: no shutdown code runs), and wait for the process to be gone.
+    pub(super) fn kill(&mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
     /// SIGTERM, then wait (at most `secs`) for the exit.
     pub(super) fn terminate(&mut self, secs: u64) -> (ExitStatus, Duration) {
         let started = Instant::now();

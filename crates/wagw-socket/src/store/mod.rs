@@ -1,5 +1,6 @@
-//! The protocol store: whatsapp-rust's five store traits on one SQLite database per
-//! account (`wagw-store`), `<authDir>/account.sqlite3`.
+//! The protocol store: whatsapp-rust's five store traits on one database per account
+//! (`wagw-store`): SQLite at `<authDir>/account.sqlite3`, or the namespace `account/<id>`
+//! of a PostgreSQL database ([`AccountStore::open_at`]).
 //!
 //! One database per account, in that account's `authDir`: logout deletes the account's
 //! files, and moving the folder moves the linked account to another host. Each database
@@ -102,11 +103,33 @@ impl AccountStore {
     pub fn open(dir: impl AsRef<Path>, options: StoreOptions) -> Result<AccountStore, Error> {
         let dir = dir.as_ref().to_path_buf();
         create_private_dir(&dir)?;
+        AccountStore::open_at(&wagw_store::Location::Sqlite(dir.join(STORE_FILE)), options)
+    }
+
+    /// The namespace of account `id`'s protocol state in a PostgreSQL database.
+    pub fn namespace(id: &wagw_core::AccountId) -> String {
+        format!("account/{id}")
+    }
+
+    /// Opens (creating if needed) the database at `location`: a file (its folder must
+    /// exist; see [`AccountStore::open`]) or a PostgreSQL namespace
+    /// ([`AccountStore::namespace`]).
+    pub fn open_at(
+        location: &wagw_store::Location,
+        options: StoreOptions,
+    ) -> Result<AccountStore, Error> {
+        // Errors name the authDir for a file (as always), the store otherwise.
+        let dir = match location {
+            wagw_store::Location::Sqlite(f) => f
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+            wagw_store::Location::Postgres { .. } => location.describe().to_path_buf(),
+        };
         let open = wagw_store::OpenOptions {
             create: true,
             cache_kib: u32::try_from(options.cache_capacity / 1024).unwrap_or(u32::MAX),
         };
-        let db = wagw_store::Db::open(dir.join(STORE_FILE), &open).map_err(|e| {
+        let db = location.open(&open).map_err(|e| {
             if e.is_corrupt() {
                 Error::StoreDamaged {
                     path: dir.clone(),
@@ -171,7 +194,7 @@ impl AccountStore {
         dir.as_ref().join(STORE_FILE).is_file()
     }
 
-    /// The folder this database lives in.
+    /// The folder this database lives in (for PostgreSQL, the store's name).
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -86,7 +86,7 @@ fn a_killed_connection_loses_only_unflushed_writes() {
 }
 
 #[test]
-fn a_second_opener_of_a_namespace_is_refused_at_once_and_others_are_not() {
+fn a_second_opener_of_a_namespace_is_refused_after_a_short_wait_and_others_are_not() {
     let Some(server) = TestPostgres::shared() else {
         return;
     };
@@ -104,33 +104,21 @@ fn a_second_opener_of_a_namespace_is_refused_at_once_and_others_are_not() {
     let err = Db::open_postgres(&url, "account/7", &OpenOptions::default()).unwrap_err();
     assert!(err.is_locked(), "{err}");
     assert!(err.to_string().contains("account/7"), "{err}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    let waited = started.elapsed();
+    assert!(
+        waited >= wagw_store::NAMESPACE_LOCK_WAIT && waited < wagw_store::NAMESPACE_LOCK_WAIT * 3,
+        "{waited:?}"
+    );
     // Another namespace of the same database opens.
     Db::open_postgres(&url, "account/8", &OpenOptions::default()).unwrap();
-    drop(other);
-    // Released with the other connection: opens now (the server may take a moment to
-    // notice the closed connection, so the lock is observed, not waited out blindly).
-    let mut probe = client(&url);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let held: i64 = probe
-            .query_one(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
-                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        if held == 0 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the lock was never released"
-        );
-        std::thread::yield_now();
-    }
+    // A holder that goes away (a killed process: the server notices a moment later) is
+    // waited for, not refused: a restart right after a crash opens.
+    let gone = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        drop(other);
+    });
     Db::open_postgres(&url, "account/7", &OpenOptions::default()).unwrap();
+    gone.join().unwrap();
 }
 
 #[test]
@@ -198,4 +186,101 @@ fn a_missing_namespace_is_not_created_when_asked_not_to_and_no_password_is_shown
     let err =
         Db::open_postgres("postgres://wagw:s3cret-pw@127.0.0.1:1/x", "n", &options).unwrap_err();
     assert!(!format!("{err} {err:?}").contains("s3cret-pw"), "{err:?}");
+}
+
+#[test]
+fn a_location_surveys_inspects_and_removes_a_namespace_without_taking_it_over() {
+    use wagw_store::Location;
+    let Some(server) = TestPostgres::shared() else {
+        return;
+    };
+    let url = server.fresh_database();
+    // An empty database: no schema, no namespaces; migrating creates the schema only.
+    assert_eq!(wagw_store::survey_postgres(&url).unwrap(), (None, vec![]));
+    assert_eq!(
+        wagw_store::migrate_postgres(&url).unwrap(),
+        (None, SCHEMA_VERSION)
+    );
+    assert_eq!(
+        wagw_store::migrate_postgres(&url).unwrap(),
+        (Some(SCHEMA_VERSION), SCHEMA_VERSION)
+    );
+    let here = Location::postgres(&url, "account/a").unwrap();
+    assert!(!here.exists().unwrap());
+    assert!(matches!(here.inspect(), Err(StoreError::NotFound { .. })));
+    let db = here.open(&OpenOptions::default()).unwrap();
+    db.open_tree("t").unwrap().insert(b"k", b"v").unwrap();
+    db.flush().unwrap();
+    drop(
+        Location::postgres(&url, "state")
+            .unwrap()
+            .open(&OpenOptions::default())
+            .unwrap(),
+    );
+    // Read while the handle is open (a running gateway): nothing is locked.
+    assert!(here.exists().unwrap());
+    assert_eq!(here.inspect().unwrap().schema_version, Some(SCHEMA_VERSION));
+    assert_eq!(
+        wagw_store::survey_postgres(&url).unwrap(),
+        (
+            Some(SCHEMA_VERSION),
+            vec!["account/a".to_owned(), "state".to_owned()]
+        )
+    );
+    // Removing waits for a handle that is being closed (here, a moment later).
+    let closing = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(db);
+    });
+    assert!(here.remove().unwrap());
+    closing.join().unwrap();
+    assert!(!here.exists().unwrap());
+    assert!(!here.remove().unwrap());
+    let mut c = client(&url);
+    assert_eq!(count(&mut c), 0, "the namespace's rows are gone");
+    // The other namespace is untouched; a reopened namespace starts empty.
+    let again = here.open(&OpenOptions::default()).unwrap();
+    assert!(again.open_tree("t").unwrap().get(b"k").unwrap().is_none());
+    // One that stays open is refused (after the wait).
+    let busy = here.remove().unwrap_err();
+    assert!(busy.is_locked(), "{busy}");
+    drop(again);
+    // Namespaces are checked; the URL's password never shows.
+    let secret = url.replacen("://", "://wagw:hunter2@", 1);
+    let bad = Location::postgres(&secret, "Account/A")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        bad.contains("not a valid namespace") && !bad.contains("hunter2"),
+        "{bad}"
+    );
+    let shown = format!("{:?}", Location::postgres(&secret, "state").unwrap());
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+#[test]
+fn a_server_that_does_not_answer_fails_the_open_quickly_without_the_password() {
+    // A port nothing listens on: refused at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://wagw:hunter2@127.0.0.1:{port}/wagw");
+    let err = Db::open_postgres(&url, "state", &OpenOptions::default()).unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        shown.contains("connect") && shown.contains("127.0.0.1"),
+        "{shown}"
+    );
+    assert!(!shown.contains("hunter2"), "{shown}");
+    // A host that never answers (a non-routable address): the connect timeout ends it.
+    let started = std::time::Instant::now();
+    let url = "postgres://wagw:hunter2@10.255.255.1:5432/wagw?connect_timeout=1";
+    let err = Db::open_postgres(url, "state", &OpenOptions::default()).unwrap_err();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("hunter2"), "{err}");
 }
