@@ -90,6 +90,9 @@ impl ExecAgent {
             source,
         })?;
         let pid = child.id();
+        // A turn abandoned at shutdown drops this future: take the whole group down with it,
+        // not only the leader (`kill_on_drop`), so no orphan outlives the gateway.
+        let mut group = GroupGuard(pid);
         tracing::debug!(target: TARGET, agent = %agent, delivery = %turn.delivery_id, pid, "exec agent started");
         let stdin = child.stdin.take();
         let stdout = child.stdout.take();
@@ -118,10 +121,15 @@ impl ExecAgent {
         };
         let outcome = tokio::time::timeout(spec.timeout, work).await;
         let ((), (stdout, overflow), stderr_tail, status) = match outcome {
-            Ok(Ok(done)) => done,
+            Ok(Ok(done)) => {
+                // Reaped: the group id may be reused from here on.
+                group.0 = None;
+                done
+            }
             // kill_on_drop ends the child when `child` goes out of scope.
             Ok(Err(source)) => return Err(AgentsError::ExecIo { agent, source }),
             Err(_elapsed) => {
+                group.0 = None;
                 kill_group(pid);
                 // Reap it so no zombie is left; the group is already gone.
                 let _ = child.kill().await;
@@ -162,6 +170,15 @@ impl ExecAgent {
 }
 
 /// Kills the process group led by `pid` (ignoring "no such process").
+/// Kills the process group it names when dropped while still armed.
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        kill_group(self.0.take());
+    }
+}
+
 fn kill_group(pid: Option<u32>) {
     let Some(pid) = pid
         .and_then(|p| i32::try_from(p).ok())

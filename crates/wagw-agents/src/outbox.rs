@@ -483,6 +483,30 @@ impl Outbox {
         Ok(None)
     }
 
+    /// Notes on a delivered record that some of its replies could not be sent (what and
+    /// why), so `wagw deliveries` and `GET /v1/deliveries` show it beside the delivery.
+    /// Returns false when there is no such delivered record (not a webhook turn, trimmed).
+    pub async fn note_reply_failures(
+        &self,
+        id: &DeliveryId,
+        failures: &[String],
+    ) -> Result<bool, AgentsError> {
+        let Some(before) = self.get(id)? else {
+            return Ok(false);
+        };
+        if before.state != DeliveryState::Delivered || failures.is_empty() {
+            return Ok(false);
+        }
+        let mut after = before.clone();
+        let note = format!("replies not sent: {}", failures.join("; "));
+        after.last_error = Some(match before.last_error.as_deref() {
+            Some(earlier) if !earlier.is_empty() => format!("{earlier}; {note}"),
+            _ => note,
+        });
+        self.update(&before, &after).await?;
+        Ok(true)
+    }
+
     /// Rewrites a pending record after an attempt (to its new state), moving its index key.
     pub(crate) async fn update(
         &self,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use wagw_core::{AccountId, InboundAck, InboundMessage, Jid, OwnIdentity, WaSocket};
 
 use crate::clock::Clock;
@@ -561,9 +562,10 @@ impl Account {
         self.phase.send_replace(phase);
     }
 
-    /// Stops reading, finishes in-flight turns within `deadline` (abandoning the rest for
-    /// redelivery), then disconnects. Returns false when turns had to be abandoned.
-    pub(crate) async fn shutdown(&self, deadline: Duration) -> bool {
+    /// Stops reading, finishes in-flight turns (abandoning what is unfinished near `by` for
+    /// redelivery), acknowledges what was handled, then disconnects — all by `by`. Returns
+    /// false when turns had to be abandoned.
+    pub(crate) async fn shutdown(&self, by: Instant) -> bool {
         self.set_phase(Phase::Drain);
         // Release what the debouncer holds so it is answered before the socket closes.
         if let Some(timer) = self
@@ -576,25 +578,43 @@ impl Account {
         }
         let held = self.debounce_flush_all();
         self.dispatch_ready(held).await;
+        // Turns get the budget minus a reserve, so abandoning the rest, the acks and the
+        // socket close still fit before `by`.
+        let now = Instant::now();
+        let turns_by = by
+            .checked_sub(CLOSE_RESERVE)
+            .filter(|t| *t > now)
+            .unwrap_or(now);
+        let cancelled_by = turns_by + (by.saturating_duration_since(turns_by) / 2);
         let finished = match self.inbox() {
             Some(inbox) => {
-                let finished = inbox.drain(deadline).await;
+                let finished = inbox.drain_until(turns_by).await;
                 if !finished {
                     tracing::warn!(target: "wagw::inbound", account = %self.id,
-                        "shutdown deadline passed; abandoning unfinished turns for redelivery");
+                        "shutdown deadline near; abandoning unfinished turns for redelivery");
                     self.cancel.send_replace(true);
-                    inbox.drain(Duration::from_secs(5)).await;
+                    inbox.drain_until(cancelled_by).await;
                 }
                 finished
             }
             None => true,
         };
         // Acknowledge what was handled before the connection goes away.
-        self.shared.committer.barrier().await;
+        if tokio::time::timeout_at(by, self.shared.committer.barrier())
+            .await
+            .is_err()
+        {
+            tracing::warn!(target: "wagw::inbound", account = %self.id,
+                "shutdown deadline passed before the last acknowledgements were written; those messages will be redelivered");
+        }
         self.set_phase(Phase::Close);
         finished
     }
 }
+
+/// What shutdown keeps back from in-flight turns for cancelling the rest, acknowledging
+/// and closing the connection.
+const CLOSE_RESERVE: Duration = Duration::from_secs(2);
 
 /// The account's `pacing` config as the pacer's settings.
 fn pacing_of(settings: &AccountSettings) -> wagw_outbound::PacingSettings {

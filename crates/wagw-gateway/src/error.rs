@@ -73,6 +73,11 @@ pub enum GatewayError {
     /// The gateway is shutting down and accepts no new work.
     #[error("the gateway is shutting down")]
     ShuttingDown,
+
+    /// Shutdown ran out of time before the gateway store was flushed; the last moments of
+    /// state (acknowledgements, last-seen) may be missing after restart.
+    #[error("the shutdown deadline passed before the gateway store was flushed")]
+    ShutdownDeadline,
 }
 
 impl GatewayError {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use wagw_access::LidMap;
 use wagw_core::{AccountId, OutboundMessage, SendReceipt, TransportResources};
 
@@ -309,7 +310,14 @@ impl Gateway {
         Ok(())
     }
 
+    /// Stops `id` within the configured shutdown deadline (reload, restart).
     async fn stop_account(&self, id: &AccountId) {
+        let by = Instant::now() + self.inner.shared.options.shutdown_deadline;
+        self.stop_account_by(id, by).await;
+    }
+
+    /// Stops `id`: in-flight turns, acknowledgements and the supervisor all end by `by`.
+    async fn stop_account_by(&self, id: &AccountId, by: Instant) {
         let handle = self
             .inner
             .accounts
@@ -317,13 +325,11 @@ impl Gateway {
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
         if let Some(handle) = handle {
-            let deadline = self.inner.shared.options.shutdown_deadline;
-            handle.account.shutdown(deadline).await;
-            if tokio::time::timeout(Duration::from_secs(10), handle.task)
-                .await
-                .is_err()
-            {
-                tracing::warn!(target: "wagw::gateway", account = %id, "supervisor did not stop in time");
+            handle.account.shutdown(by).await;
+            let mut task = handle.task;
+            if tokio::time::timeout_at(by, &mut task).await.is_err() {
+                tracing::warn!(target: "wagw::gateway", account = %id, "supervisor did not stop in time; aborting it");
+                task.abort();
             }
         }
     }
@@ -593,13 +599,20 @@ impl Gateway {
         Ok(())
     }
 
-    /// Graceful shutdown: stop accepting new messages and sends, finish in-flight turns
-    /// within the deadline (unfinished ones stay unacknowledged, so WhatsApp redelivers
-    /// them), flush the store, close the sockets.
+    /// Graceful shutdown within the configured deadline; see [`Gateway::shutdown_by`].
     pub async fn shutdown(&self) -> Result<(), GatewayError> {
+        self.shutdown_by(Instant::now() + self.inner.shared.options.shutdown_deadline)
+            .await
+    }
+
+    /// Graceful shutdown, finished by `by`: stop accepting new messages and sends, finish
+    /// in-flight turns (unfinished ones stay unacknowledged, so WhatsApp redelivers them),
+    /// flush the store, close the sockets. Whatever still runs at `by` is abandoned; an
+    /// unflushed store is reported as [`GatewayError::ShutdownDeadline`].
+    pub async fn shutdown_by(&self, by: Instant) -> Result<(), GatewayError> {
         self.inner.accepting.store(false, Ordering::Relaxed);
         let ids = self.account_ids();
-        let stops = ids.iter().map(|id| self.stop_account(id));
+        let stops = ids.iter().map(|id| self.stop_account_by(id, by));
         futures_join_all(stops).await;
         let tasks: Vec<JoinHandle<()>> = self
             .inner
@@ -611,15 +624,26 @@ impl Gateway {
         // The committer (first task) finishes its last group; the others are aborted. Both
         // are awaited, so the store handles they hold are released on return.
         self.inner.shared.committer.stop();
-        for (i, task) in tasks.into_iter().enumerate() {
+        for (i, mut task) in tasks.into_iter().enumerate() {
             if i > 0 {
                 task.abort();
             }
-            let _ = task.await;
+            if tokio::time::timeout_at(by, &mut task).await.is_err() {
+                tracing::warn!(target: "wagw::gateway", "a gateway task did not stop by the shutdown deadline; aborting it");
+                task.abort();
+            }
         }
-        self.inner.shared.store.flush().await
+        // The final flush gets a moment past `by`: losing it would lose acknowledged state.
+        match tokio::time::timeout_at(by + FINAL_FLUSH_GRACE, self.inner.shared.store.flush()).await
+        {
+            Ok(flushed) => flushed,
+            Err(_) => Err(GatewayError::ShutdownDeadline),
+        }
     }
 }
+
+/// How long past the shutdown deadline the final store flush may take.
+const FINAL_FLUSH_GRACE: Duration = Duration::from_millis(500);
 
 fn new_loader(settings: &GatewaySettings) -> Result<wagw_outbound::MediaLoader, GatewayError> {
     wagw_outbound::MediaLoader::new(crate::outbound::media_settings(&settings.config))

@@ -13,6 +13,7 @@ use std::future::Future;
 use std::hash::Hash;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+#[cfg(test)]
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -142,10 +143,18 @@ where
         }
     }
 
-    /// Waits until every queued and running item is finished, up to `deadline`. Returns
-    /// false when the deadline passed first.
+    /// Waits until every queued and running item is finished, up to `deadline` from now.
+    /// Returns false when the deadline passed first.
+    #[cfg(test)]
     pub(crate) async fn drain(&self, deadline: Duration) -> bool {
-        match tokio::time::timeout(deadline, self.slots.acquire_many(self.capacity)).await {
+        self.drain_until(tokio::time::Instant::now() + deadline)
+            .await
+    }
+
+    /// Waits until every queued and running item is finished, at the latest until `by`.
+    /// Returns false when `by` passed first.
+    pub(crate) async fn drain_until(&self, by: tokio::time::Instant) -> bool {
+        match tokio::time::timeout_at(by, self.slots.acquire_many(self.capacity)).await {
             Ok(Ok(permits)) => {
                 drop(permits);
                 true

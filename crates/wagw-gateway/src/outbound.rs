@@ -31,6 +31,16 @@ pub struct SendReport {
     pub warnings: Vec<String>,
 }
 
+impl SendReport {
+    /// Each failed part as `part: cause`, for logs and records.
+    pub fn failures(&self) -> Vec<String> {
+        self.failed
+            .iter()
+            .map(|f| format!("{}: {}", f.part, f.error))
+            .collect()
+    }
+}
+
 /// How an account's text goes out to one chat: `textChunkLimit`, `chunkMode` and the rendered
 /// response prefix (the account's `responsePrefix`, else `messages.responsePrefix`, else the
 /// self-chat default). `reply_tokens` is true for an agent's reply (`NO_REPLY` silences it)
@@ -202,8 +212,14 @@ impl Account {
         })
     }
 
-    /// Sends an agent's reply to the chat a turn came from; failures are logged.
-    pub(crate) async fn send_reply(&self, chat: &Jid, reply: Reply, is_self_chat: bool) {
+    /// Sends an agent's reply to the chat a turn came from; failures are logged, recorded
+    /// as `sendFailed` events and returned (part and cause) for the delivery record.
+    pub(crate) async fn send_reply(
+        &self,
+        chat: &Jid,
+        reply: Reply,
+        is_self_chat: bool,
+    ) -> Vec<String> {
         match self
             .deliver(
                 chat,
@@ -215,13 +231,18 @@ impl Account {
             )
             .await
         {
-            Ok(report) if !report.failed.is_empty() => {
-                tracing::warn!(target: "wagw::outbound", account = %self.id(), %chat,
-                    failed = report.failed.len(), sent = report.sent.len(), "reply partly sent");
+            Ok(report) => {
+                if !report.failed.is_empty() {
+                    tracing::warn!(target: "wagw::outbound", account = %self.id(), %chat,
+                        failed = report.failed.len(), sent = report.sent.len(), "reply partly sent");
+                }
+                report.failures()
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(target: "wagw::outbound", account = %self.id(), %chat,
-                error = %e, "reply not sent"),
+            Err(e) => {
+                tracing::warn!(target: "wagw::outbound", account = %self.id(), %chat,
+                    error = %e, "reply not sent");
+                vec![format!("reply not sent: {e}")]
+            }
         }
     }
 }

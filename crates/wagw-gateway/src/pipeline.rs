@@ -92,6 +92,11 @@ impl Account {
         self.metrics().delivered();
         tracing::debug!(target: "wagw::inbound", account = %self.id(), %chat, id = %message.id,
             agent = %agent_id, "turn delivered");
+        let key = crate::sink::TurnKey {
+            agent_id: turn.agent_id.clone(),
+            account_id: turn.account_id.clone(),
+            message_id: turn.message_id.clone(),
+        };
         let replies = match self.shared.sink.deliver(turn).await {
             Ok(replies) => replies,
             Err(e) => {
@@ -110,8 +115,12 @@ impl Account {
             tracing::warn!(target: "wagw::inbound", account = %self.id(), %chat,
                 "ack reaction still pending; sending the reply without waiting longer");
         }
+        let mut failures = Vec::new();
         for reply in replies {
-            self.send_reply(&chat, reply, admitted.is_self_chat).await;
+            failures.extend(self.send_reply(&chat, reply, admitted.is_self_chat).await);
+        }
+        if !failures.is_empty() {
+            self.shared.sink.replies_failed(&key, &failures).await;
         }
     }
 

@@ -22,7 +22,8 @@ pub struct RuntimeOptions {
     pub max_concurrent_turns: usize,
     /// Messages queued per account before reading the socket pauses (default 10,000).
     pub inbox_capacity: u32,
-    /// How long shutdown waits for in-flight turns (default 10 s).
+    /// How long [`Gateway::shutdown`](crate::Gateway::shutdown) may take in all: in-flight
+    /// turns get it minus 2 s, the acknowledgements, socket close and flush the rest (default 10 s).
     pub shutdown_deadline: Duration,
 }
 

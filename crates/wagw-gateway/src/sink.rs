@@ -106,6 +106,24 @@ impl From<&str> for SinkError {
 pub trait AgentSink: Send + Sync + 'static {
     /// Handles one turn and returns the replies to send (possibly none).
     async fn deliver(&self, turn: InboundTurn) -> Result<Vec<Reply>, SinkError>;
+
+    /// Told when some of a turn's replies could not be sent (a media item refused, WhatsApp
+    /// refusing a message): what failed and why, for the operator's record. The contact got
+    /// the rest (never the error). Nothing to do by default.
+    async fn replies_failed(&self, turn: &TurnKey, failures: &[String]) {
+        let _ = (turn, failures);
+    }
+}
+
+/// Which turn something belongs to: enough to find its delivery again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnKey {
+    /// The agent the turn went to.
+    pub agent_id: String,
+    /// The account it arrived on.
+    pub account_id: String,
+    /// The inbound message's id.
+    pub message_id: String,
 }
 
 /// A sink that accepts every turn and answers nothing (benchmarks, soak tests, dry runs).

@@ -115,10 +115,13 @@ pub fn run(args: GatewayArgs, ctx: &Context) -> Result<ExitCode, CliError> {
         tracing::info!(target: "wagw::daemon", listen = %settings.listen, sim = args.sim,
             data_dir = %settings.data_dir.display(), "gateway listening");
         spawn_reload_on_sighup(api.clone());
+        // When the signal came: the whole shutdown is measured from it.
+        let (signalled_at, mut signal_seen) = tokio::sync::watch::channel(None);
         let signalled = {
             let closing = closing.clone();
             async move {
                 shutdown_signal().await;
+                signalled_at.send_replace(Some(tokio::time::Instant::now()));
                 // Ends the event streams, so graceful shutdown only waits for requests.
                 closing.cancel();
             }
@@ -135,8 +138,12 @@ pub fn run(args: GatewayArgs, ctx: &Context) -> Result<ExitCode, CliError> {
                     "HTTP requests still open after the drain period; closing them");
             }
         }
+        let by = signal_seen
+            .borrow_and_update()
+            .unwrap_or_else(tokio::time::Instant::now)
+            + SHUTDOWN_GRACE;
         tracing::info!(target: "wagw::daemon", "shutting down: finishing in-flight turns");
-        api.shutdown()
+        api.shutdown(by)
             .await
             .map_err(|e| CliError::Runtime(format!("shutdown: {e}")))?;
         tracing::info!(target: "wagw::daemon", "stopped");
@@ -144,9 +151,12 @@ pub fn run(args: GatewayArgs, ctx: &Context) -> Result<ExitCode, CliError> {
     })
 }
 
+/// How long after SIGTERM the daemon may take to exit: HTTP requests, in-flight turns,
+/// acknowledgements, the webhook worker's attempts and the store flush all end within it.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// How long open HTTP requests may finish after SIGTERM before they are cut (event
-/// streams end at once); then in-flight turns finish and the stores are flushed, all within
-/// the documented 10 s.
+/// streams end at once); the rest of [`SHUTDOWN_GRACE`] is for turns and stores.
 const HTTP_DRAIN: Duration = Duration::from_secs(3);
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).

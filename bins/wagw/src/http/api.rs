@@ -167,8 +167,8 @@ pub trait GatewayApi: Send + Sync + 'static {
     async fn metrics_text(&self) -> String;
 
     /// Not a route: the daemon calls it once on SIGTERM/SIGINT after the HTTP server
-    /// stopped accepting. Finish in-flight turns within the deadline, flush, close.
-    async fn shutdown(&self) -> Result<(), ApiError>;
+    /// stopped accepting. Finish in-flight turns, flush and close, all by `by`.
+    async fn shutdown(&self, by: tokio::time::Instant) -> Result<(), ApiError>;
 
     /// `POST /v1/sim/inbound` (`--sim` only): a simulated person writes to an account.
     async fn sim_inbound(&self, message: SimMessage) -> Result<SimInjected, ApiError> {
@@ -188,6 +188,15 @@ pub trait GatewayApi: Send + Sync + 'static {
         scan: super::sim_scan::SimScan,
     ) -> Result<super::sim_scan::SimScanned, ApiError> {
         let _ = scan;
+        Err(sim_off())
+    }
+
+    /// `POST /v1/sim/faults` (`--sim` only): the simulated WhatsApp misbehaves for an account.
+    async fn sim_fault(
+        &self,
+        order: super::sim_fault::SimFaultOrder,
+    ) -> Result<super::sim_fault::SimFaultApplied, ApiError> {
+        let _ = order;
         Err(sim_off())
     }
 }

@@ -85,6 +85,15 @@ pub enum ApiError {
     /// 502: WhatsApp (or the transport) failed the operation.
     #[error("{0}")]
     Upstream(String),
+    /// 502: part of a send went out before WhatsApp refused the rest; `sent` lists the
+    /// message ids that reached the chat, so a retry sends only what is missing.
+    #[error("{message}")]
+    PartlySent {
+        /// What failed, and what was sent.
+        message: String,
+        /// The ids of the messages that did go out.
+        sent: Vec<String>,
+    },
     /// 500: a bug or a broken store; the message says what failed.
     #[error("{0}")]
     Internal(String),
@@ -125,7 +134,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Upstream(_) | ApiError::PartlySent { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -145,6 +154,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Invalid { .. } => "invalid_request",
             ApiError::Upstream(_) => "upstream_failed",
+            ApiError::PartlySent { .. } => "partly_sent",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -157,6 +167,10 @@ impl ApiError {
                 message: self.to_string(),
                 field: match self {
                     ApiError::Invalid { field, .. } => field.clone(),
+                    _ => None,
+                },
+                sent: match self {
+                    ApiError::PartlySent { sent, .. } => Some(sent.clone()),
                     _ => None,
                 },
             },
@@ -181,6 +195,10 @@ pub struct ErrorDetail {
     /// The request field to blame (dotted path like `media[0].url`), when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// `partly_sent` only: the ids of the messages that reached the chat before the rest
+    /// failed (do not send those again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<Vec<String>>,
 }
 
 impl IntoResponse for ApiError {

@@ -26,6 +26,7 @@ pub mod model_resources;
 pub mod openapi;
 pub mod routes;
 pub mod serve;
+pub mod sim_fault;
 pub mod sim_scan;
 pub mod validate;
 
@@ -123,7 +124,8 @@ pub fn router_until(
         protected = protected
             .route("/v1/sim/inbound", post(routes::sim_inbound))
             .route("/v1/sim/outbox/{account}", get(routes::sim_outbox))
-            .route("/v1/sim/scan", post(sim_scan::scan));
+            .route("/v1/sim/scan", post(sim_scan::scan))
+            .route("/v1/sim/faults", post(sim_fault::apply));
     }
     let protected = protected
         .fallback(routes::not_found)

@@ -8,8 +8,9 @@ use super::model::*;
 use super::model_access::*;
 use super::model_agents::*;
 use super::model_resources::*;
+use super::sim_fault::{SimFaultApplied, SimFaultRequest};
 use super::sim_scan::{SimScanRequest, SimScanned};
-use super::{events, routes, sim_scan};
+use super::{events, routes, sim_fault, sim_scan};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,7 +25,7 @@ use super::{events, routes, sim_scan};
         routes::allow_list, routes::allow_add, routes::allow_remove, routes::deliveries_list,
         routes::delivery_replay, routes::media, events::events, routes::resources, routes::probe,
         routes::reload, routes::metrics, routes::openapi, routes::sim_inbound, routes::sim_outbox,
-        sim_scan::scan,
+        sim_scan::scan, sim_fault::apply,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, AccountView, AccountList, LoginMethod, LoginRequest,
@@ -34,7 +35,7 @@ use super::{events, routes, sim_scan};
         PairingDecision, EventRecord, Readiness, ReloadResponse, SimInboundRequest, SimInjected,
         SimOutbox, ExplainRequest, ExplainView, AllowEntryView, AllowListView, AllowRequest,
         AllowChange, DeliveryView, DeliveryList, AccountResources, ResourcesView, ProbeResult,
-        SimScanRequest, SimScanned,
+        SimScanRequest, SimScanned, SimFaultRequest, SimFaultApplied,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

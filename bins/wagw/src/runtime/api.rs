@@ -558,16 +558,29 @@ impl GatewayApi for Runtime {
                 GatewayError::MediaRejected(failure) => media_error(&failure, &fields),
                 e => api_error(e),
             })?;
-        if report.sent.is_empty() && !report.failed.is_empty() {
-            let failures: Vec<String> = report
-                .failed
+        if !report.failed.is_empty() {
+            let failures = report.failures();
+            if report.sent.is_empty() {
+                return Err(ApiError::Upstream(format!(
+                    "nothing was sent: {}",
+                    failures.join("; ")
+                )));
+            }
+            let sent: Vec<String> = report
+                .sent
                 .iter()
-                .map(|f| format!("{}: {}", f.part, f.error))
+                .map(|s| s.id.as_str().to_owned())
                 .collect();
-            return Err(ApiError::Upstream(format!(
-                "nothing was sent: {}",
-                failures.join("; ")
-            )));
+            return Err(ApiError::PartlySent {
+                message: format!(
+                    "partly sent: {} of {} messages reached the chat ({}); failed: {}. Send only what failed again",
+                    sent.len(),
+                    sent.len() + report.failed.len(),
+                    sent.join(", "),
+                    failures.join("; ")
+                ),
+                sent,
+            });
         }
         let sent = report.sent;
         Ok(SendResponse {
@@ -810,8 +823,8 @@ impl GatewayApi for Runtime {
         )
     }
 
-    async fn shutdown(&self) -> Result<(), ApiError> {
-        self.stop()
+    async fn shutdown(&self, by: tokio::time::Instant) -> Result<(), ApiError> {
+        self.stop(by)
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))
     }
@@ -868,5 +881,26 @@ impl GatewayApi for Runtime {
             .unwrap_or(0);
         let own = super::transport::sim_owner_number(index);
         super::sim::scan(net, &account, scan.phone, scan.code.as_deref(), &own).await
+    }
+
+    async fn sim_fault(
+        &self,
+        order: crate::http::sim_fault::SimFaultOrder,
+    ) -> Result<crate::http::sim_fault::SimFaultApplied, ApiError> {
+        let net = self.sim.as_ref().ok_or_else(|| ApiError::NotFound {
+            code: "sim_disabled",
+            message: "the simulator is not running: start the gateway with `wagw gateway --sim`"
+                .to_owned(),
+        })?;
+        let config = self.config();
+        let account = match &order.account {
+            Some(a) => config
+                .resolve_account(a)
+                .map_err(|_| ApiError::unknown_account(a.as_str()))?,
+            None => config.default_account(),
+        }
+        .account_id
+        .clone();
+        super::sim::fault(net, &account, order.fault)
     }
 }

@@ -8,7 +8,6 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -76,7 +75,9 @@ pub struct Runtime {
     pub(crate) force_sim: bool,
     /// The process's `metrics` recorder (the library's `wa_*` series), when installed.
     pub(crate) library: Option<&'static recorder::LibraryMetrics>,
-    stop_worker: std::sync::Mutex<Option<oneshot::Sender<()>>>,
+    /// Tells the webhook worker to stop, and its task.
+    stop_worker: std::sync::Mutex<Option<(oneshot::Sender<()>, JoinHandle<()>)>>,
+    /// Background loops (event forwarding, completions); they hold nothing to finish.
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -129,12 +130,13 @@ pub async fn start(config: &Config, options: RuntimeOptions) -> Result<Started, 
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let worker = WebhookWorker::new(outbox, sinks.webhook_targets())?.completions(done_tx);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    tasks.push(tokio::spawn(worker.run(async move {
+    let worker = tokio::spawn(worker.run(async move {
         let _ = stop_rx.await;
-    })));
+    }));
     tasks.push(tokio::spawn(sink::drain_completions(
         done_rx,
         gateway.clone(),
+        sinks.outbox().clone(),
     )));
     tracing::info!(target: "wagw::daemon", accounts = ?gateway.account_ids(), agents = specs.len(),
         sim = sim.is_some(), "runtime started");
@@ -148,7 +150,7 @@ pub async fn start(config: &Config, options: RuntimeOptions) -> Result<Started, 
         sim,
         force_sim: options.sim,
         library,
-        stop_worker: std::sync::Mutex::new(Some(stop_tx)),
+        stop_worker: std::sync::Mutex::new(Some((stop_tx, worker))),
         tasks: std::sync::Mutex::new(tasks),
     };
     let sim = runtime.sim.is_some();
@@ -160,20 +162,25 @@ pub async fn start(config: &Config, options: RuntimeOptions) -> Result<Started, 
 
 impl Runtime {
     /// Stops the webhook worker (it finishes in-flight attempts within its grace) and the
-    /// daemon's tasks, then the gateway.
-    pub(crate) async fn stop(&self) -> Result<(), CliError> {
-        if let Some(stop) = self
+    /// daemon's tasks, then the gateway — all by `by`; what still runs then is abandoned.
+    pub(crate) async fn stop(&self, by: tokio::time::Instant) -> Result<(), CliError> {
+        let worker = self
             .stop_worker
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
+            .take();
+        // Told first, so the worker finishes its attempts alongside the gateway's shutdown.
+        let worker = worker.map(|(stop, task)| {
             let _ = stop.send(());
+            task
+        });
+        let stopped = self.gateway.shutdown_by(by).await;
+        if let Some(mut worker) = worker
+            && tokio::time::timeout_at(by, &mut worker).await.is_err()
+        {
+            tracing::warn!(target: "wagw::daemon", "the webhook worker did not stop by the shutdown deadline; its attempts stay pending");
+            worker.abort();
         }
-        self.gateway
-            .shutdown()
-            .await
-            .map_err(|e| runtime_error("shutdown")(&e))?;
         let tasks: Vec<JoinHandle<()>> = self
             .tasks
             .lock()
@@ -181,20 +188,10 @@ impl Runtime {
             .drain(..)
             .collect();
         for task in tasks {
-            // The worker (third) gets its grace; the others just stop.
-            if tokio::time::timeout(Duration::from_secs(5), async {
-                if !task.is_finished() {
-                    task.abort();
-                }
-                let _ = task.await;
-            })
-            .await
-            .is_err()
-            {
-                tracing::warn!(target: "wagw::daemon", "a background task did not stop in time");
-            }
+            task.abort();
+            let _ = task.await;
         }
-        Ok(())
+        stopped.map_err(|e| runtime_error("shutdown")(&e))
     }
 }
 

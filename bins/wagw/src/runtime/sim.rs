@@ -76,6 +76,32 @@ pub fn outbox(net: &SimNetwork, account: &AccountId) -> Result<Vec<serde_json::V
         .collect()
 }
 
+/// Applies `fault` to `account` on the simulator.
+pub fn fault(
+    net: &SimNetwork,
+    account: &AccountId,
+    fault: wagw_sim::SimFault,
+) -> Result<crate::http::sim_fault::SimFaultApplied, ApiError> {
+    let kind = serde_json::to_value(&fault)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
+        .unwrap_or_default();
+    if net.socket(account).is_none() {
+        return Err(ApiError::NotFound {
+            code: "sim_account",
+            message: format!(
+                "account {account} does not run on the simulator (start with `wagw gateway --sim`)"
+            ),
+        });
+    }
+    net.apply_fault(account, fault)
+        .map_err(|e| ApiError::invalid("fault", format!("fault: {e}")))?;
+    Ok(crate::http::sim_fault::SimFaultApplied {
+        account: account.to_string(),
+        kind,
+    })
+}
+
 /// A simulated phone scans the QR `account` shows (`phone`, or the account's own simulated
 /// number `own`): linking completes as it would on WhatsApp.
 pub async fn scan(

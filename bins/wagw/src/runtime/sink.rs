@@ -7,10 +7,11 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use tokio::sync::mpsc;
 use wagw_agents::{
-    AgentMedia, AgentReply, AgentSinks, Completion, DeliveryId, DeliveryOutcome, TurnPayload,
+    AgentMedia, AgentReply, AgentSinks, Completion, DeliveryId, DeliveryOutcome, Outbox,
+    TurnPayload,
 };
 use wagw_core::{AccountId, Jid, MessageId};
-use wagw_gateway::{AgentSink, Gateway, InboundTurn, MediaSource, Reply, SinkError};
+use wagw_gateway::{AgentSink, Gateway, InboundTurn, MediaSource, Reply, SinkError, TurnKey};
 
 /// The daemon's sink: every configured agent behind the gateway's one seam.
 pub struct DaemonSink {
@@ -34,6 +35,27 @@ impl AgentSink for DaemonSink {
             .await
             .map_err(|e| SinkError(e.to_string()))?;
         Ok(to_replies(replies))
+    }
+
+    async fn replies_failed(&self, turn: &TurnKey, failures: &[String]) {
+        let id = DeliveryId::derive(&turn.agent_id, &turn.account_id, &turn.message_id);
+        note_reply_failures(self.sinks.outbox(), &id, failures).await;
+    }
+}
+
+/// Writes the failures on the delivery's record (webhook turns only; other agents keep no
+/// record, and the log, the `sendFailed` event and `/metrics` already carry them).
+async fn note_reply_failures(outbox: &Outbox, id: &DeliveryId, failures: &[String]) {
+    match outbox.note_reply_failures(id, failures).await {
+        Ok(true) => {
+            tracing::info!(target: "wagw::agents", delivery = %id, failed = failures.len(),
+                "reply failures noted on the delivery record");
+        }
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(target: "wagw::agents", delivery = %id, error = %e,
+                "could not note reply failures on the delivery record");
+        }
     }
 }
 
@@ -98,7 +120,11 @@ pub fn to_replies(replies: Vec<AgentReply>) -> Vec<Reply> {
 
 /// Sends the replies of webhook deliveries that finished with nobody waiting, to the
 /// turn's chat, quoting the turn's message unless the reply names another.
-pub async fn drain_completions(mut rx: mpsc::UnboundedReceiver<Completion>, gateway: Gateway) {
+pub async fn drain_completions(
+    mut rx: mpsc::UnboundedReceiver<Completion>,
+    gateway: Gateway,
+    outbox: Outbox,
+) {
     while let Some(Completion { record, outcome }) = rx.recv().await {
         let replies = match outcome {
             DeliveryOutcome::Delivered { replies, .. } => replies,
@@ -129,13 +155,21 @@ pub async fn drain_completions(mut rx: mpsc::UnboundedReceiver<Completion>, gate
                 continue;
             }
         };
+        let mut failures = Vec::new();
         for mut reply in to_replies(replies) {
             if reply.reply_to.is_none() {
                 reply.reply_to = Some(MessageId::new(turn.message_id.clone()));
             }
-            if let Err(e) = gateway.send_reply(&account, &chat, reply).await {
-                tracing::warn!(target: "wagw::agents", delivery = %record.id, account = %account, error = %e, "late reply not sent");
+            match gateway.send_reply(&account, &chat, reply).await {
+                Ok(report) => failures.extend(report.failures()),
+                Err(e) => {
+                    tracing::warn!(target: "wagw::agents", delivery = %record.id, account = %account, error = %e, "late reply not sent");
+                    failures.push(format!("reply not sent: {e}"));
+                }
             }
+        }
+        if !failures.is_empty() {
+            note_reply_failures(&outbox, &record.id, &failures).await;
         }
     }
 }

@@ -170,7 +170,11 @@ async fn metrics_carry_library_series_and_resources_per_account() {
         Some(0.0)
     );
 
-    started.api.shutdown().await.unwrap();
+    started
+        .api
+        .shutdown(tokio::time::Instant::now() + std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

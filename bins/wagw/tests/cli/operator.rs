@@ -455,6 +455,54 @@ fn sigterm_ends_open_event_streams_and_exits_cleanly() {
     eprintln!("exit {elapsed:?} after SIGTERM with an open event stream");
 }
 
+#[test]
+fn sigterm_exits_within_the_grace_even_with_a_turn_that_never_finishes() {
+    let marks = tempfile::tempdir().unwrap();
+    let pidfile = marks.path().join("agent.pid");
+    // An agent that never answers in time: its turn is still running at SIGTERM.
+    let script = format!("sleep 300 & echo $! > {}; wait", pidfile.display());
+    let config = serde_json::json!({
+        "gateway": { "agents": [ {
+            "id": "main", "type": "exec", "timeoutMs": 600000,
+            "command": ["sh", "-c", script]
+        } ] },
+        "channels": { "whatsapp": { "dmPolicy": "open", "allowFrom": ["*"] } }
+    })
+    .to_string();
+    let mut d = Daemon::start(&config);
+    d.wait_connected("default");
+    d.inbound("+15550002222", "a question that takes forever");
+    wait_for("the agent's turn to start", 60, || {
+        std::fs::read_to_string(&pidfile)
+            .ok()
+            .filter(|p| p.ends_with('\n'))
+    });
+    let (status, elapsed) = d.terminate(60);
+    let log = d.log();
+    assert_eq!(status.code(), Some(0), "log:\n{log}");
+    // The documented grace: 10 s from the signal (turns get 8 of them, so the exit, the
+    // acknowledgements and this test's polling fit in the rest).
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "exit took {elapsed:?}; log:\n{log}"
+    );
+    assert!(log.contains("abandoning unfinished turns"), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+    // The abandoned turn's processes went with it.
+    let pid = std::fs::read_to_string(&pidfile).unwrap().trim().to_owned();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let running = stat
+        .rsplit(')')
+        .next()
+        .and_then(|rest| rest.trim_start().chars().next())
+        .is_some_and(|state| state != 'Z');
+    assert!(
+        !running,
+        "the agent's child {pid} outlived the gateway: {stat}"
+    );
+    eprintln!("exit {elapsed:?} after SIGTERM with a turn in flight");
+}
+
 fn media_config(root: &Path) -> String {
     serde_json::json!({
         "gateway": { "agents": [ { "id": "main", "type": "echo" } ] },
@@ -649,6 +697,116 @@ fn an_agent_reply_with_failed_media_sends_the_text_only() {
     assert!(failures >= 1, "{metrics}");
     let log = d.log();
     assert!(log.contains("media failed"), "{log}");
+    // And on the delivery record, through the API and the CLI.
+    let record = wait_for("the failure on the delivery record", 60, || {
+        let (_, out) = d.http("GET", "/v1/deliveries?state=delivered", None);
+        let list = json(&out);
+        let first = list["deliveries"].get(0)?.clone();
+        first["lastError"]
+            .as_str()
+            .is_some_and(|e| e.contains("replies not sent"))
+            .then_some(first)
+    });
+    let noted = record["lastError"].as_str().unwrap();
+    assert!(noted.contains("media[0]"), "{noted}");
+    assert!(noted.contains("media.allowPrivateNetworks"), "{noted}");
+    let o = d.cli(&["deliveries", "list", "--state", "delivered"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let listed = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(listed.contains("replies not sent"), "{listed}");
+}
+
+#[test]
+fn a_send_refused_after_its_media_were_prepared_is_an_error_naming_what_went_out() {
+    let files = tempfile::tempdir().unwrap();
+    let png = files.path().join("one.png");
+    std::fs::write(&png, tiny_png()).unwrap();
+    let d = Daemon::start(&media_config(files.path()));
+    d.wait_connected("default");
+    // The contact exists on the simulated WhatsApp once it has written.
+    d.inbound("+15550005555", "hello");
+    wait_for("the echo", 60, || (!d.outbox().is_empty()).then_some(()));
+    let before = d.outbox().len();
+    let refuse_next = |count: u32| {
+        let fault = serde_json::json!({"fault": {"kind": "failSends", "count": count,
+            "failure": {"kind": "rejected", "code": 479, "detail": "refused by the server"}}})
+        .to_string();
+        let (status, out) = d.http("POST", "/v1/sim/faults", Some(&fault));
+        assert_eq!(status, 200, "{out}");
+        assert_eq!(json(&out)["kind"], "failSends", "{out}");
+    };
+    // Both items are prepared and uploaded; WhatsApp then refuses the first message.
+    refuse_next(1);
+    let body = serde_json::json!({
+        "to": "+15550005555",
+        "media": [
+            {"base64": b64(&tiny_png()), "mime": "image/png", "caption": "first"},
+            {"base64": b64(&tiny_png()), "mime": "image/png", "caption": "second"}
+        ]
+    })
+    .to_string();
+    let (status, out) = d.http("POST", "/v1/accounts/default/messages", Some(&body));
+    assert_eq!(status, 502, "{out}");
+    let error = &json(&out)["error"];
+    assert_eq!(error["code"], "partly_sent", "{out}");
+    let sent = error["sent"].as_array().unwrap();
+    assert_eq!(sent.len(), 1, "{out}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("1 of 2"), "{message}");
+    assert!(message.contains("479"), "{message}");
+    eprintln!("{message}");
+    let outbox = d.outbox()[before..].to_vec();
+    assert_eq!(outbox.len(), 1, "{outbox:?}");
+    assert_eq!(outbox[0]["id"], sent[0], "{outbox:?}");
+    assert_eq!(outbox[0]["text"], "second", "{outbox:?}");
+
+    // Every message refused: nothing went out, an upstream failure.
+    refuse_next(1);
+    let (status, out) = d.http(
+        "POST",
+        "/v1/accounts/default/messages",
+        Some(r#"{"to": "+15550005555", "text": "refused"}"#),
+    );
+    assert_eq!(status, 502, "{out}");
+    assert_eq!(json(&out)["error"]["code"], "upstream_failed", "{out}");
+    assert!(json(&out)["error"].get("sent").is_none(), "{out}");
+
+    // The CLI exits non-zero and names the message that did go out.
+    refuse_next(1);
+    let o = d.cli(&[
+        "message",
+        "send",
+        "--to",
+        "+15550005555",
+        "--text",
+        "cli first",
+        "--media",
+        png.to_str().unwrap(),
+        "--media",
+        png.to_str().unwrap(),
+    ]);
+    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("partly sent"), "{err}");
+    let outbox = d.outbox()[before..].to_vec();
+    assert_eq!(outbox.len(), 2, "{outbox:?}");
+    let went = outbox[1]["id"].as_str().unwrap();
+    assert!(err.contains(went), "the CLI names {went}: {err}");
+
+    // Bad fault bodies get the API's 422 naming the field.
+    let (status, out) = d.http(
+        "POST",
+        "/v1/sim/faults",
+        Some(r#"{"fault": {"kind": "meteorStrike"}}"#),
+    );
+    assert_eq!(status, 422, "{out}");
+    assert_eq!(json(&out)["error"]["field"], "fault", "{out}");
+    let (status, out) = d.http(
+        "POST",
+        "/v1/sim/faults",
+        Some(r#"{"account": "nope", "fault": {"kind": "disconnect"}}"#),
+    );
+    assert_eq!(status, 404, "{out}");
 }
 
 #[test]

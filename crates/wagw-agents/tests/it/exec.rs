@@ -115,8 +115,34 @@ async fn timeout_kills_the_whole_process_group() {
         "took {:?}",
         started.elapsed()
     );
-    let pid = std::fs::read_to_string(&pidfile).unwrap().trim().to_owned();
-    // Gone, or a zombie waiting for a reaper: either way no longer running.
+    assert_stopped(&pidfile).await;
+}
+
+#[tokio::test]
+async fn an_abandoned_turn_takes_its_process_group_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
+    let a = agent(&["sh", "-c", &script], 60_000);
+    let t = turn("e6", serde_json::json!({}));
+    let mut run = Box::pin(a.run(&t));
+    // Run until the grandchild exists, then drop the turn (what shutdown does to it).
+    tokio::select! {
+        out = &mut run => panic!("the command finished early: {out:?}"),
+        () = async {
+            while !std::fs::read_to_string(&pidfile).is_ok_and(|p| p.ends_with('\n')) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        } => {}
+    }
+    drop(run);
+    assert_stopped(&pidfile).await;
+}
+
+/// Waits until the process whose pid `pidfile` holds no longer runs (gone, or a zombie
+/// waiting for a reaper).
+async fn assert_stopped(pidfile: &std::path::Path) {
+    let pid = std::fs::read_to_string(pidfile).unwrap().trim().to_owned();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -132,7 +158,7 @@ async fn timeout_kills_the_whole_process_group() {
         }
         assert!(
             Instant::now() < deadline,
-            "the grandchild {pid} survived the timeout: {stat}"
+            "the grandchild {pid} survived: {stat}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -512,7 +512,7 @@ impl GatewayApi for Fake {
             .into()
     }
 
-    async fn shutdown(&self) -> Result<(), ApiError> {
+    async fn shutdown(&self, _by: tokio::time::Instant) -> Result<(), ApiError> {
         self.record("shutdown".into());
         Ok(())
     }
