@@ -695,11 +695,15 @@ fn wrong_engine(path: &Path) -> StoreError {
     }
 }
 
+/// The PostgreSQL connection, connected again first when it was lost with nothing pending
+/// ([`pg::Conn::revive`]).
 fn live_pg<'a>(
     guard: &'a mut MutexGuard<'_, Option<pg::Conn>>,
     path: &Path,
 ) -> Result<&'a mut pg::Conn> {
-    live_conn(guard, path, |conn| &conn.failed)
+    let conn = live_conn(guard, path, |conn| &conn.failed)?;
+    conn.revive(path)?;
+    Ok(conn)
 }
 
 /// Rolls the PostgreSQL savepoint back unless released (also when the closure panicked).
