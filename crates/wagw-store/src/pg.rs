@@ -350,6 +350,11 @@ impl Conn {
         }
     }
 
+    /// True when a statement found the connection closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
     /// Connects again when the connection was found closed and no transaction was open
     /// (so no write is lost: pending writes live only in an open transaction, and a handle
     /// that lost some has failed). The namespace is locked again and the schema version
@@ -392,7 +397,15 @@ impl Conn {
     /// Opens the pending transaction when none is.
     pub(crate) fn begin(&mut self, path: &Path) -> Result<()> {
         if !self.in_tx {
-            self.call(path, "begin", |s| s.batch("BEGIN"))?;
+            if let Err(e) = self.call(path, "begin", |s| s.batch("BEGIN")) {
+                // Nothing is pending outside a transaction: a lost connection is replaced
+                // and the write goes on, instead of failing the first write after a restart.
+                if !self.closed.load(Ordering::SeqCst) {
+                    return Err(e);
+                }
+                self.revive(path)?;
+                self.call(path, "begin", |s| s.batch("BEGIN"))?;
+            }
             self.in_tx = true;
             self.dirty = false;
         }
