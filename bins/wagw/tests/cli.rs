@@ -1161,3 +1161,6 @@ mod store;
 
 #[path = "cli/postgres.rs"]
 mod postgres;
+
+#[path = "cli/reliability.rs"]
+mod reliability;
