@@ -802,12 +802,29 @@ impl GatewayApi for Runtime {
             })?;
         self.gateway.reload(settings).await.map_err(api_error)?;
         self.sinks.replace(&specs);
+        let mut warnings: Vec<String> = config.warnings().iter().map(ToString::to_string).collect();
+        // The stores stay where they were opened: a new place needs a restart (and starts
+        // empty there; nothing is copied).
+        if config.storage().url != self.config().storage().url {
+            warnings.push(format!(
+                "storage.url (or WAGW_DATABASE_URL) changed to {}: the stores stay where they \
+                 are ({}) until the gateway restarts",
+                config.storage().url.as_ref().map_or_else(
+                    || "SQLite files in the data directory".to_owned(),
+                    ToString::to_string
+                ),
+                self.config().storage().url.as_ref().map_or_else(
+                    || "SQLite files in the data directory".to_owned(),
+                    ToString::to_string
+                ),
+            ));
+        }
         let response = ReloadResponse {
             accounts: config
                 .enabled_accounts()
                 .map(|a| a.account_id.to_string())
                 .collect(),
-            warnings: config.warnings().iter().map(ToString::to_string).collect(),
+            warnings,
         };
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::new(config);
         Ok(response)

@@ -346,3 +346,39 @@ fn the_gateway_survives_a_restart_of_the_database() {
             .then_some(())
     });
 }
+
+/// A reload that changes `storage.url` says the stores stay where they are until a
+/// restart (without either password), and they do.
+#[test]
+fn a_reload_that_moves_the_storage_says_it_needs_a_restart() {
+    let Some(server) = TestPostgres::shared() else {
+        return;
+    };
+    let (url, password) = with_password(&server.fresh_database());
+    let body = |url: &str| {
+        serde_json::json!({
+            "gateway": { "agents": [ { "id": "main", "type": "echo" } ] },
+            "channels": { "whatsapp": { "dmPolicy": "pairing" } },
+            "storage": { "url": url },
+        })
+        .to_string()
+    };
+    let mut d = Daemon::start(&body(&url));
+    d.wait_connected("default");
+    let o = d.cli(&["allow", "add", "+15550009999"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (other, other_password) = with_password(&server.fresh_database());
+    d.config = body(&other);
+    d.write_config();
+    let (s, b) = d.http("POST", "/v1/reload", None);
+    assert_eq!(s, 200, "{b}");
+    assert!(
+        b.contains("until the gateway restarts") && b.contains(SHOWN),
+        "{b}"
+    );
+    assert!(
+        !b.contains(&password) && !b.contains(&other_password),
+        "{b}"
+    );
+    assert!(allowed(&d).contains("+15550009999"), "the stores stayed");
+}
