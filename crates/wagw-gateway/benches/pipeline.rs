@@ -7,8 +7,12 @@
 //! - `memory`: resident memory of a process running 100 idle simulated linked accounts. Target:
 //!   <= 30 MB. Runs in a child process so the throughput run does not inflate it.
 //!
-//! Run: `cargo bench -p wagw-gateway --bench pipeline` (both), or `-- throughput` /
-//! `-- memory`.
+//! - `throughput-postgres`: `throughput` with the gateway's store in PostgreSQL (a server the
+//!   bench starts, as the tests do: `wagw_store::test_support`, or `WAGW_TEST_POSTGRES_URL`).
+//!   Not part of the default run.
+//!
+//! Run: `cargo bench -p wagw-gateway --bench pipeline` (throughput and memory), or
+//! `-- throughput` / `-- memory` / `-- throughput-postgres`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::sync::Arc;
@@ -90,7 +94,16 @@ fn main() {
         .collect();
     let want = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
     if want("throughput") {
-        throughput();
+        throughput(None);
+    }
+    if args.iter().any(|a| a == "throughput-postgres") {
+        let Some(server) = wagw_store::test_support::TestPostgres::start() else {
+            return;
+        };
+        let url = server.fresh_database();
+        throughput(Some(
+            wagw_store::Location::postgres(&url, GatewayStore::NAMESPACE).unwrap(),
+        ));
     }
     if args.iter().any(|a| a == "memory-child") {
         memory_child();
@@ -106,7 +119,12 @@ fn main() {
     }
 }
 
-fn throughput() {
+fn throughput(store: Option<wagw_store::Location>) {
+    let engine = if store.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -119,14 +137,15 @@ fn throughput() {
             dir.path(),
         )
         .unwrap();
-        let gw = Gateway::builder()
+        let mut builder = Gateway::builder()
             .settings(settings)
             .transport(sim_factory(&net, |_| "+15550009999".to_owned()))
             .clock(Arc::new(SimTime(net.clock().clone())))
-            .sink(NullSink)
-            .start()
-            .await
-            .unwrap();
+            .sink(NullSink);
+        if let Some(location) = &store {
+            builder = builder.store(GatewayStore::open_at(location, StoreOptions::default()).unwrap());
+        }
+        let gw = builder.start().await.unwrap();
         wait_connected(&net, "default").await;
         let account = net.socket(&AccountId::default_account()).unwrap();
         let phones: Vec<SimPhone> = (0..CHATS)
@@ -142,7 +161,7 @@ fn throughput() {
         let elapsed = start.elapsed();
         let cpu = cpu_seconds() - cpu_start;
         println!(
-            "throughput: {DMS} DMs from {CHATS} simulated senders on one runtime thread (simulator included): \
+            "throughput ({engine}): {DMS} DMs from {CHATS} simulated senders on one runtime thread (simulator included): \
              wall {:.3} s = {:.0} DMs/s; process CPU {:.2} s = {:.0} DMs per CPU-second (target >= 50000); load average {}",
             elapsed.as_secs_f64(),
             DMS as f64 / elapsed.as_secs_f64(),
