@@ -763,10 +763,16 @@ mod e2e {
         dir: tempfile::TempDir,
         port: u16,
         child: Option<Child>,
+        /// `WAGW_DATABASE_URL`: every store in PostgreSQL (None: SQLite files).
+        database: Option<String>,
     }
 
     impl Gateway {
         fn new(agent_port: u16) -> Gateway {
+            Gateway::on(agent_port, None)
+        }
+
+        fn on(agent_port: u16, database: Option<String>) -> Gateway {
             let dir = tempfile::tempdir().unwrap();
             let port = TcpListener::bind("127.0.0.1:0")
                 .unwrap()
@@ -784,6 +790,7 @@ mod e2e {
                 dir,
                 port,
                 child: None,
+                database,
             };
             g.spawn();
             g
@@ -797,6 +804,9 @@ mod e2e {
                 ),
                 ("WAGW_TOKEN", TOKEN.to_owned()),
             ]
+            .into_iter()
+            .chain(self.database.clone().map(|u| ("WAGW_DATABASE_URL", u)))
+            .collect()
         }
 
         fn config(&self) -> String {
@@ -940,6 +950,51 @@ mod e2e {
         let o = gw.cli(&["message", "send", "--to", "+15550001111", "--text", "hi"]);
         assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), gw.log());
         assert_eq!(gw.outbox().last().map(String::as_str), Some("hi"));
+    }
+
+    /// The acknowledged writes of a gateway whose stores are in PostgreSQL survive a
+    /// SIGKILL each: the inbound commit, a pairing approval, the outbox entry of a delivery
+    /// the agent has not taken yet (delivered after the restart with the same id).
+    #[test]
+    fn on_postgres_nothing_acknowledged_is_lost_to_sigkill() {
+        let Some(server) = wagw_store::test_support::TestPostgres::shared() else {
+            return;
+        };
+        let agent = Agent::start();
+        let mut gw = Gateway::on(agent.port, Some(server.fresh_database()));
+        gw.inbound("hi");
+        let code = wait_for("the pairing code", 10, || {
+            gw.outbox()
+                .iter()
+                .find_map(|t| t.split("Pairing code: ").nth(1).map(|r| r[..8].to_owned()))
+        });
+        // Killed right after the request was acknowledged: the request is there after.
+        gw.kill();
+        gw.spawn();
+        let o = gw.cli(&["pairing", "approve", "whatsapp", &code]);
+        assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), gw.log());
+        // Killed right after the approval was acknowledged: the sender stays approved.
+        gw.kill();
+        gw.spawn();
+        agent.down.store(true, Ordering::SeqCst);
+        gw.inbound("pending");
+        let first = wait_for("the first attempt", 15, || {
+            got(&agent, "pending").into_iter().next()
+        });
+        gw.kill();
+        agent.down.store(false, Ordering::SeqCst);
+        gw.spawn();
+        let delivered = wait_for("the delivery after the restart", 30, || {
+            got(&agent, "pending")
+                .into_iter()
+                .find(|r| r.answered == 200)
+        });
+        assert_eq!(delivered.delivery, first.delivery);
+        let o = gw.cli(&["--json", "deliveries", "list", "--state", "delivered"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(stdout(&o).contains(&first.delivery), "{}", stdout(&o));
+        // Nothing of it went to an SQLite file.
+        assert!(!gw.dir.path().join("data").join("state").exists());
     }
 
     #[test]

@@ -17,8 +17,10 @@
 //!   DMs from `wagw-fakewa`'s fake phones). Newsletter messages, which the library acks
 //!   itself, carry a detached ack.
 //! - A send returns `Ok` only after WhatsApp's server acked it.
-//! - Protocol state lives in one SQLite database per account, in its `authDir`
-//!   ([`store::AccountStore`]); logout sends the remove-companion request and deletes it.
+//! - Protocol state lives in one database per account ([`store::AccountStore`]): SQLite in
+//!   its `authDir`, or the namespace `account/<id>` of a PostgreSQL database
+//!   ([`SocketConfig::store_location`]); logout sends the remove-companion request and
+//!   deletes it.
 //! - The device shows in the phone's Linked devices list as `accounts.<id>.name`, else
 //!   `wagw` ([`SocketConfig::device_name`]).
 //!

@@ -318,6 +318,48 @@ impl Db {
         opened
     }
 
+    /// The handle this process has open on `path` (a PostgreSQL store's display path), if
+    /// any.
+    pub(crate) fn open_handle(path: &Path) -> Option<Db> {
+        registry()
+            .get(path)
+            .and_then(Weak::upgrade)
+            .map(|inner| Db { inner })
+    }
+
+    /// Deletes this PostgreSQL handle's namespace through its own connection (a handle this
+    /// process still holds, e.g. a library's clone during logout): what was pending is
+    /// dropped, the rows go, the namespace's lock is released and the handle refuses all
+    /// further work; the next open gets a fresh handle. Returns whether the namespace
+    /// existed.
+    pub(crate) fn remove_postgres_namespace(&self) -> Result<bool> {
+        let path = &self.inner.path;
+        let Engine::Postgres(_, ns) = &self.inner.engine else {
+            return Err(wrong_engine(path));
+        };
+        let mut guard = self.pg_conn().ok_or_else(|| wrong_engine(path))?;
+        let conn = guard.as_mut().ok_or_else(|| StoreError::Failed {
+            path: path.clone(),
+            cause: "the store was closed".into(),
+        })?;
+        if conn.in_tx {
+            let _ = conn.call(path, "roll back", |s| s.batch("ROLLBACK"));
+            conn.in_tx = false;
+        }
+        let removed = pg::delete_namespace_on(conn, path, ns)?;
+        conn.unlock(path);
+        conn.failed = Some("its namespace was deleted (logout)".into());
+        drop(guard);
+        let mut reg = registry();
+        if reg
+            .get(path)
+            .is_some_and(|w| w.ptr_eq(&Arc::downgrade(&self.inner)))
+        {
+            reg.remove(path);
+        }
+        Ok(removed)
+    }
+
     /// True when the store is on PostgreSQL.
     pub fn is_postgres(&self) -> bool {
         matches!(self.inner.engine, Engine::Postgres(..))

@@ -155,8 +155,10 @@ impl Location {
     }
 
     /// Deletes the store (logout): the file and SQLite's files beside it, or the namespace
-    /// and everything in it. Returns whether there was one. A PostgreSQL namespace that
-    /// another handle keeps open (after a few seconds' wait for one that is closing) is
+    /// and everything in it. Returns whether there was one. A PostgreSQL namespace this
+    /// process has open is deleted through that handle, which then refuses all further work
+    /// (as a deleted file's handle is never shared again); one another process keeps open
+    /// (after [`crate::NAMESPACE_LOCK_WAIT`] for one that is closing) is
     /// [`StoreError::Locked`].
     pub fn remove(&self) -> Result<bool> {
         match self {
@@ -182,7 +184,12 @@ impl Location {
                 url,
                 namespace,
                 shown,
-            } => pg::remove_namespace(url, namespace, shown),
+            } => match Db::open_handle(shown) {
+                // This process still has it open (a library's clone of the handle during a
+                // logout): deleted through that handle, which then refuses all work.
+                Some(db) => db.remove_postgres_namespace(),
+                None => pg::remove_namespace(url, namespace, shown),
+            },
         }
     }
 }

@@ -176,6 +176,32 @@ pub(crate) fn survey(url: &str, path: &Path) -> Result<(Option<u32>, Vec<String>
     Ok((version, raw.1))
 }
 
+/// Deletes `namespace`'s rows in one transaction on `conn` (which holds its lock).
+pub(crate) fn delete_namespace_on(conn: &Conn, path: &Path, namespace: &str) -> Result<bool> {
+    let ns = namespace.to_owned();
+    conn.call(path, "delete the namespace", move |s| {
+        s.batch("BEGIN")?;
+        let run = |s: &mut Session| -> PgResult<bool> {
+            s.execute(
+                "DELETE FROM wagw_kv WHERE tree IN (SELECT id FROM wagw_trees WHERE namespace = $1)",
+                &[&ns],
+            )?;
+            s.execute("DELETE FROM wagw_trees WHERE namespace = $1", &[&ns])?;
+            Ok(s.execute("DELETE FROM wagw_namespaces WHERE name = $1", &[&ns])? > 0)
+        };
+        match run(s) {
+            Ok(removed) => {
+                s.batch("COMMIT")?;
+                Ok(removed)
+            }
+            Err(e) => {
+                let _ = s.batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    })
+}
+
 /// Deletes a namespace and everything in it, holding its lock (waiting up to
 /// [`NAMESPACE_LOCK_WAIT`] for a handle that is closing; one still open elsewhere is
 /// [`StoreError::Locked`]).
@@ -359,6 +385,15 @@ impl Conn {
         }
     }
 
+    /// Releases the namespace's lock (a no-op when this session does not hold it).
+    pub(crate) fn unlock(&self, path: &Path) {
+        let key = self.lock_key;
+        let _ = self.call(path, "unlock", move |s| {
+            s.query("SELECT pg_advisory_unlock($1)", &[&key])
+                .map(|_| ())
+        });
+    }
+
     /// Commits what is pending (unless failed), releases the namespace and ends the thread.
     pub(crate) fn close(&mut self, path: &Path) {
         if self.failed.is_none()
@@ -370,11 +405,7 @@ impl Conn {
         // Unlocked explicitly: the server releases a session lock only when the backend
         // exits, a moment after the client hung up, and a reopen right after this must not
         // find the namespace still locked.
-        let key = self.lock_key;
-        let _ = self.call(path, "unlock", move |s| {
-            s.query("SELECT pg_advisory_unlock($1)", &[&key])
-                .map(|_| ())
-        });
+        self.unlock(path);
         self.jobs.take();
         if let Some(t) = self.thread.take() {
             let _ = t.join();

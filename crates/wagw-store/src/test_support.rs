@@ -158,14 +158,16 @@ impl TestPostgres {
     pub fn fresh_database(&self) -> String {
         let n = DATABASES.fetch_add(1, Ordering::Relaxed);
         let name = format!("wagw_test_{}_{n}", std::process::id());
-        let mut c = postgres::Config::from_str(&self.url)
-            .expect("test URL")
-            .connect(postgres::NoTls)
-            .expect("connect to the test server");
-        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-            .expect("drop a leftover test database");
-        c.batch_execute(&format!("CREATE DATABASE {name}"))
-            .expect("create a test database");
+        off_runtime(|| {
+            let mut c = postgres::Config::from_str(&self.url)
+                .expect("test URL")
+                .connect(postgres::NoTls)
+                .expect("connect to the test server");
+            c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                .expect("drop a leftover test database");
+            c.batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create a test database");
+        });
         with_dbname(&self.url, &name)
     }
 
@@ -196,6 +198,16 @@ impl TestPostgres {
             .expect("a server of the test's own")
             .launch();
     }
+}
+
+/// Runs `f` on a thread of its own: the synchronous client panics inside a tokio runtime,
+/// and tests that are `#[tokio::test]` ask for servers and databases too.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .expect("the test server's helper panicked")
+    })
 }
 
 /// `url` with its database name replaced by `name`.
@@ -276,16 +288,18 @@ impl Managed {
         // once while the port is closed, or "starting up" until recovery is over).
         let deadline = Instant::now() + Duration::from_secs(60);
         let config = postgres::Config::from_str(&self.url("postgres")).expect("url");
-        loop {
-            match config.connect(postgres::NoTls) {
-                Ok(_) => return,
-                Err(e) if Instant::now() > deadline => {
-                    let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
-                    panic!("postgres did not start: {e}\n{log}");
+        off_runtime(|| {
+            loop {
+                match config.connect(postgres::NoTls) {
+                    Ok(_) => return,
+                    Err(e) if Instant::now() > deadline => {
+                        let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
+                        panic!("postgres did not start: {e}\n{log}");
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
                 }
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
             }
-        }
+        })
     }
 
     /// Ends the reaper shell (which stops the server, and removes the folder unless `keep`).

@@ -366,3 +366,37 @@ async fn logout_unlinks_and_deletes_the_protocol_state() {
     assert!(!auth_dir.exists(), "the authDir survived logout");
     assert!(socket.own_identity().is_none());
 }
+
+/// With the protocol store in PostgreSQL: the linked identity is read from the namespace,
+/// nothing is written in the authDir, and logout deletes the namespace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_logout_deletes_the_namespace_and_nothing_touches_the_auth_dir() {
+    let Some(pg) = wagw_store::test_support::TestPostgres::shared() else {
+        return;
+    };
+    let url = pg.fresh_database();
+    let server = FakeWhatsApp::new(FakeConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.store_location =
+        wagw_store::Location::postgres(&url, &AccountStore::namespace(&cfg.account)).unwrap();
+    let location = cfg.store_location.clone();
+    let auth_dir = cfg.auth_dir.clone();
+    {
+        let store = AccountStore::open_at(&location, StoreOptions::default()).unwrap();
+        let mut d = whatsapp_rust::wacore::store::Device::new();
+        d.pn = Some(whatsapp_rust::Jid::pn("15550001234"));
+        d.lid = Some(whatsapp_rust::Jid::lid("100000000000001"));
+        store.save(&d).await.unwrap();
+    }
+    let linked = wagw_socket::linked_identity(&location).unwrap().unwrap();
+    assert_eq!(linked.phone.to_string(), "+15550001234");
+    let socket = WhatsAppSocket::with_test_transport(cfg, server.factory()).unwrap();
+    assert!(socket.own_identity().is_some());
+    let mut rx = connected(&socket).await;
+    socket.logout().await.unwrap();
+    assert_eq!(closed(&mut rx).await, CloseReason::Requested);
+    assert!(!location.exists().unwrap(), "the namespace survived logout");
+    assert!(wagw_socket::linked_identity(&location).unwrap().is_none());
+    assert!(!auth_dir.exists(), "the authDir was created");
+}

@@ -1,6 +1,7 @@
 //! Crash durability: a child process writes to the store and reports each write once the
 //! store acknowledged it; the parent SIGKILLs the child mid-stream, reopens the store, and
-//! every acknowledged write must be there. Also checks the files' permissions.
+//! every acknowledged write must be there — on SQLite and on PostgreSQL (a real server, see
+//! `wagw_store::test_support`). Also checks the files' permissions.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -8,7 +9,18 @@ use std::process::{Command, Stdio};
 use wagw_socket::store::{AccountStore, StoreOptions};
 use whatsapp_rust::store::traits::{ProtocolStore, SignalStore};
 
+/// Where the child's store is: a folder (SQLite), or `postgres://…` (namespace
+/// `account/crash`).
 const DIR_ENV: &str = "WAGW_STORE_CRASH_DIR";
+
+fn open(place: &str) -> AccountStore {
+    if place.starts_with("postgres://") {
+        let location = wagw_store::Location::postgres(place, "account/crash").unwrap();
+        AccountStore::open_at(&location, StoreOptions::default()).unwrap()
+    } else {
+        AccountStore::open(place, StoreOptions::default()).unwrap()
+    }
+}
 
 fn key(i: u64) -> String {
     format!("{i}@s.whatsapp.net")
@@ -26,7 +38,7 @@ fn crash_child_writer() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let store = AccountStore::open(&dir, StoreOptions::default()).unwrap();
+        let store = open(&dir);
         let mut i = 0u64;
         loop {
             store.put_session(&key(i), &i.to_be_bytes()).await.unwrap();
@@ -44,6 +56,22 @@ fn crash_child_writer() {
 fn reopen_after_kill_keeps_acknowledged_writes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("acct");
+    kill_and_check(path.to_str().unwrap());
+}
+
+#[test]
+fn reopen_after_kill_keeps_acknowledged_writes_on_postgres() {
+    let Some(server) = wagw_store::test_support::TestPostgres::shared() else {
+        return;
+    };
+    // Reopened right after the kill: the dead child's connection still holds the
+    // namespace's lock for a moment, which the open waits out.
+    kill_and_check(&server.fresh_database());
+}
+
+/// Runs the child writing to `place`, kills it after 40 acknowledged writes, reopens.
+fn kill_and_check(place: &str) {
+    let path = place;
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(exe)
         .args([
@@ -53,7 +81,7 @@ fn reopen_after_kill_keeps_acknowledged_writes() {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env(DIR_ENV, &path)
+        .env(DIR_ENV, path)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -80,7 +108,7 @@ fn reopen_after_kill_keeps_acknowledged_writes() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let store = AccountStore::open(&path, StoreOptions::default()).unwrap();
+        let store = open(path);
         for i in 0..=last {
             let got = store.get_session(&key(i)).await.unwrap();
             assert_eq!(

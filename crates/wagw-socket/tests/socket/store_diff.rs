@@ -496,4 +496,35 @@ proptest! {
             Ok(())
         })?;
     }
+
+    /// The same on PostgreSQL (a real server the test starts, see `wagw_store::test_support`;
+    /// skipped without one, failing under `CI=true`): a namespace per case.
+    #[test]
+    fn account_store_on_postgres_answers_like_the_reference(ops in prop::collection::vec(op(), 1..60)) {
+        let Some(url) = postgres_database() else {
+            return Ok(());
+        };
+        static CASE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = CASE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let location = wagw_store::Location::postgres(url, &format!("account/diff-{n}")).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let store = AccountStore::open_at(&location, StoreOptions::default()).unwrap();
+            assert!(store.db().is_postgres());
+            let mem = InMemoryBackend::new();
+            for (n, op) in ops.iter().enumerate() {
+                let got = apply(&store, op).await;
+                let want = apply(&mem, op).await;
+                prop_assert_eq!(&got, &want, "op #{} {:?} diverged", n, op);
+            }
+            Ok(())
+        })?;
+    }
+}
+
+/// One database of the shared test server for every case of this process.
+fn postgres_database() -> Option<&'static str> {
+    static URL: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    URL.get_or_init(|| wagw_store::test_support::TestPostgres::shared().map(|s| s.fresh_database()))
+        .as_deref()
 }

@@ -238,13 +238,32 @@ fn a_location_surveys_inspects_and_removes_a_namespace_without_taking_it_over() 
     assert!(!here.remove().unwrap());
     let mut c = client(&url);
     assert_eq!(count(&mut c), 0, "the namespace's rows are gone");
-    // The other namespace is untouched; a reopened namespace starts empty.
+    // A reopened namespace starts empty.
     let again = here.open(&OpenOptions::default()).unwrap();
-    assert!(again.open_tree("t").unwrap().get(b"k").unwrap().is_none());
-    // One that stays open is refused (after the wait).
+    let t = again.open_tree("t").unwrap();
+    assert!(t.get(b"k").unwrap().is_none());
+    t.insert(b"pending", b"x").unwrap();
+    // Removed while this process still holds it (a library's clone during logout): through
+    // that handle, which then refuses all work, and the next open is a fresh handle.
+    assert!(here.remove().unwrap());
+    assert!(!here.exists().unwrap());
+    let refused = t.insert(b"late", b"x").unwrap_err();
+    assert!(matches!(refused, StoreError::Failed { .. }), "{refused}");
+    let fresh = here.open(&OpenOptions::default()).unwrap();
+    assert!(!fresh.same_as(&again));
+    assert_eq!(fresh.open_tree("t").unwrap().len().unwrap(), 0);
+    drop((fresh, again, t));
+    // Held by another process: refused after the wait.
+    let mut other = client(&url);
+    other
+        .execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&namespace_lock_key("account/a")],
+        )
+        .unwrap();
     let busy = here.remove().unwrap_err();
     assert!(busy.is_locked(), "{busy}");
-    drop(again);
+    drop(other);
     // Namespaces are checked; the URL's password never shows.
     let secret = url.replacen("://", "://wagw:hunter2@", 1);
     let bad = Location::postgres(&secret, "Account/A")
