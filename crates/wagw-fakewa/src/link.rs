@@ -281,7 +281,6 @@ impl FakeConnection {
             account_signature_key: Some(account_key.to_vec()),
             account_signature: Some(account_signature.to_vec()),
             device_signature: None,
-            ..Default::default()
         }
         .encode_to_vec();
         let hmac_key = match forgery {
