@@ -1216,3 +1216,6 @@ mod store;
 
 #[path = "cli/postgres.rs"]
 mod postgres;
+
+#[path = "cli/reliability.rs"]
+mod reliability;

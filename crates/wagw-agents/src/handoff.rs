@@ -1,9 +1,10 @@
 //! Handing a finished delivery's outcome over exactly once: to the caller still waiting
 //! for it ([`DeliveryWaiter`]), or else to the worker's completion channel ([`Completion`]).
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::outbox::DeliveryRecord;
 use crate::reply::AgentReply;
@@ -48,16 +49,30 @@ pub enum Waited {
     Pending,
 }
 
+/// Where outcomes go that no waiter took: the worker's completion channel, once it has one.
+pub(crate) type CompletionRoute = Arc<Mutex<Option<mpsc::UnboundedSender<Completion>>>>;
+
+/// Sends `completion` down `route`; false when there is no channel (or it closed).
+pub(crate) fn route(route: &CompletionRoute, completion: Completion) -> bool {
+    match &*route.lock().unwrap_or_else(PoisonError::into_inner) {
+        Some(tx) => tx.send(completion).is_ok(),
+        None => false,
+    }
+}
+
 /// A handle on one enqueued delivery's outcome. Exactly one of the waiter and the worker's
-/// completion channel receives each outcome, so replies are never sent twice.
+/// completion channel receives each outcome, so replies are never sent twice — and never
+/// lost: a waiter dropped with its outcome unread (a caller that stopped waiting, a turn
+/// abandoned at shutdown) hands it to the completion channel.
 #[derive(Debug)]
 pub struct DeliveryWaiter {
-    rx: oneshot::Receiver<DeliveryOutcome>,
+    rx: oneshot::Receiver<Completion>,
+    route: CompletionRoute,
 }
 
 impl DeliveryWaiter {
-    pub(crate) fn new(rx: oneshot::Receiver<DeliveryOutcome>) -> Self {
-        DeliveryWaiter { rx }
+    pub(crate) fn new(rx: oneshot::Receiver<Completion>, route: CompletionRoute) -> Self {
+        DeliveryWaiter { rx, route }
     }
 
     /// Waits up to `within` for the delivery to finish. A typical adapter waits a little
@@ -66,7 +81,7 @@ impl DeliveryWaiter {
     pub async fn wait(mut self, within: Duration) -> Waited {
         tokio::select! {
             res = &mut self.rx => match res {
-                Ok(outcome) => Waited::Done(outcome),
+                Ok(done) => Waited::Done(done.outcome),
                 // The sender was replaced or dropped: the outcome goes to the channel.
                 Err(_) => Waited::Pending,
             },
@@ -75,9 +90,23 @@ impl DeliveryWaiter {
                 // refused (and then routed to the completion channel), never lost.
                 self.rx.close();
                 match self.rx.try_recv() {
-                    Ok(outcome) => Waited::Done(outcome),
+                    Ok(done) => Waited::Done(done.outcome),
                     Err(_) => Waited::Pending,
                 }
+            }
+        }
+    }
+}
+
+impl Drop for DeliveryWaiter {
+    fn drop(&mut self) {
+        // Close first: a send racing with the drop is then refused and routed by the worker.
+        self.rx.close();
+        if let Ok(unread) = self.rx.try_recv() {
+            let id = unread.record.id.clone();
+            if !route(&self.route, unread) {
+                tracing::warn!(target: "wagw::agents", delivery = %id,
+                    "a finished delivery's outcome was not read and no completion channel takes it");
             }
         }
     }

@@ -15,10 +15,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::error::AgentsError;
-use crate::handoff::{Completion, DeliveryOutcome, DeliveryWaiter};
+use crate::handoff::{Completion, CompletionRoute, DeliveryOutcome, DeliveryWaiter};
 use crate::turn::{DeliveryId, TurnPayload};
 
 /// How many delivered records are kept for `wagw deliveries list --state delivered`.
@@ -205,7 +205,9 @@ pub struct OutboxCounts {
 struct Inner {
     tree: wagw_store::Tree,
     notify: Notify,
-    waiters: Mutex<HashMap<DeliveryId, oneshot::Sender<DeliveryOutcome>>>,
+    waiters: Mutex<HashMap<DeliveryId, oneshot::Sender<Completion>>>,
+    /// Where outcomes nobody waits for go (set by the worker).
+    completions: CompletionRoute,
     keep_delivered: usize,
 }
 
@@ -251,6 +253,7 @@ impl Outbox {
                 tree,
                 notify: Notify::new(),
                 waiters: Mutex::new(HashMap::new()),
+                completions: CompletionRoute::default(),
                 keep_delivered: keep,
             }),
         }
@@ -258,7 +261,7 @@ impl Outbox {
 
     fn waiters(
         &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<DeliveryId, oneshot::Sender<DeliveryOutcome>>> {
+    ) -> std::sync::MutexGuard<'_, HashMap<DeliveryId, oneshot::Sender<Completion>>> {
         // A panic elsewhere while holding the lock leaves a usable map.
         self.inner
             .waiters
@@ -313,7 +316,7 @@ impl Outbox {
                 return Err(e);
             }
         };
-        let waiter = DeliveryWaiter::new(rx);
+        let waiter = DeliveryWaiter::new(rx, self.inner.completions.clone());
         match existing {
             None => {
                 self.inner.tree.flush_async().await?;
@@ -337,7 +340,11 @@ impl Outbox {
                 if let Some(outcome) = finished
                     && let Some(tx) = self.waiters().remove(&old.id)
                 {
-                    let _ = tx.send(outcome);
+                    // A duplicate's outcome carries no replies: nothing to route if unread.
+                    let _ = tx.send(Completion {
+                        record: old.clone(),
+                        outcome,
+                    });
                 }
                 tracing::debug!(target: "wagw::agents", delivery = %old.id, state = %old.state, "duplicate enqueue ignored");
                 Ok(Enqueued {
@@ -483,6 +490,80 @@ impl Outbox {
         Ok(None)
     }
 
+    /// Agents with deliveries waiting for a retry (pending after at least one failed
+    /// attempt): the ones the worker is waiting to see recover.
+    pub(crate) fn agents_retrying(&self) -> Result<HashSet<String>, AgentsError> {
+        let mut out = HashSet::new();
+        for entry in self.inner.tree.scan_prefix([PENDING]) {
+            let (key, _) = entry?;
+            if let Some(id) = id_of_index(&key)
+                && let Some(record) = self.get(&id)?
+                && record.attempts > 0
+            {
+                out.insert(record.agent_id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Makes `agent`'s deliveries that wait in backoff due at `now_ms` (the agent answered
+    /// again, so waiting out the backoff only delays recovery). The worker's concurrency
+    /// still paces them. Deliveries in `exclude` (in flight) are left alone: their attempt
+    /// rewrites them. Returns how many were moved.
+    pub(crate) async fn hurry(
+        &self,
+        agent: &str,
+        now_ms: u64,
+        exclude: &HashSet<DeliveryId>,
+    ) -> Result<usize, AgentsError> {
+        let mut moved = Vec::new();
+        for entry in self.inner.tree.scan_prefix([PENDING]) {
+            let (key, _) = entry?;
+            if due_of_index(&key).is_none_or(|due| due <= now_ms) {
+                continue;
+            }
+            let Some(id) = id_of_index(&key) else {
+                continue;
+            };
+            if exclude.contains(&id) {
+                continue;
+            }
+            if let Some(record) = self.get(&id)?
+                && record.agent_id == agent
+                && record.state == DeliveryState::Pending
+            {
+                let mut after = record.clone();
+                after.next_attempt_at_ms = Some(now_ms);
+                moved.push((record, after));
+            }
+        }
+        if moved.is_empty() {
+            return Ok(0);
+        }
+        let writes = moved
+            .iter()
+            .map(|(before, after)| {
+                Ok((
+                    before.index_key(),
+                    after.index_key(),
+                    record_key(&after.id),
+                    encode(after)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, AgentsError>>()?;
+        self.inner.tree.transaction(|t| {
+            for (old_index, new_index, rkey, value) in &writes {
+                t.remove(old_index.as_slice())?;
+                t.insert(rkey.as_slice(), value.as_slice())?;
+                t.insert(new_index.as_slice(), [])?;
+            }
+            Ok::<_, AgentsError>(())
+        })?;
+        self.inner.tree.flush_async().await?;
+        self.inner.notify.notify_one();
+        Ok(moved.len())
+    }
+
     /// Notes on a delivered record that some of its replies could not be sent (what and
     /// why), so `wagw deliveries` and `GET /v1/deliveries` show it beside the delivery.
     /// Returns false when there is no such delivered record (not a webhook turn, trimmed).
@@ -557,12 +638,18 @@ impl Outbox {
     ) -> Option<Completion> {
         let waiter = self.waiters().remove(&record.id);
         match waiter {
-            Some(tx) => match tx.send(outcome) {
-                Ok(()) => None,
-                Err(outcome) => Some(Completion { record, outcome }),
-            },
+            Some(tx) => tx.send(Completion { record, outcome }).err(),
             None => Some(Completion { record, outcome }),
         }
+    }
+
+    /// Routes outcomes nobody waits for (including those a waiter dropped unread) to `tx`.
+    pub(crate) fn route_completions(&self, tx: mpsc::UnboundedSender<Completion>) {
+        *self
+            .inner
+            .completions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(tx);
     }
 
     /// Wakes the worker (something was enqueued or replayed).
@@ -747,5 +834,28 @@ mod tests {
             e.waiter.wait(Duration::from_secs(1)).await,
             Waited::Done(DeliveryOutcome::Dead { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn an_outcome_a_dropped_waiter_did_not_read_reaches_the_completions() {
+        let o = outbox(10);
+        let (tx, mut completions) = mpsc::unbounded_channel();
+        o.route_completions(tx);
+        let e = o.enqueue("w", &turn("c"), 0).await.unwrap();
+        let rec = o.get(&e.id).unwrap().unwrap();
+        let replies = vec![crate::AgentReply {
+            text: Some("the answer".into()),
+            ..Default::default()
+        }];
+        let outcome = DeliveryOutcome::Delivered {
+            status: 200,
+            replies,
+        };
+        // The outcome lands in the waiter, whose caller then stops waiting without reading.
+        assert!(o.hand_off(rec.clone(), outcome.clone()).is_none());
+        drop(e);
+        let c = completions.try_recv().expect("routed to the completions");
+        assert_eq!((c.record.id, c.outcome), (rec.id, outcome));
+        assert!(completions.try_recv().is_err(), "exactly once");
     }
 }

@@ -137,6 +137,12 @@ pub struct WebhookWorker {
     completions: Option<mpsc::UnboundedSender<Completion>>,
     concurrency: usize,
     shutdown_grace: Duration,
+    /// Agents whose last attempt failed and that have deliveries waiting in backoff: the
+    /// first success of one of them makes the rest due at once.
+    retrying: Mutex<HashSet<String>>,
+    /// Agents that answered again, for the loop to reschedule (it alone knows what is in
+    /// flight, which must not be touched).
+    recovered: Mutex<Vec<String>>,
 }
 
 impl std::fmt::Debug for WebhookWorker {
@@ -175,12 +181,15 @@ impl WebhookWorker {
             completions: None,
             concurrency: DEFAULT_CONCURRENCY,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            retrying: Mutex::new(HashSet::new()),
+            recovered: Mutex::new(Vec::new()),
         })
     }
 
     /// Where outcomes nobody waited for go (see [`Completion`]). Without it they are logged
     /// and their replies dropped.
     pub fn completions(mut self, tx: mpsc::UnboundedSender<Completion>) -> Self {
+        self.outbox.route_completions(tx.clone());
         self.completions = Some(tx);
         self
     }
@@ -217,9 +226,17 @@ impl WebhookWorker {
         tokio::pin!(shutdown);
         let mut in_flight: HashSet<DeliveryId> = HashSet::new();
         let mut tasks: JoinSet<DeliveryId> = JoinSet::new();
+        // Deliveries left in backoff by an earlier run recover as promptly as this run's.
+        match this.outbox.agents_retrying() {
+            Ok(agents) => this.retrying_set().extend(agents),
+            Err(e) => {
+                tracing::warn!(target: TARGET, error = %e, "could not read which agents were being retried")
+            }
+        }
         tracing::info!(target: TARGET, concurrency = this.concurrency, "webhook worker started");
         loop {
             let now = this.clock.now_ms();
+            this.hurry_recovered(now, &in_flight).await;
             let mut wait = IDLE_RECHECK;
             let free = this.concurrency.saturating_sub(in_flight.len());
             let scheduled = if free > 0 {
@@ -312,6 +329,7 @@ impl WebhookWorker {
                 after.next_attempt_at_ms = None;
                 after.finished_at_ms = Some(now);
                 self.outbox.update(&record, &after).await?;
+                self.recovered(&after.agent_id);
                 let status = attempted.status.unwrap_or(200);
                 tracing::info!(target: TARGET, delivery = %after.id, agent = %after.agent_id, attempt = after.attempts, status, replies = replies.len(), "webhook delivered");
                 self.complete(after, DeliveryOutcome::Delivered { status, replies });
@@ -341,8 +359,47 @@ impl WebhookWorker {
                 let due = now.saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
                 after.next_attempt_at_ms = Some(due);
                 self.outbox.update(&record, &after).await?;
+                self.retrying_set().insert(after.agent_id.clone());
                 tracing::warn!(target: TARGET, delivery = %after.id, agent = %after.agent_id, attempt = after.attempts, max_attempts = target.max_attempts, retry_in_ms = delay.as_millis() as u64, %error, "webhook attempt failed; will retry");
                 Ok(())
+            }
+        }
+    }
+
+    fn retrying_set(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.retrying.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `agent` answered: if it had deliveries waiting in backoff, the loop makes them due
+    /// now (an outage then ends in seconds, not after the longest backoff).
+    fn recovered(&self, agent: &str) {
+        if self.retrying_set().remove(agent) {
+            self.recovered
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(agent.to_owned());
+        }
+    }
+
+    /// Reschedules the waiting deliveries of the agents that answered again, leaving those
+    /// in flight alone.
+    async fn hurry_recovered(&self, now: u64, in_flight: &HashSet<DeliveryId>) {
+        let agents = std::mem::take(
+            &mut *self
+                .recovered
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for agent in agents {
+            match self.outbox.hurry(&agent, now, in_flight).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(target: TARGET, agent, deliveries = n, "agent answers again; retrying its waiting deliveries now");
+                }
+                Err(e) => {
+                    // They keep their backoff schedule; nothing is lost.
+                    tracing::warn!(target: TARGET, agent, error = %e, "could not reschedule the agent's waiting deliveries");
+                }
             }
         }
     }

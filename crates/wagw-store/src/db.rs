@@ -611,15 +611,23 @@ impl Db {
 
     /// Runs a read on PostgreSQL (inside the pending transaction when one is open, so it sees
     /// the pending writes).
+    ///
+    /// Outside a transaction nothing is pending, so a read that finds the connection lost
+    /// (the server restarted) is retried once on a new connection.
     pub(crate) fn pg_read<T: Send + 'static>(
         &self,
         op: &'static str,
-        f: impl FnOnce(&mut pg::Session) -> pg::PgResult<T> + Send + 'static,
+        f: impl FnOnce(&mut pg::Session) -> pg::PgResult<T> + Send + Clone + 'static,
     ) -> Result<T> {
         let path = &self.inner.path;
         let mut guard = self.pg_conn().ok_or_else(|| wrong_engine(path))?;
         let conn = live_pg(&mut guard, path)?;
-        let r = conn.call(path, op, f);
+        let outside = !conn.in_tx;
+        let mut r = conn.call(path, op, f.clone());
+        if r.is_err() && outside && conn.is_closed() {
+            conn.revive(path)?;
+            r = conn.call(path, op, f);
+        }
         if let Err(e) = &r {
             conn.after_error(path, e);
         }
@@ -695,11 +703,15 @@ fn wrong_engine(path: &Path) -> StoreError {
     }
 }
 
+/// The PostgreSQL connection, connected again first when it was lost with nothing pending
+/// ([`pg::Conn::revive`]).
 fn live_pg<'a>(
     guard: &'a mut MutexGuard<'_, Option<pg::Conn>>,
     path: &Path,
 ) -> Result<&'a mut pg::Conn> {
-    live_conn(guard, path, |conn| &conn.failed)
+    let conn = live_conn(guard, path, |conn| &conn.failed)?;
+    conn.revive(path)?;
+    Ok(conn)
 }
 
 /// Rolls the PostgreSQL savepoint back unless released (also when the closure panicked).

@@ -16,7 +16,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -305,6 +306,13 @@ pub(crate) struct Conn {
     /// acknowledged.
     pub(crate) failed: Option<String>,
     lock_key: i64,
+    /// Set on the connection's thread when a statement failed and the client found the
+    /// connection closed (the server restarted, or the network dropped it).
+    closed: Arc<AtomicBool>,
+    /// To connect again after `closed` ([`Conn::revive`]); the URL holds the password and
+    /// is never shown.
+    url: String,
+    namespace: String,
 }
 
 pub(crate) type PgResult<T> = std::result::Result<T, postgres::Error>;
@@ -323,8 +331,13 @@ impl Conn {
             source: "the database connection's thread has ended".into(),
         };
         let (tx, rx) = mpsc::sync_channel(1);
+        let closed = self.closed.clone();
         let job: Job = Box::new(move |s| {
-            let _ = tx.send(f(s));
+            let r = f(s);
+            if r.is_err() && s.client.is_closed() {
+                closed.store(true, Ordering::SeqCst);
+            }
+            let _ = tx.send(r);
         });
         self.jobs
             .as_ref()
@@ -337,10 +350,62 @@ impl Conn {
         }
     }
 
+    /// True when a statement found the connection closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Connects again when the connection was found closed and no transaction was open
+    /// (so no write is lost: pending writes live only in an open transaction, and a handle
+    /// that lost some has failed). The namespace is locked again and the schema version
+    /// checked, as at open. A failed attempt leaves the handle as it was, for the next call
+    /// to try again.
+    pub(crate) fn revive(&mut self, path: &Path) -> Result<()> {
+        if self.in_tx || !self.closed.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let mut fresh = connect(&self.url, &self.namespace, path, self.lock_key)?;
+        let ready =
+            lock(&fresh, path, self.lock_key).and_then(|()| match read_version(&fresh, path)? {
+                Some(v) => check_version(path, v).map(|_| ()),
+                None => Err(StoreError::Corrupt {
+                    path: path.to_path_buf(),
+                    detail: "the wagw schema is gone from the database".into(),
+                }),
+            });
+        if let Err(e) = ready {
+            fresh.jobs.take();
+            if let Some(t) = fresh.thread.take() {
+                let _ = t.join();
+            }
+            return Err(e);
+        }
+        std::mem::swap(&mut self.jobs, &mut fresh.jobs);
+        std::mem::swap(&mut self.thread, &mut fresh.thread);
+        self.closed.store(false, Ordering::SeqCst);
+        self.dirty = false;
+        // The old connection's thread ends with its channel.
+        fresh.jobs.take();
+        if let Some(t) = fresh.thread.take() {
+            let _ = t.join();
+        }
+        tracing::info!(target: "wagw::store", path = %path.display(),
+            "reconnected to the database after the connection was lost (nothing was pending)");
+        Ok(())
+    }
+
     /// Opens the pending transaction when none is.
     pub(crate) fn begin(&mut self, path: &Path) -> Result<()> {
         if !self.in_tx {
-            self.call(path, "begin", |s| s.batch("BEGIN"))?;
+            if let Err(e) = self.call(path, "begin", |s| s.batch("BEGIN")) {
+                // Nothing is pending outside a transaction: a lost connection is replaced
+                // and the write goes on, instead of failing the first write after a restart.
+                if !self.closed.load(Ordering::SeqCst) {
+                    return Err(e);
+                }
+                self.revive(path)?;
+                self.call(path, "begin", |s| s.batch("BEGIN"))?;
+            }
             self.in_tx = true;
             self.dirty = false;
         }
@@ -468,16 +533,17 @@ fn connect(url: &str, namespace: &str, path: &Path, lock_key: i64) -> Result<Con
         dirty: false,
         failed: None,
         lock_key,
+        closed: Arc::new(AtomicBool::new(false)),
+        url: url.to_owned(),
+        namespace: namespace.to_owned(),
     })
 }
 
-/// Connects, migrates the database, registers and locks the namespace.
-pub(crate) fn open(url: &str, namespace: &str, path: &Path, create: bool) -> Result<(Conn, u32)> {
-    let lock_key = namespace_lock_key(namespace);
-    let mut conn = connect(url, namespace, path, lock_key)?;
-    // Waited for server-side, briefly: the connection of a process that was just killed
-    // keeps its lock until the server notices the hang-up (a moment later), and a restart
-    // right after a crash must not fail on it. A live holder is refused after the wait.
+/// Takes the namespace's lock on `conn`, waiting up to [`NAMESPACE_LOCK_WAIT`] server-side:
+/// the connection of a process that was just killed keeps its lock until the server
+/// notices the hang-up (a moment later), and a restart right after a crash must not fail on
+/// it. A live holder is [`StoreError::Locked`] after the wait.
+fn lock(conn: &Conn, path: &Path, lock_key: i64) -> Result<()> {
     let locked = conn.call(path, "lock the namespace", move |s| {
         s.batch(&format!(
             "SET lock_timeout = {}",
@@ -490,19 +556,23 @@ pub(crate) fn open(url: &str, namespace: &str, path: &Path, create: bool) -> Res
             Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => Ok(false),
             Err(e) => Err(e),
         }
-    });
-    match locked {
-        Ok(true) => {}
-        Ok(false) => {
-            conn.jobs.take();
-            return Err(StoreError::Locked {
-                path: path.to_path_buf(),
-            });
-        }
-        Err(e) => {
-            conn.jobs.take();
-            return Err(e);
-        }
+    })?;
+    if locked {
+        Ok(())
+    } else {
+        Err(StoreError::Locked {
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+/// Connects, migrates the database, registers and locks the namespace.
+pub(crate) fn open(url: &str, namespace: &str, path: &Path, create: bool) -> Result<(Conn, u32)> {
+    let lock_key = namespace_lock_key(namespace);
+    let mut conn = connect(url, namespace, path, lock_key)?;
+    if let Err(e) = lock(&conn, path, lock_key) {
+        conn.jobs.take();
+        return Err(e);
     }
     let prepared = migrate(&conn, path).and_then(|version| {
         let ns = namespace.to_owned();

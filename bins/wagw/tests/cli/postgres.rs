@@ -1,6 +1,7 @@
 //! `storage.url` through the built `wagw` (issue 14): the gateway keeps its state in
 //! PostgreSQL across a SIGTERM and a SIGKILL, creates no SQLite file, `wagw store status |
-//! migrate` list and migrate the namespaces, and the URL's password is printed nowhere; a
+//! migrate` list and migrate the namespaces, a restart of the database under a running
+//! gateway is survived, and the URL's password is printed nowhere; a
 //! URL that is not PostgreSQL's is a positioned config error, and a server that does not
 //! answer a clear start error. The server is a real one the tests start
 //! (`wagw_store::test_support`; skipped without PostgreSQL, failing under `CI=true`).
@@ -306,4 +307,42 @@ fn a_database_that_does_not_answer_fails_the_start_clearly() {
     );
     assert!(!err.contains("hunter2"), "{err}");
     assert!(!data.join("state").exists());
+}
+
+/// The database restarts under a running gateway (maintenance, a failover): the gateway goes
+/// on without a restart of its own, and what it acknowledged before and after is kept.
+#[test]
+fn the_gateway_survives_a_restart_of_the_database() {
+    let Some(mut server) = TestPostgres::start_own() else {
+        return;
+    };
+    let url = server.fresh_database();
+    let body = serde_json::json!({
+        "gateway": { "agents": [ { "id": "main", "type": "echo" } ] },
+        "channels": { "whatsapp": { "dmPolicy": "pairing" } },
+        "storage": { "url": url },
+    })
+    .to_string();
+    let d = Daemon::start(&body);
+    d.wait_connected("default");
+    let o = d.cli(&["allow", "add", "+15550006666"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    server.crash();
+    server.restart();
+    let o = d.cli(&["allow", "add", "+15550007777"]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), d.log());
+    let list = allowed(&d);
+    assert!(
+        list.contains("+15550006666") && list.contains("+15550007777"),
+        "{list}\n{}",
+        d.log()
+    );
+    // Messages still flow: a stranger gets a pairing request, stored.
+    d.inbound("+15550008888", "anyone there?");
+    wait_for("the pairing request after the restart", 30, || {
+        pairing_phones(&d)
+            .iter()
+            .any(|p| p == "+15550008888")
+            .then_some(())
+    });
 }

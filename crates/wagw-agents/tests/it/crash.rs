@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use wagw_agents::*;
 
-use crate::receiver::{Receiver, Response, free_port};
+use crate::receiver::{Receiver, Response, reserve_port};
 use crate::support::*;
 
 const DIR_VAR: &str = "WAGW_AGENTS_CRASH_DIR";
@@ -55,8 +55,8 @@ async fn child_enqueues_then_hangs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pending_deliveries_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let addr = free_port();
-    let url = format!("http://{addr}/hook");
+    let port = reserve_port();
+    let url = format!("http://{}/hook", port.addr);
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "crash::child_enqueues_then_hangs",
@@ -98,7 +98,7 @@ async fn pending_deliveries_survive_sigkill() {
     );
     assert!(before.iter().all(|r| r.attempts >= 1), "{before:#?}");
 
-    let receiver = Receiver::start_on(addr, |_, _| Response::status(200)).await;
+    let receiver = Receiver::start_reserved(port, |_, _| Response::status(200)).await;
     let (tx, mut done) = tokio::sync::mpsc::unbounded_channel();
     let worker = WebhookWorker::new(
         outbox.clone(),

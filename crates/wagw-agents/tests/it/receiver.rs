@@ -93,6 +93,23 @@ impl Drop for Receiver {
 }
 
 /// A free loopback port nobody listens on (for "the receiver is down").
+/// A loopback port bound but not listening: connections to it are refused (an agent that
+/// is down) until [`Receiver::start_reserved`] listens on it, and meanwhile no other test
+/// can be handed the same port (which a released "free" port allows).
+pub struct ReservedPort {
+    socket: tokio::net::TcpSocket,
+    pub addr: SocketAddr,
+}
+
+pub fn reserve_port() -> ReservedPort {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    ReservedPort { socket, addr }
+}
+
+/// A port nobody listens on now; only for a server in another process that binds it
+/// itself (it may be handed to someone else in between: prefer [`reserve_port`]).
 pub fn free_port() -> SocketAddr {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap()
@@ -106,11 +123,25 @@ impl Receiver {
         Self::start_on("127.0.0.1:0".parse().unwrap(), behaviour).await
     }
 
+    /// Starts listening on a port reserved earlier (the agent comes back).
+    pub async fn start_reserved(
+        port: ReservedPort,
+        behaviour: impl Fn(&Request, usize) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        Self::serve_on(port.socket.listen(1024).unwrap(), behaviour)
+    }
+
     pub async fn start_on(
         addr: SocketAddr,
         behaviour: impl Fn(&Request, usize) -> Response + Send + Sync + 'static,
     ) -> Self {
-        let listener = TcpListener::bind(addr).await.unwrap();
+        Self::serve_on(TcpListener::bind(addr).await.unwrap(), behaviour)
+    }
+
+    fn serve_on(
+        listener: TcpListener,
+        behaviour: impl Fn(&Request, usize) -> Response + Send + Sync + 'static,
+    ) -> Self {
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let arrived = Arc::new(Notify::new());

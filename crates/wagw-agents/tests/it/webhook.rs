@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use wagw_agents::*;
 
-use crate::receiver::{Receiver, Response, free_port};
+use crate::receiver::{Receiver, Response, reserve_port};
 use crate::support::*;
 
 struct Running {
@@ -46,10 +46,20 @@ impl Running {
     }
 
     async fn completion(&mut self) -> Completion {
-        tokio::time::timeout(Duration::from_secs(10), self.done.recv())
-            .await
-            .expect("a completion")
-            .unwrap()
+        match tokio::time::timeout(Duration::from_secs(10), self.done.recv()).await {
+            Ok(done) => done.unwrap(),
+            Err(_) => {
+                let all: Vec<_> = [
+                    DeliveryState::Pending,
+                    DeliveryState::Delivered,
+                    DeliveryState::Dead,
+                ]
+                .iter()
+                .map(|s| self.outbox.list(*s, 100).unwrap())
+                .collect();
+                panic!("no completion within 10 s; the outbox holds {all:#?}")
+            }
+        }
     }
 
     async fn stop(mut self) {
@@ -127,8 +137,8 @@ async fn signed_delivery_with_replies_in_line() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receiver_down_for_a_while_then_every_delivery_arrives_once_delivered() {
-    let addr = free_port();
-    let url = format!("http://{addr}/hook");
+    let port = reserve_port();
+    let url = format!("http://{}/hook", port.addr);
     let mut run = Running::start(vec![target("bot", &url, 50)]);
     let ids: Vec<String> = (0..5).map(|i| format!("down-{i}")).collect();
     for id in &ids {
@@ -155,7 +165,7 @@ async fn receiver_down_for_a_while_then_every_delivery_arrives_once_delivered() 
             "{rec:?}"
         );
     }
-    let receiver = Receiver::start_on(addr, |_, _| Response::status(204)).await;
+    let receiver = Receiver::start_reserved(port, |_, _| Response::status(204)).await;
     let mut seen = BTreeSet::new();
     for _ in 0..ids.len() {
         let done = run.completion().await;
@@ -426,5 +436,59 @@ async fn removed_agent_dead_letters_and_reload_applies() {
         DeliveryOutcome::Delivered { .. }
     ));
     assert_eq!(receiver.requests().len(), 1);
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_outage_the_first_success_brings_the_waiting_deliveries_at_once() {
+    let port = reserve_port();
+    let url = format!("http://{}/hook", port.addr);
+    // A backoff far longer than this test may take: only the recovery rule can deliver
+    // the waiting ones in time.
+    let mut slow = target("bot", &url, 50);
+    slow.backoff = Backoff {
+        initial_ms: 600_000,
+        max_ms: 600_000,
+        factor: 2.0,
+        jitter: 0.0,
+    };
+    let mut run = Running::start(vec![slow]);
+    let waiting: Vec<String> = (0..4).map(|i| format!("out-{i}")).collect();
+    for id in &waiting {
+        drop(
+            run.outbox
+                .enqueue("bot", &turn(id, serde_json::json!({})), 0)
+                .await
+                .unwrap(),
+        );
+    }
+    for id in &waiting {
+        let rec = wait_record(&run.outbox, id, Duration::from_secs(10), |r| {
+            r.attempts == 1 && r.next_attempt_at_ms.is_some()
+        })
+        .await;
+        assert_eq!(rec.state, DeliveryState::Pending, "{rec:?}");
+    }
+    // The agent is back; a new turn gets through at once, and the waiting ones follow.
+    let receiver = Receiver::start_reserved(port, |_, _| Response::status(204)).await;
+    drop(
+        run.outbox
+            .enqueue("bot", &turn("fresh", serde_json::json!({})), 0)
+            .await
+            .unwrap(),
+    );
+    let mut seen = BTreeSet::new();
+    for _ in 0..=waiting.len() {
+        let done = run.completion().await;
+        assert!(
+            matches!(done.outcome, DeliveryOutcome::Delivered { status: 204, .. }),
+            "{done:?}"
+        );
+        seen.insert(done.record.id.to_string());
+    }
+    let mut expected: BTreeSet<String> = waiting.iter().cloned().collect();
+    expected.insert("fresh".into());
+    assert_eq!(seen, expected);
+    assert_eq!(receiver.requests().len(), expected.len(), "each once");
     run.stop().await;
 }

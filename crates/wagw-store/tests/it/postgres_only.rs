@@ -303,3 +303,43 @@ fn a_server_that_does_not_answer_fails_the_open_quickly_without_the_password() {
     );
     assert!(!err.to_string().contains("hunter2"), "{err}");
 }
+
+#[test]
+fn a_handle_with_nothing_pending_reconnects_after_the_server_restarts() {
+    let Some(mut server) = TestPostgres::start_own() else {
+        return;
+    };
+    let url = server.fresh_database();
+    let db = Db::open_postgres(&url, "state", &OpenOptions::default()).unwrap();
+    let t = db.open_tree("t").unwrap();
+    t.insert(b"acked", b"1").unwrap();
+    db.flush().unwrap();
+    // The server goes away and comes back while nothing is pending (a restart, a failover).
+    server.crash();
+    server.restart();
+    // The first read finds the connection closed; with nothing pending, the handle connects
+    // again, relocks the namespace and answers (the read is retried once).
+    assert_eq!(t.get(b"acked").unwrap().as_deref(), Some(&b"1"[..]));
+    t.insert(b"after", b"2").unwrap();
+    db.flush().unwrap();
+    // The same for a write that comes first after another restart.
+    server.crash();
+    server.restart();
+    t.insert(b"later", b"3").unwrap();
+    db.flush().unwrap();
+    // It holds the namespace again: another opener is refused.
+    let mut other = client(&url);
+    let held: bool = other
+        .query_one(
+            "SELECT pg_try_advisory_lock($1)",
+            &[&namespace_lock_key("state")],
+        )
+        .unwrap()
+        .get(0);
+    assert!(!held, "the reconnected handle does not hold the namespace");
+    drop((t, db));
+    assert_eq!(
+        keys_after_reopen(&url, "state"),
+        [b"acked".to_vec(), b"after".to_vec(), b"later".to_vec()]
+    );
+}
