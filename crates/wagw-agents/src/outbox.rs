@@ -19,6 +19,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::error::AgentsError;
 use crate::handoff::{Completion, CompletionRoute, DeliveryOutcome, DeliveryWaiter};
+use crate::reply::AgentReply;
 use crate::turn::{DeliveryId, TurnPayload};
 
 /// How many delivered records are kept for `wagw deliveries list --state delivered`.
@@ -115,11 +116,29 @@ pub struct DeliveryRecord {
     /// How many times an operator replayed it.
     #[serde(default)]
     pub replays: u32,
+    /// The agent's replies, stored with the delivery's completion, so a crash before they
+    /// reach WhatsApp does not lose them (sent after the restart).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replies: Vec<AgentReply>,
+    /// When the replies were sent (or given up on, see `last_error`); `None` while they
+    /// still have to go out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replies_sent_at_ms: Option<u64>,
+    /// The WhatsApp message ids the replies went out as.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reply_ids: Vec<String>,
     /// The turn JSON, exactly as POSTed on every attempt.
     pub body: String,
 }
 
 impl DeliveryRecord {
+    /// True when the agent's replies are stored but not yet sent.
+    pub fn replies_unsent(&self) -> bool {
+        self.state == DeliveryState::Delivered
+            && !self.replies.is_empty()
+            && self.replies_sent_at_ms.is_none()
+    }
+
     fn index_key(&self) -> Vec<u8> {
         let at = match self.state {
             DeliveryState::Pending => self.next_attempt_at_ms.unwrap_or(0),
@@ -292,6 +311,9 @@ impl Outbox {
             last_status: None,
             last_error: None,
             replays: 0,
+            replies: Vec::new(),
+            replies_sent_at_ms: None,
+            reply_ids: Vec::new(),
             body: turn.json.clone(),
         };
         let rkey = record_key(&record.id);
@@ -564,28 +586,51 @@ impl Outbox {
         Ok(moved.len())
     }
 
-    /// Notes on a delivered record that some of its replies could not be sent (what and
-    /// why), so `wagw deliveries` and `GET /v1/deliveries` show it beside the delivery.
-    /// Returns false when there is no such delivered record (not a webhook turn, trimmed).
-    pub async fn note_reply_failures(
+    /// Records that a delivered turn's replies went out (`ids`, their WhatsApp message
+    /// ids) and what of them could not be sent (`failures`, shown as `last_error`), so they
+    /// are not sent again after a restart. Returns false when there is no such delivered
+    /// record (not a webhook turn, or trimmed).
+    pub async fn replies_sent(
         &self,
         id: &DeliveryId,
+        ids: &[String],
         failures: &[String],
+        now_ms: u64,
     ) -> Result<bool, AgentsError> {
         let Some(before) = self.get(id)? else {
             return Ok(false);
         };
-        if before.state != DeliveryState::Delivered || failures.is_empty() {
+        if before.state != DeliveryState::Delivered {
             return Ok(false);
         }
         let mut after = before.clone();
-        let note = format!("replies not sent: {}", failures.join("; "));
-        after.last_error = Some(match before.last_error.as_deref() {
-            Some(earlier) if !earlier.is_empty() => format!("{earlier}; {note}"),
-            _ => note,
-        });
+        after.replies_sent_at_ms = Some(now_ms);
+        after.reply_ids.extend(ids.iter().cloned());
+        if !failures.is_empty() {
+            let note = format!("replies not sent: {}", failures.join("; "));
+            after.last_error = Some(match before.last_error.as_deref() {
+                Some(earlier) if !earlier.is_empty() => format!("{earlier}; {note}"),
+                _ => note,
+            });
+        }
         self.update(&before, &after).await?;
         Ok(true)
+    }
+
+    /// Delivered turns whose replies are stored but were never sent (the process stopped in
+    /// between), oldest first.
+    pub fn unsent_replies(&self) -> Result<Vec<DeliveryRecord>, AgentsError> {
+        let mut out = Vec::new();
+        for entry in self.inner.tree.scan_prefix([DELIVERED]) {
+            let (key, _) = entry?;
+            if let Some(id) = id_of_index(&key)
+                && let Some(record) = self.get(&id)?
+                && record.replies_unsent()
+            {
+                out.push(record);
+            }
+        }
+        Ok(out)
     }
 
     /// Rewrites a pending record after an attempt (to its new state), moving its index key.
@@ -618,12 +663,21 @@ impl Outbox {
             return Ok(());
         }
         let mut batch = wagw_store::Batch::default();
-        for entry in self.inner.tree.scan_prefix([DELIVERED]).take(excess) {
+        let mut dropped = 0;
+        for entry in self.inner.tree.scan_prefix([DELIVERED]) {
+            if dropped >= excess {
+                break;
+            }
             let (key, _) = entry?;
             if let Some(id) = id_of_index(&key) {
+                // Replies still to send are kept until they went out.
+                if self.get(&id)?.is_some_and(|r| r.replies_unsent()) {
+                    continue;
+                }
                 batch.remove(record_key(&id));
             }
             batch.remove(key);
+            dropped += 1;
         }
         self.inner.tree.apply_batch(batch)?;
         Ok(())
@@ -834,6 +888,66 @@ mod tests {
             e.waiter.wait(Duration::from_secs(1)).await,
             Waited::Done(DeliveryOutcome::Dead { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn stored_replies_stay_until_marked_sent_and_are_never_trimmed_before() {
+        let o = outbox(1);
+        let mut unsent = Vec::new();
+        for id in ["r1", "r2", "r3"] {
+            let e = o.enqueue("w", &turn(id), 0).await.unwrap();
+            let before = o.get(&e.id).unwrap().unwrap();
+            let mut after = finish(before.clone(), DeliveryState::Delivered, 10);
+            if id != "r3" {
+                after.replies = vec![crate::AgentReply {
+                    text: Some(format!("answer {id}")),
+                    ..Default::default()
+                }];
+                unsent.push(e.id.clone());
+            }
+            o.update(&before, &after).await.unwrap();
+        }
+        // keep_delivered is 1, yet the two with unsent replies are kept.
+        let waiting: Vec<DeliveryId> = o
+            .unsent_replies()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(waiting, unsent);
+        assert!(
+            o.replies_sent(&unsent[0], &["M1".into()], &[], 20)
+                .await
+                .unwrap()
+        );
+        let r1 = o.get(&unsent[0]).unwrap();
+        // Sent, so now trimmable: it may be gone already, and is never listed as unsent.
+        if let Some(r1) = r1 {
+            assert_eq!(
+                (r1.replies_sent_at_ms, r1.reply_ids),
+                (Some(20), vec!["M1".to_owned()])
+            );
+        }
+        let waiting: Vec<DeliveryId> = o
+            .unsent_replies()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(waiting, vec![unsent[1].clone()]);
+        // Failures are noted; a pending delivery is not marked.
+        assert!(
+            o.replies_sent(&unsent[1], &[], &["media[0]: refused".into()], 30)
+                .await
+                .unwrap()
+        );
+        let r2 = o.get(&unsent[1]).unwrap().unwrap();
+        assert_eq!(
+            r2.last_error.as_deref(),
+            Some("replies not sent: media[0]: refused")
+        );
+        let pending = o.enqueue("w", &turn("p"), 0).await.unwrap();
+        assert!(!o.replies_sent(&pending.id, &[], &[], 40).await.unwrap());
     }
 
     #[tokio::test]

@@ -328,6 +328,8 @@ impl WebhookWorker {
                 after.state = DeliveryState::Delivered;
                 after.next_attempt_at_ms = None;
                 after.finished_at_ms = Some(now);
+                // Committed with the completion: a crash before they are sent loses nothing.
+                after.replies = replies.clone();
                 self.outbox.update(&record, &after).await?;
                 self.recovered(&after.agent_id);
                 let status = attempted.status.unwrap_or(200);

@@ -92,7 +92,9 @@ pub use media::MediaOutcome;
 pub use metrics::{AccountMetrics, MetricsSnapshot};
 pub use outbound::SendReport;
 pub use settings::{AccountSettings, GatewaySettings, RuntimeOptions};
-pub use sink::{AgentSink, MediaSource, NullSink, Reply, SinkError, TurnKey, sink_fn};
+pub use sink::{
+    AgentSink, MediaSource, NullSink, RepliesOutcome, Reply, SinkError, TurnKey, sink_fn,
+};
 pub use store::{
     DedupeRecord, DedupeStore, GatewayEvent, GatewayStore, STATE_FILE, StoreOptions, StoredEvent,
 };

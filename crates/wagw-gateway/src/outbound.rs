@@ -213,13 +213,14 @@ impl Account {
     }
 
     /// Sends an agent's reply to the chat a turn came from; failures are logged, recorded
-    /// as `sendFailed` events and returned (part and cause) for the delivery record.
+    /// as `sendFailed` events and added (part and cause) to `outcome` with the sent ids.
     pub(crate) async fn send_reply(
         &self,
         chat: &Jid,
         reply: Reply,
         is_self_chat: bool,
-    ) -> Vec<String> {
+        outcome: &mut crate::sink::RepliesOutcome,
+    ) {
         match self
             .deliver(
                 chat,
@@ -236,12 +237,13 @@ impl Account {
                     tracing::warn!(target: "wagw::outbound", account = %self.id(), %chat,
                         failed = report.failed.len(), sent = report.sent.len(), "reply partly sent");
                 }
-                report.failures()
+                outcome.failures.extend(report.failures());
+                outcome.sent.extend(report.sent.into_iter().map(|s| s.id));
             }
             Err(e) => {
                 tracing::warn!(target: "wagw::outbound", account = %self.id(), %chat,
                     error = %e, "reply not sent");
-                vec![format!("reply not sent: {e}")]
+                outcome.failures.push(format!("reply not sent: {e}"));
             }
         }
     }

@@ -115,13 +115,15 @@ impl Account {
             tracing::warn!(target: "wagw::inbound", account = %self.id(), %chat,
                 "ack reaction still pending; sending the reply without waiting longer");
         }
-        let mut failures = Vec::new();
+        if replies.is_empty() {
+            return;
+        }
+        let mut outcome = crate::sink::RepliesOutcome::default();
         for reply in replies {
-            failures.extend(self.send_reply(&chat, reply, admitted.is_self_chat).await);
+            self.send_reply(&chat, reply, admitted.is_self_chat, &mut outcome)
+                .await;
         }
-        if !failures.is_empty() {
-            self.shared.sink.replies_failed(&key, &failures).await;
-        }
+        self.shared.sink.replies_sent(&key, &outcome).await;
     }
 
     /// Normalizes the message into a turn, injecting (and clearing) the group's pending

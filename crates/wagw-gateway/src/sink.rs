@@ -107,12 +107,22 @@ pub trait AgentSink: Send + Sync + 'static {
     /// Handles one turn and returns the replies to send (possibly none).
     async fn deliver(&self, turn: InboundTurn) -> Result<Vec<Reply>, SinkError>;
 
-    /// Told when some of a turn's replies could not be sent (a media item refused, WhatsApp
-    /// refusing a message): what failed and why, for the operator's record. The contact got
-    /// the rest (never the error). Nothing to do by default.
-    async fn replies_failed(&self, turn: &TurnKey, failures: &[String]) {
-        let _ = (turn, failures);
+    /// Told once a turn's replies were sent: their message ids, and what of them could not
+    /// be sent (a media item refused, WhatsApp refusing a message) and why, for the
+    /// operator's record — the contact got the rest, never the error. A sink that stored
+    /// the replies durably marks them sent here. Nothing to do by default.
+    async fn replies_sent(&self, turn: &TurnKey, outcome: &RepliesOutcome) {
+        let _ = (turn, outcome);
     }
+}
+
+/// What became of a turn's replies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepliesOutcome {
+    /// The message ids WhatsApp confirmed, in send order.
+    pub sent: Vec<wagw_core::MessageId>,
+    /// Each part that did not go out, as `part: cause`.
+    pub failures: Vec<String>,
 }
 
 /// Which turn something belongs to: enough to find its delivery again.

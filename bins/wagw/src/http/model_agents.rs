@@ -34,10 +34,18 @@ pub struct DeliveryView {
     pub last_error: Option<String>,
     /// How many times an operator replayed it.
     pub replays: u32,
+    /// True while the agent's replies are stored but not yet sent to WhatsApp (they go out
+    /// when the account is connected, also after a restart).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replies_pending: bool,
+    /// The WhatsApp message ids the agent's replies went out as.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reply_ids: Vec<String>,
 }
 
 impl From<wagw_agents::DeliveryRecord> for DeliveryView {
     fn from(r: wagw_agents::DeliveryRecord) -> Self {
+        let replies_pending = r.replies_unsent();
         DeliveryView {
             id: r.id.to_string(),
             agent_id: r.agent_id,
@@ -50,6 +58,8 @@ impl From<wagw_agents::DeliveryRecord> for DeliveryView {
             last_status: r.last_status,
             last_error: r.last_error,
             replays: r.replays,
+            replies_pending,
+            reply_ids: r.reply_ids,
         }
     }
 }

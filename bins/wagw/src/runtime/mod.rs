@@ -133,7 +133,7 @@ pub async fn start(config: &Config, options: RuntimeOptions) -> Result<Started, 
     let worker = tokio::spawn(worker.run(async move {
         let _ = stop_rx.await;
     }));
-    tasks.push(tokio::spawn(sink::drain_completions(
+    tasks.push(tokio::spawn(sink::send_late_replies(
         done_rx,
         gateway.clone(),
         sinks.outbox().clone(),

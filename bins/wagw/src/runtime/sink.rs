@@ -5,13 +5,18 @@
 
 use async_trait::async_trait;
 use base64::Engine as _;
+use std::collections::VecDeque;
 use tokio::sync::mpsc;
+
 use wagw_agents::{
-    AgentMedia, AgentReply, AgentSinks, Completion, DeliveryId, DeliveryOutcome, Outbox,
-    TurnPayload,
+    AgentMedia, AgentReply, AgentSinks, Completion, DeliveryId, DeliveryOutcome, DeliveryRecord,
+    Outbox, TurnPayload,
 };
 use wagw_core::{AccountId, Jid, MessageId};
-use wagw_gateway::{AgentSink, Gateway, InboundTurn, MediaSource, Reply, SinkError, TurnKey};
+use wagw_gateway::{
+    AgentSink, Gateway, GatewayError, InboundTurn, MediaSource, RepliesOutcome, Reply, SinkError,
+    TurnKey,
+};
 
 /// The daemon's sink: every configured agent behind the gateway's one seam.
 pub struct DaemonSink {
@@ -37,26 +42,170 @@ impl AgentSink for DaemonSink {
         Ok(to_replies(replies))
     }
 
-    async fn replies_failed(&self, turn: &TurnKey, failures: &[String]) {
+    async fn replies_sent(&self, turn: &TurnKey, outcome: &RepliesOutcome) {
         let id = DeliveryId::derive(&turn.agent_id, &turn.account_id, &turn.message_id);
-        note_reply_failures(self.sinks.outbox(), &id, failures).await;
+        let ids: Vec<String> = outcome.sent.iter().map(|m| m.as_str().to_owned()).collect();
+        mark_sent(self.sinks.outbox(), &id, &ids, &outcome.failures).await;
     }
 }
 
-/// Writes the failures on the delivery's record (webhook turns only; other agents keep no
-/// record, and the log, the `sendFailed` event and `/metrics` already carry them).
-async fn note_reply_failures(outbox: &Outbox, id: &DeliveryId, failures: &[String]) {
-    match outbox.note_reply_failures(id, failures).await {
-        Ok(true) => {
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Marks the delivery's stored replies sent, with their ids and what failed (webhook turns
+/// only; other agents keep no record, and the log, the `sendFailed` event and `/metrics`
+/// already carry the failures).
+async fn mark_sent(outbox: &Outbox, id: &DeliveryId, ids: &[String], failures: &[String]) {
+    match outbox.replies_sent(id, ids, failures, now_ms()).await {
+        Ok(true) if !failures.is_empty() => {
             tracing::info!(target: "wagw::agents", delivery = %id, failed = failures.len(),
                 "reply failures noted on the delivery record");
         }
-        Ok(false) => {}
+        Ok(_) => {}
         Err(e) => {
+            // They may be sent again after a restart (at least once, as documented).
             tracing::warn!(target: "wagw::agents", delivery = %id, error = %e,
-                "could not note reply failures on the delivery record");
+                "could not mark the delivery's replies sent");
         }
     }
+}
+
+/// How sending a delivery's stored replies went.
+enum Sending {
+    /// Sent (or given up on for good, noted on the record).
+    Settled,
+    /// The account has no live connection yet (or the gateway is stopping): try later.
+    NotNow,
+}
+
+/// Sends the replies of webhook deliveries nobody waited for (finished after a retry, a
+/// restart or a replay, or whose waiter went away) to the turn's chat, quoting the turn's
+/// message unless the reply names another. Replies stored before a crash and never sent go
+/// first. Replies for an account without a live connection wait until it has one; each
+/// delivery's replies are marked sent once they went out, so a restart does not repeat
+/// them (at least once: a crash between the send and the mark repeats them).
+pub async fn send_late_replies(
+    mut rx: mpsc::UnboundedReceiver<Completion>,
+    gateway: Gateway,
+    outbox: Outbox,
+) {
+    let mut queue: VecDeque<DeliveryRecord> = match outbox.unsent_replies() {
+        Ok(unsent) => {
+            if !unsent.is_empty() {
+                tracing::info!(target: "wagw::agents", deliveries = unsent.len(),
+                    "sending agent replies stored before the last stop");
+            }
+            unsent.into()
+        }
+        Err(e) => {
+            tracing::error!(target: "wagw::agents", error = %e, "could not read the agent replies still to send");
+            VecDeque::new()
+        }
+    };
+    loop {
+        let mut later = VecDeque::new();
+        while let Some(record) = queue.pop_front() {
+            if let Sending::NotNow = send_stored(&gateway, &outbox, &record).await {
+                later.push_back(record);
+            }
+        }
+        queue = later;
+        let retry = async {
+            if queue.is_empty() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(LATE_REPLY_RETRY).await;
+        };
+        tokio::select! {
+            completion = rx.recv() => {
+                let Some(Completion { mut record, outcome }) = completion else {
+                    return;
+                };
+                match outcome {
+                    DeliveryOutcome::Delivered { replies, .. } => {
+                        if record.replies.is_empty() {
+                            record.replies = replies;
+                        }
+                        if !record.replies.is_empty() {
+                            queue.push_back(record);
+                        }
+                    }
+                    DeliveryOutcome::Dead { error } => {
+                        tracing::warn!(target: "wagw::agents", delivery = %record.id, agent = %record.agent_id, %error,
+                            "delivery dead-lettered; `wagw deliveries replay {}` retries it", record.id);
+                    }
+                    DeliveryOutcome::Duplicate => {}
+                }
+            }
+            () = retry => {}
+        }
+    }
+}
+
+/// How often replies for an account without a live connection are tried again.
+const LATE_REPLY_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn send_stored(gateway: &Gateway, outbox: &Outbox, record: &DeliveryRecord) -> Sending {
+    let turn: InboundTurn = match record.turn() {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(target: "wagw::agents", delivery = %record.id, error = %e, "late replies dropped: the stored turn is unreadable");
+            mark_sent(
+                outbox,
+                &record.id,
+                &[],
+                &[format!("the stored turn is unreadable: {e}")],
+            )
+            .await;
+            return Sending::Settled;
+        }
+    };
+    let (account, chat) = match (
+        AccountId::parse(&turn.account_id),
+        Jid::parse(&turn.chat_id),
+    ) {
+        (Ok(a), Ok(c)) => (a, c),
+        _ => {
+            tracing::warn!(target: "wagw::agents", delivery = %record.id, "late replies dropped: the turn's account or chat does not parse");
+            mark_sent(
+                outbox,
+                &record.id,
+                &[],
+                &["the turn's account or chat does not parse".to_owned()],
+            )
+            .await;
+            return Sending::Settled;
+        }
+    };
+    let mut ids = Vec::new();
+    let mut failures = Vec::new();
+    for mut reply in to_replies(record.replies.clone()) {
+        if reply.reply_to.is_none() {
+            reply.reply_to = Some(MessageId::new(turn.message_id.clone()));
+        }
+        match gateway.send_reply(&account, &chat, reply).await {
+            Ok(report) => {
+                failures.extend(report.failures());
+                ids.extend(report.sent.iter().map(|s| s.id.as_str().to_owned()));
+            }
+            Err(GatewayError::NoActiveListener(_) | GatewayError::ShuttingDown)
+                if ids.is_empty() && failures.is_empty() =>
+            {
+                tracing::debug!(target: "wagw::agents", delivery = %record.id, account = %account,
+                    "late replies wait for the account's connection");
+                return Sending::NotNow;
+            }
+            Err(e) => {
+                tracing::warn!(target: "wagw::agents", delivery = %record.id, account = %account, error = %e, "late reply not sent");
+                failures.push(format!("reply not sent: {e}"));
+            }
+        }
+    }
+    mark_sent(outbox, &record.id, &ids, &failures).await;
+    Sending::Settled
 }
 
 fn media_source(m: &AgentMedia) -> Option<MediaSource> {
@@ -116,62 +265,6 @@ pub fn to_replies(replies: Vec<AgentReply>) -> Vec<Reply> {
         }
     }
     out
-}
-
-/// Sends the replies of webhook deliveries that finished with nobody waiting, to the
-/// turn's chat, quoting the turn's message unless the reply names another.
-pub async fn drain_completions(
-    mut rx: mpsc::UnboundedReceiver<Completion>,
-    gateway: Gateway,
-    outbox: Outbox,
-) {
-    while let Some(Completion { record, outcome }) = rx.recv().await {
-        let replies = match outcome {
-            DeliveryOutcome::Delivered { replies, .. } => replies,
-            DeliveryOutcome::Dead { error } => {
-                tracing::warn!(target: "wagw::agents", delivery = %record.id, agent = %record.agent_id, %error,
-                    "delivery dead-lettered; `wagw deliveries replay {}` retries it", record.id);
-                continue;
-            }
-            DeliveryOutcome::Duplicate => continue,
-        };
-        if replies.is_empty() {
-            continue;
-        }
-        let turn: InboundTurn = match record.turn() {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::warn!(target: "wagw::agents", delivery = %record.id, error = %e, "late replies dropped: the stored turn is unreadable");
-                continue;
-            }
-        };
-        let (account, chat) = match (
-            AccountId::parse(&turn.account_id),
-            Jid::parse(&turn.chat_id),
-        ) {
-            (Ok(a), Ok(c)) => (a, c),
-            _ => {
-                tracing::warn!(target: "wagw::agents", delivery = %record.id, "late replies dropped: the turn's account or chat does not parse");
-                continue;
-            }
-        };
-        let mut failures = Vec::new();
-        for mut reply in to_replies(replies) {
-            if reply.reply_to.is_none() {
-                reply.reply_to = Some(MessageId::new(turn.message_id.clone()));
-            }
-            match gateway.send_reply(&account, &chat, reply).await {
-                Ok(report) => failures.extend(report.failures()),
-                Err(e) => {
-                    tracing::warn!(target: "wagw::agents", delivery = %record.id, account = %account, error = %e, "late reply not sent");
-                    failures.push(format!("reply not sent: {e}"));
-                }
-            }
-        }
-        if !failures.is_empty() {
-            note_reply_failures(&outbox, &record.id, &failures).await;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -294,6 +294,13 @@ impl Daemon {
         child.wait().unwrap();
     }
 
+    /// SIGKILL, and wait for it: nothing of the process's shutdown runs.
+    pub(super) fn kill9(&mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
     /// SIGTERM, then wait (at most `secs`) for the exit.
     pub(super) fn terminate(&mut self, secs: u64) -> (ExitStatus, Duration) {
         let started = Instant::now();

@@ -138,3 +138,66 @@ fn after_an_agent_outage_waiting_turns_are_answered_as_soon_as_it_is_back() {
         "{replies:?}"
     );
 }
+
+#[test]
+fn an_agent_reply_stored_before_a_sigkill_is_sent_after_the_restart_once() {
+    let agent = DownAgent::reserve();
+    let url = agent.url();
+    agent.serve();
+    let config = serde_json::json!({
+        "gateway": { "agents": [ {
+            "id": "main", "type": "webhook", "url": url,
+            "secret": "0123456789abcdef0123456789abcdef"
+        } ] },
+        "channels": { "whatsapp": { "dmPolicy": "open", "allowFrom": ["*"] } }
+    })
+    .to_string();
+    let mut d = Daemon::start(&config);
+    d.wait_connected("default");
+    // WhatsApp stops acknowledging sends: the agent's answer is stored, its send hangs.
+    let (status, out) = d.http(
+        "POST",
+        "/v1/sim/faults",
+        Some(r#"{"fault": {"kind": "sendDelay", "ms": 600000}}"#),
+    );
+    assert_eq!(status, 200, "{out}");
+    // The account's own number writes to itself: the simulator knows that phone after a
+    // restart too (a contact it met only by message would be new to it).
+    d.inbound("+15550190001", "a question answered just before the crash");
+    let stored = wait_for("the answer stored, not yet sent", 60, || {
+        deliveries(&d, "delivered")
+            .into_iter()
+            .find(|r| r["repliesPending"] == true)
+    });
+    assert!(d.outbox().iter().all(|m| !is_answer(m)), "{:?}", d.outbox());
+    d.kill9();
+
+    d.spawn();
+    d.wait_connected("default");
+    let sent = wait_for("the stored answer sent after the restart", 60, || {
+        let answers: Vec<_> = d.outbox().into_iter().filter(is_answer).collect();
+        (!answers.is_empty()).then_some(answers)
+    });
+    let record = wait_for("the delivery marked sent", 30, || {
+        deliveries(&d, "delivered")
+            .into_iter()
+            .find(|r| r["id"] == stored["id"] && r["replyIds"].is_array())
+    });
+    assert!(record.get("repliesPending").is_none(), "{record:#}");
+    assert_eq!(record["replyIds"][0], sent[0]["id"], "{record:#}");
+    // Once: nothing sends it again, and the agent was not asked again.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let answers = d.outbox().into_iter().filter(is_answer).count();
+    assert_eq!(answers, 1, "{:?}\n{}", d.outbox(), d.log());
+    assert!(
+        d.log()
+            .contains("sending agent replies stored before the last stop"),
+        "{}",
+        d.log()
+    );
+}
+
+/// The agent's answer as it reaches the chat (in the self chat with the `[wagw]` prefix).
+fn is_answer(m: &serde_json::Value) -> bool {
+    m["text"].as_str().is_some_and(|t| t.ends_with("answered"))
+}

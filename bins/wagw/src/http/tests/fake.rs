@@ -455,6 +455,8 @@ impl GatewayApi for Fake {
             last_status: Some(500),
             last_error: Some("HTTP 500".into()),
             replays: 0,
+            replies_pending: false,
+            reply_ids: Vec::new(),
         }])
     }
 
