@@ -10,7 +10,9 @@
 //! device ([`FakeWhatsApp::linked_devices`]) and restarts the stream with 515, after which
 //! the client logs in as `<phone>:<device>`; [`FakeConnection::scan_qr_forged`] sends one
 //! the client must refuse), login `<success>`, pair-code and passkey linking stanzas
-//! (`pairing.rs`; a pair code is requested but never completed by a phone), plaintext
+//! (`pairing.rs`; [`FakeConnection::enter_pair_code`] is the phone completing a pair
+//! code: `primary_hello`, the client's `companion_finish` key bundle opened, the adv secret
+//! derived, then the same `<pair-success>`), plaintext
 //! (newsletter) messages both ways with server acks, and every failure a reconnect policy
 //! classifies (stream errors 401, 503, 515, `conflict replaced`,
 //! `<failure>` 402 with an expiry, 403, 405, transport EOF). Media goes through

@@ -171,6 +171,16 @@ fn verify_device_signature(link: &PendingLink, node: &Node) -> LinkAnswer {
     }
 }
 
+/// A phone number as digits.
+pub(crate) fn check_phone(phone: &str) -> Result<(), FakeError> {
+    if phone.is_empty() || !phone.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(FakeError::Link(format!(
+            "phone {phone:?}: expected the number's digits"
+        )));
+    }
+    Ok(())
+}
+
 /// The fields of a QR string a phone uses: the ref, the companion's identity key and its
 /// adv secret.
 fn parse_qr(qr: &str) -> Result<(String, [u8; 32], [u8; 32]), FakeError> {
@@ -230,21 +240,29 @@ impl FakeConnection {
         phone: &str,
         forgery: Option<Forgery>,
     ) -> Result<LinkedDevice, FakeError> {
-        if !matches!(self.kind(), crate::ConnKind::Registration) {
-            return Err(FakeError::Link(
-                "only a registration connection (an unlinked client) can be linked".into(),
-            ));
-        }
-        if phone.is_empty() || !phone.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(FakeError::Link(format!(
-                "phone {phone:?}: expected the number's digits"
-            )));
-        }
+        check_phone(phone)?;
         let (qr_ref, companion_identity, adv_secret) = parse_qr(qr)?;
         if !lock(&self.qr_link().refs).contains(&qr_ref) {
             return Err(FakeError::Link(format!(
                 "QR ref {qr_ref:?} was not issued to this connection"
             )));
+        }
+        self.pair_success(phone, companion_identity, adv_secret, forgery)
+    }
+
+    /// The `<pair-success>` for a new device of `phone`'s account whose companion has the
+    /// identity key `companion_identity` and shares `adv_secret` with the phone.
+    pub(crate) fn pair_success(
+        &self,
+        phone: &str,
+        companion_identity: [u8; 32],
+        adv_secret: [u8; 32],
+        forgery: Option<Forgery>,
+    ) -> Result<LinkedDevice, FakeError> {
+        if !matches!(self.kind(), crate::ConnKind::Registration) {
+            return Err(FakeError::Link(
+                "only a registration connection (an unlinked client) can be linked".into(),
+            ));
         }
         let state = self.state();
         let account = state.account_key(phone);

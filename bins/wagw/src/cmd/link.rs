@@ -233,8 +233,9 @@ fn read_line(what: &str) -> Result<String, CliError> {
 }
 
 /// The success path of a direct link, against the in-process fake WhatsApp server: the
-/// real client shows a QR code, a fake phone scans it, and `follow` rides the pairing, the
-/// stream restart and the first login through to "Linked as".
+/// real client shows a QR code (or, with a number, a pair code), a fake phone scans it (or
+/// the code is typed on it), and `follow` rides the pairing, the stream restart and the
+/// first login through to "Linked as".
 ///
 /// This runs in-process, not through the built `wagw`: the fake server is an in-process
 /// transport (channels, no sockets) that a separate process cannot reach, and a shipped
@@ -258,11 +259,11 @@ mod tests {
 
     use super::*;
 
-    /// The real socket, with each QR string it shows copied to the test (the fake phone's
-    /// camera): `follow` only draws the code as terminal art.
+    /// The real socket, with each QR string and pair code it shows copied to the test (the
+    /// fake phone's camera, the user's eyes): `follow` draws the QR as terminal art.
     struct Camera {
         socket: WhatsAppSocket,
-        qr: mpsc::UnboundedSender<String>,
+        shown: mpsc::UnboundedSender<String>,
     }
 
     #[async_trait::async_trait]
@@ -270,11 +271,13 @@ mod tests {
         async fn connect(&self) -> Result<SocketEvents, SocketError> {
             let mut inner = self.socket.connect().await?;
             let (tx, rx) = mpsc::channel(64);
-            let qr = self.qr.clone();
+            let shown = self.shown.clone();
             tokio::spawn(async move {
                 while let Some(event) = inner.recv().await {
-                    if let SocketEvent::QrCode { code, .. } = &event {
-                        let _ = qr.send(code.clone());
+                    if let SocketEvent::QrCode { code, .. } | SocketEvent::PairCode { code, .. } =
+                        &event
+                    {
+                        let _ = shown.send(code.clone());
                     }
                     if tx.send(event).await.is_err() {
                         break;
@@ -362,7 +365,7 @@ mod tests {
         let (qr_tx, mut qr_rx) = mpsc::unbounded_channel();
         let camera = Camera {
             socket: WhatsAppSocket::with_test_transport(config, server.factory()).unwrap(),
-            qr: qr_tx,
+            shown: qr_tx,
         };
 
         let phone = async {
@@ -403,5 +406,69 @@ mod tests {
             .expect("the store reopens")
             .expect("the link is stored");
         assert_eq!(stored.phone.to_string(), "+15550001234");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_typed_pair_code_links_the_account() {
+        let server = FakeWhatsApp::new(FakeConfig::default());
+        let dir = tempfile::tempdir().unwrap();
+        let account = AccountId::default_account();
+        let mut config = SocketConfig::new(account.clone(), dir.path().join("accounts/default"));
+        config.version = Some((2, 3000, 1_023_000_000));
+        let location = config.store_location.clone();
+        let (shown_tx, mut shown_rx) = mpsc::unbounded_channel();
+        let camera = Camera {
+            socket: WhatsAppSocket::with_test_transport(config, server.factory()).unwrap(),
+            shown: shown_tx,
+        };
+        let number = Phone::parse("+15550001234").unwrap();
+
+        let phone = async {
+            let mut conn = server
+                .next_connection()
+                .await
+                .expect("the CLI never connected");
+            // The QR strings come first; the pair code is the 8-character one.
+            let code = loop {
+                let shown = tokio::time::timeout(Duration::from_secs(30), shown_rx.recv())
+                    .await
+                    .expect("no pair code within 30s")
+                    .expect("the socket went away");
+                if !shown.contains(',') {
+                    break shown;
+                }
+            };
+            let device = conn
+                .enter_pair_code("15550001234", &code, Duration::from_secs(30))
+                .await
+                .expect("the phone completes the pair code");
+            (conn, code, device)
+        };
+        let mut out = Vec::new();
+        let (result, (_conn, code, device)) =
+            tokio::time::timeout(Duration::from_secs(90), async {
+                tokio::join!(
+                    follow(&camera, &account, Some(&number), false, &mut out),
+                    phone
+                )
+            })
+            .await
+            .expect("follow did not finish within 90s");
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(result.expect("follow failed"), ExitCode::SUCCESS, "{out}");
+        assert!(
+            out.contains(&format!("Pair code for account default: {code}")),
+            "{out}"
+        );
+        assert!(!out.contains("Scan this QR"), "{out}");
+        assert!(out.contains("✅ Linked as +15550001234!"), "{out}");
+        assert_eq!(server.linked_devices(), vec![device]);
+
+        camera.disconnect().await;
+        drop(camera);
+        let stored = wagw_socket::linked_identity(&location)
+            .expect("the store reopens")
+            .expect("the link is stored");
+        assert_eq!(stored.phone, number);
     }
 }

@@ -1,5 +1,7 @@
 //! Linking through `WhatsAppSocket` against the fake server: QR codes until they run out
-//! (and no new connection until asked), pair codes by phone number, and the passkey flow
+//! (and no new connection until asked), a QR scanned and a pair code typed by a fake phone
+//! through to the login as the linked device (and a forged `pair-success` refused), pair
+//! codes by phone number, and the passkey flow
 //! (request → assertion → verification code → confirmation), with the server's refusals.
 
 use std::time::{Duration, Instant};
@@ -537,4 +539,57 @@ async fn a_forged_pair_success_is_refused_and_nothing_is_linked() {
         wagw_socket::linked_identity(&cfg.store_location).expect("the store reopens"),
         None
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_types_the_pair_code_and_the_device_logs_in_linked() {
+    let server = FakeWhatsApp::new(FakeConfig::default());
+    let (_dir, socket, mut rx, mut conn) = linking(&server).await;
+    let phone = Phone::parse("+15550001234").unwrap();
+    let code = socket.request_pair_code(&phone).await.expect("pair code");
+
+    // A code the user mistyped opens nothing: no pair-success, nothing linked.
+    let first = if code.starts_with('A') { "B" } else { "A" };
+    let typo = format!("{first}{}", &code[1..]);
+    let err = conn
+        .enter_pair_code("15550001234", &typo, T)
+        .await
+        .expect_err("a wrong code must not link");
+    assert!(err.to_string().contains("not the one shown"), "{err}");
+    assert!(server.linked_devices().is_empty());
+
+    let device = conn
+        .enter_pair_code("15550001234", &code, T)
+        .await
+        .expect("the phone completes the pair code");
+    match until(&mut rx, "Paired", |e| {
+        matches!(e, SocketEvent::Paired { .. })
+    })
+    .await
+    {
+        SocketEvent::Paired { identity } => assert_eq!(identity.phone, phone),
+        _ => unreachable!(),
+    }
+    assert_eq!(closed(&mut rx).await.code(), Some(515));
+    assert_eq!(server.linked_devices(), vec![device.clone()]);
+
+    let mut rx = socket.connect().await.unwrap();
+    let login = server.next_connection().await.expect("no login connection");
+    assert_eq!(
+        login.kind(),
+        &ConnKind::Login {
+            user: 15550001234,
+            device: device.device
+        }
+    );
+    match until(&mut rx, "Connected", |e| {
+        matches!(e, SocketEvent::Connected { .. })
+    })
+    .await
+    {
+        SocketEvent::Connected { identity } => assert_eq!(identity.phone, phone),
+        _ => unreachable!(),
+    }
+    socket.disconnect().await;
+    assert_eq!(closed(&mut rx).await, CloseReason::Requested);
 }
