@@ -21,6 +21,7 @@ use whatsapp_rust::waproto::whatsapp as wa;
 
 use crate::FakeError;
 use crate::inbox::Envelope;
+use crate::link::LinkAnswer;
 use crate::noise::{HelloState, Keys, finish_xx, respond_hello};
 use crate::server::{LoginOutcome, State, eof};
 
@@ -51,6 +52,7 @@ pub struct FakeConnection {
     ctl: mpsc::UnboundedSender<Ctl>,
     stanzas: mpsc::UnboundedReceiver<Node>,
     pub(crate) pairing: Arc<crate::pairing::Pairing>,
+    pub(crate) qr_link: Arc<crate::link::QrLink>,
 }
 
 impl std::fmt::Debug for FakeConnection {
@@ -67,6 +69,14 @@ fn now_secs() -> u64 {
 }
 
 impl FakeConnection {
+    pub(crate) fn state(&self) -> &Arc<State> {
+        &self.state
+    }
+
+    pub(crate) fn qr_link(&self) -> &crate::link::QrLink {
+        &self.qr_link
+    }
+
     /// Registration or login.
     pub fn kind(&self) -> &ConnKind {
         &self.kind
@@ -372,6 +382,26 @@ pub(crate) async fn serve(
     let ctl_self = ctl_tx.downgrade();
     let (stanza_tx, stanza_rx) = mpsc::unbounded_channel();
     let pairing = Arc::new(crate::pairing::Pairing::default());
+    let qr_link = Arc::new(crate::link::QrLink::default());
+    let config = state.config();
+    let refs: Vec<String> = match &kind {
+        ConnKind::Registration => {
+            let n = state.registrations.fetch_add(1, Ordering::SeqCst) + 1;
+            config
+                .qr_refs
+                .iter()
+                .map(|r| {
+                    if n == 1 {
+                        r.clone()
+                    } else {
+                        format!("{r}.{n}")
+                    }
+                })
+                .collect()
+        }
+        ConnKind::Login { .. } => Vec::new(),
+    };
+    qr_link.issued(refs.clone());
     state.accept(FakeConnection {
         state: state.clone(),
         kind: kind.clone(),
@@ -379,23 +409,14 @@ pub(crate) async fn serve(
         ctl: ctl_tx,
         stanzas: stanza_rx,
         pairing: pairing.clone(),
+        qr_link: qr_link.clone(),
     });
 
-    let config = state.config();
     match &kind {
         ConnKind::Registration => {
-            let n = state
-                .registrations
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-                + 1;
-            let refs = config.qr_refs.iter().map(|r| {
-                let r = if n == 1 {
-                    r.clone()
-                } else {
-                    format!("{r}.{n}")
-                };
-                NodeBuilder::new("ref").bytes(r.into_bytes()).build()
-            });
+            let refs = refs
+                .into_iter()
+                .map(|r| NodeBuilder::new("ref").bytes(r.into_bytes()).build());
             let iq = NodeBuilder::new("iq")
                 .attr("type", "set")
                 .attr("id", "pair-1")
@@ -458,7 +479,22 @@ pub(crate) async fn serve(
                     }
                 }
                 end_offline_queue(&state, &node, &ctl_self);
+                let link = qr_link.answer(&node);
                 let _ = stanza_tx.send(node);
+                match link {
+                    Some(LinkAnswer::Signed(device)) => {
+                        // Linked: WhatsApp ends the registration stream with 515 (restart
+                        // required) and the companion logs in as the new device.
+                        state.linked(device);
+                        let _ = wire.send(&NodeBuilder::new("stream:error").attr("code", "515").build()).await;
+                        let _ = to_client.send(eof()).await;
+                        break;
+                    }
+                    Some(LinkAnswer::Refused(why)) => {
+                        debug!("fake server: the client refused the pair-success: {why}");
+                    }
+                    None => {}
+                }
             }
             ctl = ctl_rx.recv() => match ctl {
                 Some(Ctl::Send(node)) => {

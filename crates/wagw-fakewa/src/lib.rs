@@ -4,7 +4,15 @@
 //! WhatsApp's side of the connection, so tests can drive the **real** client (through
 //! `wagw-socket`) without a network: Noise XX and IK handshakes with a self-made certificate
 //! chain, the binary node codec from the library's own crates, pairing refs (QR codes),
-//! login `<success>`, pair-code and passkey linking stanzas (`pairing.rs`), plaintext
+//! the phone completing a QR link (`link.rs`: [`FakeConnection::scan_qr`] reads the QR
+//! string the client shows, sends the `<pair-success>` a phone's account key signed and the
+//! QR's adv secret authenticates, verifies the client's `<pair-device-sign>`, records the
+//! device ([`FakeWhatsApp::linked_devices`]) and restarts the stream with 515, after which
+//! the client logs in as `<phone>:<device>`; [`FakeConnection::scan_qr_forged`] sends one
+//! the client must refuse), login `<success>`, pair-code and passkey linking stanzas
+//! (`pairing.rs`; [`FakeConnection::enter_pair_code`] is the phone completing a pair
+//! code: `primary_hello`, the client's `companion_finish` key bundle opened, the adv secret
+//! derived, then the same `<pair-success>`), plaintext
 //! (newsletter) messages both ways with server acks, and every failure a reconnect policy
 //! classifies (stream errors 401, 503, 515, `conflict replaced`,
 //! `<failure>` 402 with an expiry, 403, 405, transport EOF). Media goes through
@@ -56,6 +64,7 @@
 mod conn;
 mod contact;
 mod inbox;
+mod link;
 mod media;
 mod noise;
 mod pairing;
@@ -64,6 +73,7 @@ mod server;
 
 pub use conn::{ConnKind, FakeConnection, attr};
 pub use inbox::acknowledged_ids;
+pub use link::{Forgery, LinkedDevice};
 pub use media::{FakeMedia, MEDIA_HOST};
 pub use pairing::{PAIR_CODE_REF, PASSKEY_REF, child_bytes, passkey_verification_code};
 pub use server::{FakeConfig, FakeWhatsApp, LoginOutcome};
@@ -85,6 +95,9 @@ pub enum FakeError {
     /// Encrypted messages go to a linked device's login connection, not a registration.
     #[error("the connection is a registration, not a logged-in device; send on a login connection")]
     NotLoggedIn,
+    /// A fake phone cannot link with what it was given (a QR string, a number, a connection).
+    #[error("cannot link: {0}")]
+    Link(String),
     /// The Signal library refused an operation.
     #[error("Signal protocol error: {0}")]
     Signal(String),

@@ -1,5 +1,6 @@
 //! WhatsApp's side of linking beyond the QR refs: the pair-code companion hello
-//! (`<link_code_companion_reg stage="companion_hello">` answered with a pairing ref) and
+//! (`<link_code_companion_reg stage="companion_hello">` answered with a pairing ref), the
+//! phone completing the code ([`FakeConnection::enter_pair_code`]), and
 //! the passkey (SHORTCAKE) stanzas: the `passkey_prologue_request` notification, the
 //! `<ref/>` query, the continuation carrying the phone's ephemeral identity, and the
 //! verification code both sides derive from it. Any `xmlns="md"` query can be refused with
@@ -7,13 +8,19 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use whatsapp_rust::buffa::Message as _;
+use whatsapp_rust::wacore::crypto::hkdf_sha256_into;
+use whatsapp_rust::wacore::libsignal::crypto::{RustCryptoProvider, SignalCryptoProvider};
+use whatsapp_rust::wacore::libsignal::protocol::{KeyPair, PublicKey};
+use whatsapp_rust::wacore::pair_code::PairCodeUtils;
 use whatsapp_rust::wacore::shortcake::ShortcakeUtils;
 use whatsapp_rust::wacore_binary::builder::NodeBuilder;
 use whatsapp_rust::wacore_binary::{Node, NodeContent};
 use whatsapp_rust::waproto::whatsapp as wa;
 
+use crate::FakeError;
 use crate::conn::{FakeConnection, attr};
 
 /// The pairing ref the server hands out for a pair-code request.
@@ -26,6 +33,9 @@ pub const PASSKEY_REF: &str = "fake-passkey-ref";
 pub(crate) struct Pairing {
     /// Child tag of an `md` IQ → the error (code, text) to answer it with, once.
     refusals: Mutex<HashMap<String, (u16, String)>>,
+    /// The companion's wrapped ephemeral key from its pair-code hello (what the phone
+    /// unwraps with the code the user types).
+    companion_hello: Mutex<Option<Vec<u8>>>,
 }
 
 impl Pairing {
@@ -57,6 +67,11 @@ impl Pairing {
             "link_code_companion_reg"
                 if attr(child, "stage").as_deref() == Some("companion_hello") =>
             {
+                *self
+                    .companion_hello
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) =
+                    child_bytes(node, "link_code_pairing_wrapped_companion_ephemeral_pub");
                 NodeBuilder::new("link_code_companion_reg")
                     .children([NodeBuilder::new("link_code_pairing_ref")
                         .bytes(PAIR_CODE_REF.as_bytes().to_vec())
@@ -117,6 +132,128 @@ pub fn child_bytes(node: &Node, tag: &str) -> Option<Vec<u8>> {
 impl FakeConnection {
     pub(crate) fn pairing(&self) -> &Arc<Pairing> {
         &self.pairing
+    }
+
+    /// The phone `phone` (digits) completes a pair-code link: the user typed `code` (the
+    /// one the client showed after its companion hello on this connection). The phone
+    /// unwraps the companion's ephemeral key with the code, sends the
+    /// `link_code_companion_reg` `primary_hello` notification (its own wrapped ephemeral
+    /// key and its identity key), waits up to `timeout` for the client's
+    /// `companion_finish`, opens its key bundle, derives the adv secret both sides now
+    /// share, and sends the `<pair-success>` that secret authenticates; from there it goes
+    /// as for a scanned QR ([`FakeConnection::scan_qr`]). A wrong code leaves the phone
+    /// unable to open the bundle: a [`FakeError::Link`], nothing linked.
+    pub async fn enter_pair_code(
+        &mut self,
+        phone: &str,
+        code: &str,
+        timeout: Duration,
+    ) -> Result<crate::LinkedDevice, FakeError> {
+        crate::link::check_phone(phone)?;
+        let link = |what: String| FakeError::Link(what);
+        let wrapped = self
+            .pairing()
+            .companion_hello
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| link("the client asked for no pair code on this connection".into()))?;
+        let companion_ephemeral = PairCodeUtils::decrypt_primary_ephemeral_pub(&wrapped, code)
+            .map_err(|e| link(format!("the companion hello: {e}")))?;
+        let mut rng = rand::make_rng::<rand::rngs::StdRng>();
+        let ephemeral = KeyPair::generate(&mut rng);
+        let account = self.state().account_key(phone);
+        let key32 = |k: &PublicKey| -> Result<[u8; 32], FakeError> {
+            k.public_key_bytes()
+                .try_into()
+                .map_err(|_| FakeError::Signal("a public key is not 32 bytes".into()))
+        };
+        let account_pub = key32(&account.public_key)?;
+        let wrapped_primary =
+            PairCodeUtils::encrypt_ephemeral_pub(&key32(&ephemeral.public_key)?, code);
+        self.send_node(
+            NodeBuilder::new("notification")
+                .attr("type", "link_code_companion_reg")
+                .attr("id", "pair-code-1")
+                .attr("from", "s.whatsapp.net")
+                .children([NodeBuilder::new("link_code_companion_reg")
+                    .attr("stage", "primary_hello")
+                    .children([
+                        NodeBuilder::new("link_code_pairing_wrapped_primary_ephemeral_pub")
+                            .bytes(wrapped_primary.to_vec())
+                            .build(),
+                        NodeBuilder::new("primary_identity_pub")
+                            .bytes(account_pub.to_vec())
+                            .build(),
+                        NodeBuilder::new("link_code_pairing_ref")
+                            .bytes(PAIR_CODE_REF.as_bytes().to_vec())
+                            .build(),
+                    ])
+                    .build()])
+                .build(),
+        );
+        let finish = self
+            .wait_for(timeout, |n| {
+                n.tag.as_ref() == "iq"
+                    && n.children().is_some_and(|c| {
+                        c.iter().any(|c| {
+                            c.tag.as_ref() == "link_code_companion_reg"
+                                && attr(c, "stage").as_deref() == Some("companion_finish")
+                        })
+                    })
+            })
+            .await
+            .ok_or_else(|| link(format!("no companion_finish within {timeout:?}")))?;
+        let bundle = child_bytes(&finish, "link_code_pairing_wrapped_key_bundle")
+            .filter(|b| b.len() == 32 + 12 + 96 + 16)
+            .ok_or_else(|| link("companion_finish without a 156-byte key bundle".into()))?;
+        let (salt, rest) = bundle.split_at(32);
+        let (iv, sealed) = rest.split_at(12);
+        let agree = |private: &KeyPair, public: &[u8]| -> Result<Vec<u8>, FakeError> {
+            let public = PublicKey::from_djb_public_key_bytes(public)
+                .map_err(|e| FakeError::Signal(e.to_string()))?;
+            private
+                .private_key
+                .calculate_agreement(&public)
+                .map(|s| s.to_vec())
+                .map_err(|e| FakeError::Signal(e.to_string()))
+        };
+        let ephemeral_shared = agree(&ephemeral, &companion_ephemeral)?;
+        let mut key = [0u8; 32];
+        hkdf_sha256_into(
+            &ephemeral_shared,
+            Some(salt),
+            b"link_code_pairing_key_bundle_encryption_key",
+            &mut key,
+        )
+        .map_err(|e| FakeError::Signal(e.to_string()))?;
+        let iv: [u8; 12] = iv
+            .try_into()
+            .map_err(|_| link("the key bundle's IV".into()))?;
+        let mut plain = Vec::new();
+        RustCryptoProvider
+            .aes_256_gcm_decrypt(&key, &iv, b"", sealed, &mut plain)
+            .map_err(|_| {
+                link("the key bundle does not open: the code typed is not the one shown".into())
+            })?;
+        let (companion_identity, rest) = plain.split_at(32);
+        let (primary_identity, random) = rest.split_at(32);
+        if primary_identity != account_pub {
+            return Err(link("the key bundle names another phone's identity".into()));
+        }
+        let identity_shared = agree(&account, companion_identity)?;
+        let mut adv_secret = [0u8; 32];
+        hkdf_sha256_into(
+            &[&ephemeral_shared[..], &identity_shared, random].concat(),
+            None,
+            b"adv_secret",
+            &mut adv_secret,
+        )
+        .map_err(|e| FakeError::Signal(e.to_string()))?;
+        let companion_identity: [u8; 32] = companion_identity
+            .try_into()
+            .map_err(|_| link("the companion identity is not 32 bytes".into()))?;
+        self.pair_success(phone, companion_identity, adv_secret, None)
     }
 
     /// Answers the client's next `xmlns="md"` query whose child is `child_tag`

@@ -1,7 +1,8 @@
 //! The fake server: configuration, the transport factory the client connects through, and
 //! the queue of accepted connections a test drives.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,9 +10,11 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use whatsapp_rust::async_channel;
 use whatsapp_rust::transport::{DisconnectReason, Transport, TransportEvent, TransportFactory};
+use whatsapp_rust::wacore::libsignal::protocol::KeyPair;
 
 use crate::conn::{self, FakeConnection};
 use crate::inbox::Inbox;
+use crate::link::LinkedDevice;
 use crate::media::FakeMedia;
 use crate::noise::ServerIdentity;
 use crate::peer::Peers;
@@ -74,9 +77,38 @@ pub(crate) struct State {
     /// Numbers the ids of messages the fake phones send.
     pub next_message: AtomicU64,
     media: FakeMedia,
+    /// The phones' account key pairs (what signs a linked device's identity), by number.
+    account_keys: Mutex<HashMap<String, KeyPair>>,
+    /// The device number the next link gets.
+    next_device: AtomicU32,
+    /// Devices linked by QR code, in order.
+    linked: Mutex<Vec<LinkedDevice>>,
 }
 
 impl State {
+    /// The account key pair of the phone `phone` (made on first use).
+    pub fn account_key(&self, phone: &str) -> KeyPair {
+        self.account_keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(phone.to_string())
+            .or_insert_with(|| KeyPair::generate(&mut rand::make_rng::<rand::rngs::StdRng>()))
+            .clone()
+    }
+
+    /// A fresh device number for a link.
+    pub fn next_device(&self) -> u32 {
+        self.next_device.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// Records a completed link.
+    pub fn linked(&self, device: LinkedDevice) {
+        self.linked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(device);
+    }
+
     pub fn config(&self) -> FakeConfig {
         self.config
             .lock()
@@ -117,6 +149,9 @@ impl FakeWhatsApp {
                 inbox: Inbox::default(),
                 next_message: AtomicU64::new(1),
                 media: FakeMedia::new(),
+                account_keys: Mutex::new(HashMap::new()),
+                next_device: AtomicU32::new(1),
+                linked: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -162,6 +197,16 @@ impl FakeWhatsApp {
     /// downloads reach it (the server's `media_conn` answer names its host).
     pub fn media(&self) -> FakeMedia {
         self.state.media.clone()
+    }
+
+    /// The devices fake phones linked by QR code ([`crate::FakeConnection::scan_qr`]) whose
+    /// link the client completed (its `<pair-device-sign>` verified), in order.
+    pub fn linked_devices(&self) -> Vec<LinkedDevice> {
+        self.state
+            .linked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// How many transports clients have opened.

@@ -231,3 +231,244 @@ fn read_line(what: &str) -> Result<String, CliError> {
     }
     Ok(line)
 }
+
+/// The success path of a direct link, against the in-process fake WhatsApp server: the
+/// real client shows a QR code (or, with a number, a pair code), a fake phone scans it (or
+/// the code is typed on it), and `follow` rides the pairing, the stream restart and the
+/// first login through to "Linked as".
+///
+/// This runs in-process, not through the built `wagw`: the fake server is an in-process
+/// transport (channels, no sockets) that a separate process cannot reach, and a shipped
+/// `wagw` verifies WhatsApp's certificate chain, which the fake's self-made chain does not
+/// pass. The binary tests (tests/cli/onboarding.rs) cover what `link` adds around `follow`:
+/// the simulator refusal, argument checks and the failure paths over the real transport.
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use tokio::sync::mpsc;
+    use wagw_core::{
+        ChatPresence, GroupMetadata, Jid, Lid, MediaKind, MediaRef, MessageId, MessageKey,
+        OutboundMessage, OwnIdentity, SendReceipt, SocketError, SocketEvents, UploadedMedia,
+    };
+    use wagw_fakewa::{ConnKind, FakeConfig, FakeWhatsApp};
+    use wagw_socket::{SocketConfig, WhatsAppSocket};
+
+    use super::*;
+
+    /// The real socket, with each QR string and pair code it shows copied to the test (the
+    /// fake phone's camera, the user's eyes): `follow` draws the QR as terminal art.
+    struct Camera {
+        socket: WhatsAppSocket,
+        shown: mpsc::UnboundedSender<String>,
+    }
+
+    #[async_trait::async_trait]
+    impl WaSocket for Camera {
+        async fn connect(&self) -> Result<SocketEvents, SocketError> {
+            let mut inner = self.socket.connect().await?;
+            let (tx, rx) = mpsc::channel(64);
+            let shown = self.shown.clone();
+            tokio::spawn(async move {
+                while let Some(event) = inner.recv().await {
+                    if let SocketEvent::QrCode { code, .. } | SocketEvent::PairCode { code, .. } =
+                        &event
+                    {
+                        let _ = shown.send(code.clone());
+                    }
+                    if tx.send(event).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            Ok(rx)
+        }
+        async fn disconnect(&self) {
+            self.socket.disconnect().await
+        }
+        async fn logout(&self) -> Result<(), SocketError> {
+            self.socket.logout().await
+        }
+        async fn request_pair_code(&self, phone: &Phone) -> Result<String, SocketError> {
+            self.socket.request_pair_code(phone).await
+        }
+        async fn submit_passkey_assertion(&self, assertion: &str) -> Result<(), SocketError> {
+            self.socket.submit_passkey_assertion(assertion).await
+        }
+        async fn confirm_passkey(&self) -> Result<(), SocketError> {
+            self.socket.confirm_passkey().await
+        }
+        fn own_identity(&self) -> Option<OwnIdentity> {
+            self.socket.own_identity()
+        }
+        async fn send(&self, message: OutboundMessage) -> Result<SendReceipt, SocketError> {
+            self.socket.send(message).await
+        }
+        async fn upload_media(
+            &self,
+            data: Bytes,
+            kind: MediaKind,
+        ) -> Result<UploadedMedia, SocketError> {
+            self.socket.upload_media(data, kind).await
+        }
+        async fn download_media(
+            &self,
+            media: &MediaRef,
+            kind: MediaKind,
+        ) -> Result<Bytes, SocketError> {
+            self.socket.download_media(media, kind).await
+        }
+        async fn request_media_reupload(
+            &self,
+            message: &MessageKey,
+            media: &MediaRef,
+        ) -> Result<MediaRef, SocketError> {
+            self.socket.request_media_reupload(message, media).await
+        }
+        async fn mark_read(
+            &self,
+            chat: &Jid,
+            sender: Option<&Jid>,
+            ids: &[MessageId],
+        ) -> Result<(), SocketError> {
+            self.socket.mark_read(chat, sender, ids).await
+        }
+        async fn send_chat_presence(
+            &self,
+            chat: &Jid,
+            presence: ChatPresence,
+        ) -> Result<(), SocketError> {
+            self.socket.send_chat_presence(chat, presence).await
+        }
+        async fn group_metadata(&self, group: &Jid) -> Result<GroupMetadata, SocketError> {
+            self.socket.group_metadata(group).await
+        }
+        async fn lid_for_phone(&self, phone: &Phone) -> Result<Option<Lid>, SocketError> {
+            self.socket.lid_for_phone(phone).await
+        }
+        async fn phone_for_lid(&self, lid: &Lid) -> Result<Option<Phone>, SocketError> {
+            self.socket.phone_for_lid(lid).await
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_scanned_qr_links_the_account_and_the_store_keeps_it() {
+        let server = FakeWhatsApp::new(FakeConfig::default());
+        let dir = tempfile::tempdir().unwrap();
+        let account = AccountId::default_account();
+        let mut config = SocketConfig::new(account.clone(), dir.path().join("accounts/default"));
+        config.version = Some((2, 3000, 1_023_000_000));
+        let location = config.store_location.clone();
+        let (qr_tx, mut qr_rx) = mpsc::unbounded_channel();
+        let camera = Camera {
+            socket: WhatsAppSocket::with_test_transport(config, server.factory()).unwrap(),
+            shown: qr_tx,
+        };
+
+        let phone = async {
+            let conn = server
+                .next_connection()
+                .await
+                .expect("the CLI never connected");
+            assert_eq!(conn.kind(), &ConnKind::Registration);
+            let qr = tokio::time::timeout(Duration::from_secs(30), qr_rx.recv())
+                .await
+                .expect("no QR code within 30s")
+                .expect("the socket went away");
+            let device = conn.scan_qr(&qr, "15550001234").expect("the phone scans");
+            // Kept until `follow` is done: dropping the handle ends the connection, and the
+            // client still has to answer the pair-success on it.
+            (conn, device)
+        };
+        let mut out = Vec::new();
+        let (result, (_conn, device)) = tokio::time::timeout(Duration::from_secs(60), async {
+            tokio::join!(follow(&camera, &account, None, false, &mut out), phone)
+        })
+        .await
+        .expect("follow did not finish within 60s");
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(result.expect("follow failed"), ExitCode::SUCCESS, "{out}");
+        assert!(out.contains("Scan this QR"), "{out}");
+        assert!(
+            out.contains("Paired as +15550001234; finishing the link..."),
+            "{out}"
+        );
+        assert!(out.contains("✅ Linked as +15550001234!"), "{out}");
+        assert_eq!(server.linked_devices(), vec![device]);
+
+        camera.disconnect().await;
+        drop(camera);
+        // What `wagw channels status` and the gateway read: the stored link.
+        let stored = wagw_socket::linked_identity(&location)
+            .expect("the store reopens")
+            .expect("the link is stored");
+        assert_eq!(stored.phone.to_string(), "+15550001234");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_typed_pair_code_links_the_account() {
+        let server = FakeWhatsApp::new(FakeConfig::default());
+        let dir = tempfile::tempdir().unwrap();
+        let account = AccountId::default_account();
+        let mut config = SocketConfig::new(account.clone(), dir.path().join("accounts/default"));
+        config.version = Some((2, 3000, 1_023_000_000));
+        let location = config.store_location.clone();
+        let (shown_tx, mut shown_rx) = mpsc::unbounded_channel();
+        let camera = Camera {
+            socket: WhatsAppSocket::with_test_transport(config, server.factory()).unwrap(),
+            shown: shown_tx,
+        };
+        let number = Phone::parse("+15550001234").unwrap();
+
+        let phone = async {
+            let mut conn = server
+                .next_connection()
+                .await
+                .expect("the CLI never connected");
+            // The QR strings come first; the pair code is the 8-character one.
+            let code = loop {
+                let shown = tokio::time::timeout(Duration::from_secs(30), shown_rx.recv())
+                    .await
+                    .expect("no pair code within 30s")
+                    .expect("the socket went away");
+                if !shown.contains(',') {
+                    break shown;
+                }
+            };
+            let device = conn
+                .enter_pair_code("15550001234", &code, Duration::from_secs(30))
+                .await
+                .expect("the phone completes the pair code");
+            (conn, code, device)
+        };
+        let mut out = Vec::new();
+        let (result, (_conn, code, device)) =
+            tokio::time::timeout(Duration::from_secs(90), async {
+                tokio::join!(
+                    follow(&camera, &account, Some(&number), false, &mut out),
+                    phone
+                )
+            })
+            .await
+            .expect("follow did not finish within 90s");
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(result.expect("follow failed"), ExitCode::SUCCESS, "{out}");
+        assert!(
+            out.contains(&format!("Pair code for account default: {code}")),
+            "{out}"
+        );
+        assert!(!out.contains("Scan this QR"), "{out}");
+        assert!(out.contains("✅ Linked as +15550001234!"), "{out}");
+        assert_eq!(server.linked_devices(), vec![device]);
+
+        camera.disconnect().await;
+        drop(camera);
+        let stored = wagw_socket::linked_identity(&location)
+            .expect("the store reopens")
+            .expect("the link is stored");
+        assert_eq!(stored.phone, number);
+    }
+}

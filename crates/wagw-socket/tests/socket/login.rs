@@ -1,5 +1,7 @@
 //! Linking through `WhatsAppSocket` against the fake server: QR codes until they run out
-//! (and no new connection until asked), pair codes by phone number, and the passkey flow
+//! (and no new connection until asked), a QR scanned and a pair code typed by a fake phone
+//! through to the login as the linked device (and a forged `pair-success` refused), pair
+//! codes by phone number, and the passkey flow
 //! (request → assertion → verification code → confirmation), with the server's refusals.
 
 use std::time::{Duration, Instant};
@@ -7,7 +9,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use wagw_core::{CloseReason, Phone, SocketError, SocketEvent, SocketEvents, WaSocket};
 use wagw_fakewa::{
-    ConnKind, FakeConfig, FakeConnection, FakeWhatsApp, PAIR_CODE_REF, attr, child_bytes,
+    ConnKind, FakeConfig, FakeConnection, FakeWhatsApp, Forgery, PAIR_CODE_REF, attr, child_bytes,
     passkey_verification_code,
 };
 use wagw_socket::WhatsAppSocket;
@@ -403,4 +405,191 @@ async fn passkey_refusals_surface_as_passkey_errors() {
             other => panic!("unexpected {other:?}"),
         }
     }
+}
+
+/// An unlinked socket, connected, with the server's side of the connection and the first
+/// QR string the client showed.
+async fn showing_qr(
+    server: &FakeWhatsApp,
+    cfg: &wagw_socket::SocketConfig,
+) -> (WhatsAppSocket, SocketEvents, FakeConnection, String) {
+    let socket = WhatsAppSocket::with_test_transport(cfg.clone(), server.factory()).unwrap();
+    assert!(socket.own_identity().is_none());
+    let mut rx = socket.connect().await.unwrap();
+    let conn = server
+        .next_connection()
+        .await
+        .expect("client never connected");
+    assert_eq!(conn.kind(), &ConnKind::Registration);
+    let qr = match until(&mut rx, "QrCode", |e| {
+        matches!(e, SocketEvent::QrCode { .. })
+    })
+    .await
+    {
+        SocketEvent::QrCode { code, .. } => code,
+        _ => unreachable!(),
+    };
+    (socket, rx, conn, qr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_scans_the_qr_and_the_device_logs_in_linked() {
+    let server = FakeWhatsApp::new(FakeConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let (socket, mut rx, mut conn, qr) = showing_qr(&server, &cfg).await;
+
+    let device = conn.scan_qr(&qr, "15550001234").expect("the phone scans");
+    let phone = Phone::parse("+15550001234").unwrap();
+    match until(&mut rx, "Paired", |e| {
+        matches!(e, SocketEvent::Paired { .. })
+    })
+    .await
+    {
+        SocketEvent::Paired { identity } => {
+            assert_eq!(identity.phone, phone);
+            assert_eq!(
+                identity.lid.map(|l| l.to_string()),
+                Some(format!("{}@lid", device.lid)),
+                "the LID the phone announced"
+            );
+        }
+        _ => unreachable!(),
+    }
+    // The client signed the identity the phone sent; the server verified that signature,
+    // recorded the device and restarts the stream (515), as WhatsApp does.
+    conn.wait_for(T, |n| {
+        attr(n, "type").as_deref() == Some("result")
+            && n.get_optional_child("pair-device-sign").is_some()
+    })
+    .await
+    .expect("no pair-device-sign reached the server");
+    assert_eq!(closed(&mut rx).await.code(), Some(515));
+    assert_eq!(server.linked_devices(), vec![device.clone()]);
+    assert_eq!(conn.link_refusal(), None);
+    assert_eq!(socket.own_identity().map(|i| i.phone), Some(phone.clone()));
+
+    // The next connection logs in as the device the phone linked.
+    let mut rx = socket.connect().await.unwrap();
+    let login = server.next_connection().await.expect("no login connection");
+    assert_eq!(
+        login.kind(),
+        &ConnKind::Login {
+            user: 15550001234,
+            device: device.device
+        }
+    );
+    match until(&mut rx, "Connected", |e| {
+        matches!(e, SocketEvent::Connected { .. })
+    })
+    .await
+    {
+        SocketEvent::Connected { identity } => assert_eq!(identity.phone, phone),
+        _ => unreachable!(),
+    }
+    socket.disconnect().await;
+    assert_eq!(closed(&mut rx).await, CloseReason::Requested);
+    drop(socket);
+
+    // The link is in the account's store: a process that opens it later finds it linked.
+    let stored = wagw_socket::linked_identity(&cfg.store_location)
+        .expect("the store reopens")
+        .expect("the store records the link");
+    assert_eq!(stored.phone, phone);
+    let reopened = WhatsAppSocket::with_test_transport(cfg, server.factory()).unwrap();
+    assert_eq!(reopened.own_identity().map(|i| i.phone), Some(phone));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_pair_success_is_refused_and_nothing_is_linked() {
+    let server = FakeWhatsApp::new(FakeConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let (socket, mut rx, mut conn, qr) = showing_qr(&server, &cfg).await;
+
+    for forgery in [Forgery::WrongHmac, Forgery::WrongAccountSignature] {
+        conn.scan_qr_forged(&qr, "15550001234", forgery).unwrap();
+        let refusal = conn
+            .wait_for(T, |n| attr(n, "type").as_deref() == Some("error"))
+            .await
+            .unwrap_or_else(|| panic!("the client did not refuse {forgery:?}"));
+        let error = refusal.get_optional_child("error").expect("<error>");
+        let expected = match forgery {
+            Forgery::WrongHmac => "hmac-mismatch",
+            Forgery::WrongAccountSignature => "signature-mismatch",
+        };
+        assert_eq!(attr(error, "code").as_deref(), Some("401"), "{forgery:?}");
+        assert_eq!(
+            attr(error, "text").as_deref(),
+            Some(expected),
+            "{forgery:?}"
+        );
+        assert_eq!(conn.link_refusal(), Some(format!("401 {expected}")));
+    }
+    // The client reports the failed link and stays unlinked; nothing was linked.
+    conn.close();
+    match closed(&mut rx).await {
+        CloseReason::LinkingFailed { detail } => assert!(!detail.is_empty()),
+        other => panic!("expected LinkingFailed, got {other:?}"),
+    }
+    assert!(server.linked_devices().is_empty());
+    assert!(socket.own_identity().is_none());
+    drop(socket);
+    assert_eq!(
+        wagw_socket::linked_identity(&cfg.store_location).expect("the store reopens"),
+        None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_types_the_pair_code_and_the_device_logs_in_linked() {
+    let server = FakeWhatsApp::new(FakeConfig::default());
+    let (_dir, socket, mut rx, mut conn) = linking(&server).await;
+    let phone = Phone::parse("+15550001234").unwrap();
+    let code = socket.request_pair_code(&phone).await.expect("pair code");
+
+    // A code the user mistyped opens nothing: no pair-success, nothing linked.
+    let first = if code.starts_with('A') { "B" } else { "A" };
+    let typo = format!("{first}{}", &code[1..]);
+    let err = conn
+        .enter_pair_code("15550001234", &typo, T)
+        .await
+        .expect_err("a wrong code must not link");
+    assert!(err.to_string().contains("not the one shown"), "{err}");
+    assert!(server.linked_devices().is_empty());
+
+    let device = conn
+        .enter_pair_code("15550001234", &code, T)
+        .await
+        .expect("the phone completes the pair code");
+    match until(&mut rx, "Paired", |e| {
+        matches!(e, SocketEvent::Paired { .. })
+    })
+    .await
+    {
+        SocketEvent::Paired { identity } => assert_eq!(identity.phone, phone),
+        _ => unreachable!(),
+    }
+    assert_eq!(closed(&mut rx).await.code(), Some(515));
+    assert_eq!(server.linked_devices(), vec![device.clone()]);
+
+    let mut rx = socket.connect().await.unwrap();
+    let login = server.next_connection().await.expect("no login connection");
+    assert_eq!(
+        login.kind(),
+        &ConnKind::Login {
+            user: 15550001234,
+            device: device.device
+        }
+    );
+    match until(&mut rx, "Connected", |e| {
+        matches!(e, SocketEvent::Connected { .. })
+    })
+    .await
+    {
+        SocketEvent::Connected { identity } => assert_eq!(identity.phone, phone),
+        _ => unreachable!(),
+    }
+    socket.disconnect().await;
+    assert_eq!(closed(&mut rx).await, CloseReason::Requested);
 }
