@@ -58,5 +58,83 @@ impl Modify for BearerAuth {
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    add_common_responses(&mut doc);
     doc
+}
+
+/// Routes that need no token.
+const OPEN_ROUTES: &[&str] = &["/healthz"];
+
+/// Adds the answers every route can give besides its own (so clients and schemathesis see
+/// every status a route returns): the token check (401, 429), the connection cap (503),
+/// and for routes with parameters or a body the validation answers (422, and 404 for an
+/// account or item that does not exist; 408, 413, 415 for a body). Open routes are marked
+/// as needing no token.
+fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let error = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let open = OPEN_ROUTES.contains(&path.as_str());
+        let has_path_params = path.contains('{');
+        for operation in [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let mut add = |code: &str, description: &str| {
+                operation
+                    .responses
+                    .responses
+                    .entry(code.to_owned())
+                    .or_insert_with(|| error(description));
+            };
+            if open {
+                operation.security = Some(Vec::new());
+            } else {
+                add("401", "no token, or the wrong one (`unauthorized`)");
+                add(
+                    "429",
+                    "too many wrong tokens from this address (`too_many_attempts`)",
+                );
+            }
+            add(
+                "503",
+                "the gateway serves its maximum number of connections, or is not ready",
+            );
+            let has_query = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let has_body = operation.request_body.is_some();
+            if has_path_params || has_query || has_body {
+                add(
+                    "422",
+                    "a parameter or field is wrong (`invalid_request`, `field` says which)",
+                );
+                add("404", "no such account (`unknown_account`) or item");
+            }
+            if has_body {
+                add("408", "the body did not arrive in time (`body_timeout`)");
+                add(
+                    "413",
+                    "the body is over the route's limit (`body_too_large`)",
+                );
+                add("415", "the body is not JSON (`unsupported_media_type`)");
+            }
+        }
+    }
 }

@@ -122,7 +122,8 @@ pub async fn probe(
     params(("id" = String, Path, description = "Account id")),
     request_body(content = LoginRequest, description = "Empty body = QR"),
     responses((status = 200, body = LoginResponse), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+        (status = 422, body = ErrorBody),
+        (status = 502, description = "WhatsApp refused the pair code or the link", body = ErrorBody)))]
 pub async fn login_start(
     State(s): State<AppState>,
     ValidPath(id): ValidPath<String>,
@@ -211,7 +212,9 @@ pub async fn login_passkey_confirm(
 /// Unlinks the account and deletes its WhatsApp Web session.
 #[utoipa::path(post, path = "/v1/accounts/{id}/logout", tag = "accounts",
     params(("id" = String, Path, description = "Account id")),
-    responses((status = 200, body = LogoutResponse), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = LogoutResponse), (status = 404, body = ErrorBody),
+        (status = 409, description = "the account is not linked (`not_linked`)", body = ErrorBody),
+        (status = 502, description = "WhatsApp failed the logout", body = ErrorBody)))]
 pub async fn logout(
     State(s): State<AppState>,
     ValidPath(id): ValidPath<String>,

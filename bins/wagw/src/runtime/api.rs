@@ -53,6 +53,25 @@ pub fn api_error(e: GatewayError) -> ApiError {
             field: None,
             message,
         },
+        // The account's link state rules the operation out: the caller's to resolve.
+        GatewayError::Transport {
+            source: SocketError::AlreadyLinked,
+            account,
+        } => ApiError::Conflict {
+            code: "already_linked",
+            message: format!(
+                "{message}: log it out first (POST /v1/accounts/{account}/logout, or `wagw channels logout --account {account}`), then link again"
+            ),
+        },
+        GatewayError::Transport {
+            source: SocketError::NotLinked,
+            account,
+        } => ApiError::Conflict {
+            code: "not_linked",
+            message: format!(
+                "{message}: link it first (POST /v1/accounts/{account}/login, or `wagw channels login --account {account}`)"
+            ),
+        },
         GatewayError::Transport { .. } => ApiError::Upstream(message),
         GatewayError::Access(a) => crate::access::api_error(a),
         _ => ApiError::Internal(message),
@@ -352,6 +371,11 @@ impl GatewayApi for Runtime {
                     status.phone.map(|p| format!(" as {p}")).unwrap_or_default()
                 ),
             });
+        }
+        if login.force && status.linked {
+            // Relinking: the old link is logged out first, so a new QR or pair code can show.
+            tracing::info!(target: "wagw::daemon", account = %id, "login --force: logging out the current link to relink");
+            self.gateway.logout(id).await.map_err(api_error)?;
         }
         if let Some(phone) = &login.phone {
             let code = self

@@ -1105,3 +1105,29 @@ fn linked_comes_from_the_transport_record_not_the_auth_folder() {
     let out = stdout(&o);
     assert!(out.contains("account default: not linked"), "{out}");
 }
+
+#[test]
+fn logout_of_an_unlinked_account_is_a_conflict_and_login_force_relinks() {
+    let d = Daemon::start(OPEN_ECHO);
+    d.wait_connected("default");
+    // A linked account: --force logs the old link out and shows a new QR.
+    let (status, out) = d.http(
+        "POST",
+        "/v1/accounts/default/login",
+        Some(r#"{"force": true}"#),
+    );
+    assert_eq!(status, 200, "{out}");
+    assert!(json(&out)["qr"].is_string(), "{out}");
+    // Unlinked now: a logout has nothing to clear and says how to link.
+    let (status, out) = d.http("POST", "/v1/accounts/default/logout", None);
+    assert_eq!(status, 409, "{out}");
+    let error = &json(&out)["error"];
+    assert_eq!(error["code"], "not_linked", "{out}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("wagw channels login --account default"),
+        "{out}"
+    );
+}
