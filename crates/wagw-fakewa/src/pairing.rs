@@ -158,8 +158,6 @@ impl FakeConnection {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
             .ok_or_else(|| link("the client asked for no pair code on this connection".into()))?;
-        let companion_ephemeral = PairCodeUtils::decrypt_primary_ephemeral_pub(&wrapped, code)
-            .map_err(|e| link(format!("the companion hello: {e}")))?;
         let mut rng = rand::make_rng::<rand::rngs::StdRng>();
         let ephemeral = KeyPair::generate(&mut rng);
         let account = self.state().account_key(phone);
@@ -169,8 +167,20 @@ impl FakeConnection {
                 .map_err(|_| FakeError::Signal("a public key is not 32 bytes".into()))
         };
         let account_pub = key32(&account.public_key)?;
-        let wrapped_primary =
-            PairCodeUtils::encrypt_ephemeral_pub(&key32(&ephemeral.public_key)?, code);
+        let ephemeral_pub = key32(&ephemeral.public_key)?;
+        // Both wrappings run 131 072 PBKDF2 rounds: off the runtime's workers, which the
+        // client in the same process needs meanwhile.
+        let typed = code.to_string();
+        let (companion_ephemeral, wrapped_primary) = tokio::task::spawn_blocking(move || {
+            (
+                PairCodeUtils::decrypt_primary_ephemeral_pub(&wrapped, &typed),
+                PairCodeUtils::encrypt_ephemeral_pub(&ephemeral_pub, &typed),
+            )
+        })
+        .await
+        .map_err(|e| link(format!("the code derivation did not finish: {e}")))?;
+        let companion_ephemeral =
+            companion_ephemeral.map_err(|e| link(format!("the companion hello: {e}")))?;
         self.send_node(
             NodeBuilder::new("notification")
                 .attr("type", "link_code_companion_reg")
