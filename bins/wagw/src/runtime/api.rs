@@ -35,6 +35,29 @@ pub fn record(e: wagw_agents::Event) -> EventRecord {
     }
 }
 
+impl Runtime {
+    /// The simulated network, or the API's answer when the gateway runs without `--sim`.
+    fn sim_net(&self) -> Result<&wagw_sim::SimNetwork, ApiError> {
+        self.sim.as_ref().ok_or_else(|| ApiError::NotFound {
+            code: "sim_disabled",
+            message: "the simulator is not running: start the gateway with `wagw gateway --sim`"
+                .to_owned(),
+        })
+    }
+
+    /// The configured account a `/v1/sim/*` request names (the default one when none).
+    fn sim_account(&self, named: Option<&AccountId>) -> Result<AccountId, ApiError> {
+        let config = self.config();
+        let account = match named {
+            Some(a) => config
+                .resolve_account(a)
+                .map_err(|_| ApiError::unknown_account(a.as_str()))?,
+            None => config.default_account(),
+        };
+        Ok(account.account_id.clone())
+    }
+}
+
 /// A gateway error as the API's.
 pub fn api_error(e: GatewayError) -> ApiError {
     let message = e.to_string();
@@ -871,29 +894,13 @@ impl GatewayApi for Runtime {
     }
 
     async fn sim_inbound(&self, message: SimMessage) -> Result<SimInjected, ApiError> {
-        let net = self.sim.as_ref().ok_or_else(|| ApiError::NotFound {
-            code: "sim_disabled",
-            message: "the simulator is not running: start the gateway with `wagw gateway --sim`"
-                .to_owned(),
-        })?;
-        let config = self.config();
-        let account = match &message.account {
-            Some(a) => config
-                .resolve_account(a)
-                .map_err(|_| ApiError::unknown_account(a.as_str()))?,
-            None => config.default_account(),
-        }
-        .account_id
-        .clone();
+        let net = self.sim_net()?;
+        let account = self.sim_account(message.account.as_ref())?;
         super::sim::inbound(net, &account, message).await
     }
 
     async fn sim_outbox(&self, account: &AccountId) -> Result<Vec<serde_json::Value>, ApiError> {
-        let net = self.sim.as_ref().ok_or_else(|| ApiError::NotFound {
-            code: "sim_disabled",
-            message: "the simulator is not running: start the gateway with `wagw gateway --sim`"
-                .to_owned(),
-        })?;
+        let net = self.sim_net()?;
         super::sim::outbox(net, account)
     }
 
@@ -901,20 +908,9 @@ impl GatewayApi for Runtime {
         &self,
         scan: crate::http::sim_scan::SimScan,
     ) -> Result<crate::http::sim_scan::SimScanned, ApiError> {
-        let net = self.sim.as_ref().ok_or_else(|| ApiError::NotFound {
-            code: "sim_disabled",
-            message: "the simulator is not running: start the gateway with `wagw gateway --sim`"
-                .to_owned(),
-        })?;
+        let net = self.sim_net()?;
         let config = self.config();
-        let account = match &scan.account {
-            Some(a) => config
-                .resolve_account(a)
-                .map_err(|_| ApiError::unknown_account(a.as_str()))?,
-            None => config.default_account(),
-        }
-        .account_id
-        .clone();
+        let account = self.sim_account(scan.account.as_ref())?;
         let index = config
             .accounts()
             .iter()
@@ -928,20 +924,8 @@ impl GatewayApi for Runtime {
         &self,
         order: crate::http::sim_fault::SimFaultOrder,
     ) -> Result<crate::http::sim_fault::SimFaultApplied, ApiError> {
-        let net = self.sim.as_ref().ok_or_else(|| ApiError::NotFound {
-            code: "sim_disabled",
-            message: "the simulator is not running: start the gateway with `wagw gateway --sim`"
-                .to_owned(),
-        })?;
-        let config = self.config();
-        let account = match &order.account {
-            Some(a) => config
-                .resolve_account(a)
-                .map_err(|_| ApiError::unknown_account(a.as_str()))?,
-            None => config.default_account(),
-        }
-        .account_id
-        .clone();
+        let net = self.sim_net()?;
+        let account = self.sim_account(order.account.as_ref())?;
         super::sim::fault(net, &account, order.fault)
     }
 }
