@@ -36,6 +36,21 @@ pub(crate) struct Pairing {
     /// The companion's wrapped ephemeral key from its pair-code hello (what the phone
     /// unwraps with the code the user types).
     companion_hello: Mutex<Option<Vec<u8>>>,
+    /// The companion's passkey prologue payload (its ephemeral identity and commitment).
+    passkey_prologue: Mutex<Option<Vec<u8>>>,
+    /// The phone's ephemeral key pair of a passkey link it continued itself
+    /// ([`FakeConnection::continue_passkey_as_phone`]): what opens the pairing request.
+    primary_ephemeral: Mutex<Option<PhoneKey>>,
+}
+
+/// The phone's ephemeral key pair; `Debug` never prints the private half.
+#[derive(Clone)]
+struct PhoneKey(KeyPair);
+
+impl std::fmt::Debug for PhoneKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PhoneKey(..)")
+    }
 }
 
 impl Pairing {
@@ -48,6 +63,9 @@ impl Pairing {
         let id = attr(node, "id")?;
         let child = node.children()?.first()?;
         let tag = child.tag.as_ref();
+        if tag == "passkey_prologue" {
+            *lock(&self.passkey_prologue) = child_bytes(node, "prologue_payload");
+        }
         let refused = self
             .refusals
             .lock()
@@ -85,6 +103,11 @@ impl Pairing {
         };
         Some(reply(&id, "result").children([body]).build())
     }
+}
+
+/// A poisoned lock still holds consistent data here (plain values, set in one store).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn reply(id: &str, ty: &str) -> NodeBuilder {
@@ -302,6 +325,114 @@ impl FakeConnection {
         }
         .encode_to_vec();
         self.send_continuation(Some(identity));
+    }
+
+    /// The phone accepted the assertion and continues with an ephemeral key pair and nonce
+    /// of its own (kept, so [`FakeConnection::finish_passkey`] can open the companion's
+    /// pairing request). Returns the public key and the nonce, from which the verification
+    /// code both sides show follows ([`passkey_verification_code`]).
+    pub fn continue_passkey_as_phone(&self) -> ([u8; 32], [u8; 32]) {
+        let mut rng = rand::make_rng::<rand::rngs::StdRng>();
+        let pair = KeyPair::generate(&mut rng);
+        let mut public = [0u8; 32];
+        public.copy_from_slice(&pair.public_key.public_key_bytes()[..32]);
+        let mut nonce = [0u8; 32];
+        rand::RngExt::fill(&mut rng, &mut nonce);
+        *lock(&self.pairing().primary_ephemeral) = Some(PhoneKey(pair));
+        self.continue_passkey(&public, &nonce);
+        (public, nonce)
+    }
+
+    /// The phone `phone` (digits) completes a passkey link it continued with
+    /// [`FakeConnection::continue_passkey_as_phone`]: it waits up to `timeout` for the
+    /// client's `<encrypted_pairing_request>` (sent when the operator confirms the code),
+    /// derives the key both sides share (X25519 of its ephemeral key and the companion's
+    /// from the prologue, HKDF salted with the companion's platform and the ref), opens the
+    /// request, and sends the `<pair-success>` that the companion's new adv secret
+    /// authenticates; from there it goes as for a scanned QR ([`FakeConnection::scan_qr`]).
+    /// Send it only after the client's confirmation returned: the client commits the new
+    /// adv secret when the server has answered the request.
+    pub async fn finish_passkey(
+        &mut self,
+        phone: &str,
+        timeout: Duration,
+    ) -> Result<crate::LinkedDevice, FakeError> {
+        crate::link::check_phone(phone)?;
+        let link = |what: &str| FakeError::Link(what.to_string());
+        let PhoneKey(primary) = lock(&self.pairing().primary_ephemeral)
+            .clone()
+            .ok_or_else(|| link("the phone did not continue this passkey link itself"))?;
+        let request = self
+            .wait_for(timeout, |n| {
+                n.tag.as_ref() == "iq"
+                    && n.children().is_some_and(|c| {
+                        c.iter()
+                            .any(|c| c.tag.as_ref() == "encrypted_pairing_request")
+                    })
+            })
+            .await
+            .ok_or_else(|| link("no encrypted_pairing_request in time"))?;
+        let prologue = lock(&self.pairing().passkey_prologue)
+            .clone()
+            .ok_or_else(|| link("the client sent no passkey prologue"))?;
+        let prologue = wa::ProloguePayload::decode_from_slice(&prologue)
+            .map_err(|e| link(&format!("the prologue payload: {e}")))?;
+        let identity = wa::CompanionEphemeralIdentity::decode_from_slice(
+            prologue
+                .companion_ephemeral_identity
+                .as_deref()
+                .unwrap_or_default(),
+        )
+        .map_err(|e| link(&format!("the companion ephemeral identity: {e}")))?;
+        let companion = PublicKey::from_djb_public_key_bytes(
+            identity.public_key.as_deref().unwrap_or_default(),
+        )
+        .map_err(|e| FakeError::Signal(e.to_string()))?;
+        let shared: [u8; 32] = primary
+            .private_key
+            .calculate_agreement(&companion)
+            .map_err(|e| FakeError::Signal(e.to_string()))?
+            .as_ref()
+            .try_into()
+            .map_err(|_| FakeError::Signal("the shared secret is not 32 bytes".into()))?;
+        let key = ShortcakeUtils::derive_encryption_key_from_shared_secret(
+            &shared,
+            identity
+                .device_type
+                .unwrap_or(wa::device_props::PlatformType::UNKNOWN),
+            identity.r#ref.as_deref().unwrap_or_default(),
+        )
+        .map_err(|e| FakeError::Signal(e.to_string()))?;
+        let wrapped = child_bytes(&request, "encrypted_pairing_request")
+            .ok_or_else(|| link("an empty encrypted_pairing_request"))?;
+        let wrapped = wa::EncryptedPairingRequest::decode_from_slice(&wrapped)
+            .map_err(|e| link(&format!("the encrypted pairing request: {e}")))?;
+        let iv: [u8; 12] = wrapped
+            .iv
+            .as_deref()
+            .unwrap_or_default()
+            .try_into()
+            .map_err(|_| link("the pairing request's IV is not 12 bytes"))?;
+        let mut plain = Vec::new();
+        RustCryptoProvider
+            .aes_256_gcm_decrypt(
+                &key,
+                &iv,
+                b"",
+                wrapped.encrypted_payload.as_deref().unwrap_or_default(),
+                &mut plain,
+            )
+            .map_err(|_| link("the pairing request does not open with the derived key"))?;
+        let request = wa::PairingRequest::decode_from_slice(&plain)
+            .map_err(|e| link(&format!("the pairing request: {e}")))?;
+        let key32 = |b: Option<&[u8]>, what: &str| -> Result<[u8; 32], FakeError> {
+            b.unwrap_or_default()
+                .try_into()
+                .map_err(|_| link(&format!("the pairing request's {what} is not 32 bytes")))
+        };
+        let companion_identity = key32(request.companion_identity_key.as_deref(), "identity")?;
+        let adv_secret = key32(request.adv_secret.as_deref(), "adv secret")?;
+        self.pair_success(phone, companion_identity, adv_secret, None)
     }
 
     /// A continuation without the phone's identity (what a broken server sends): the

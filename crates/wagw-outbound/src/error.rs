@@ -61,6 +61,21 @@ pub enum OutboundError {
         /// Allowed pixel count.
         max_pixels: u64,
     },
+    /// Decoding the image alone would hold more memory than all decodes may hold at once
+    /// (`media::decode_budget`).
+    #[error(
+        "image declares {width}x{height} pixels; decoding it needs about {needed_mb} MB, over the {budget_mb} MB the gateway gives image decoding; send it smaller or as a document"
+    )]
+    ImageDecodeBudget {
+        /// Declared width.
+        width: u32,
+        /// Declared height.
+        height: u32,
+        /// The estimated peak, in MB (10^6 bytes).
+        needed_mb: u64,
+        /// The budget, in MB.
+        budget_mb: u64,
+    },
     /// The image could not be decoded (corrupt or unsupported).
     #[error("could not decode the image: {0}")]
     ImageDecode(String),

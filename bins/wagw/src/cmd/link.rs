@@ -76,7 +76,14 @@ pub async fn link(
     .ok();
     let result = tokio::time::timeout(
         Duration::from_secs(args.timeout),
-        follow(&*socket, account, phone.as_ref(), interactive, out),
+        follow(
+            &*socket,
+            account,
+            phone.as_ref(),
+            interactive,
+            &mut std::io::stdin().lock(),
+            out,
+        ),
     )
     .await;
     socket.disconnect().await;
@@ -89,12 +96,14 @@ pub async fn link(
     }
 }
 
-/// Drives one connection until it is linked or fails.
+/// Drives one connection until it is linked or fails. The passkey steps read the
+/// operator's answers from `input` (stdin).
 async fn follow(
     socket: &dyn WaSocket,
     account: &AccountId,
     phone: Option<&Phone>,
     interactive: bool,
+    input: &mut dyn BufRead,
     out: &mut dyn Write,
 ) -> Result<ExitCode, CliError> {
     let connect = || async {
@@ -158,7 +167,7 @@ async fn follow(
                      Paste the assertion JSON it returns on one line (or link with --phone <number> instead):"
                 )
                 .ok();
-                let assertion = read_line("the passkey assertion")?;
+                let assertion = read_line(input, "the passkey assertion")?;
                 socket
                     .submit_passkey_assertion(assertion.trim())
                     .await
@@ -170,11 +179,16 @@ async fn follow(
                     "Passkey accepted. When the phone shows the code {code}, press Enter to confirm (Ctrl-C to stop)."
                 )
                 .ok();
-                read_line("the confirmation")?;
+                read_line(input, "the confirmation")?;
                 socket
                     .confirm_passkey()
                     .await
                     .map_err(|e| CliError::Failed(format!("passkey confirmation refused: {e}")))?;
+                writeln!(
+                    out,
+                    "Confirmed; waiting for the phone to finish the link..."
+                )
+                .ok();
             }
             SocketEvent::PasskeyError { detail } => {
                 return Err(CliError::Failed(format!(
@@ -217,11 +231,10 @@ async fn follow(
     )))
 }
 
-/// One line from stdin, for the passkey steps.
-fn read_line(what: &str) -> Result<String, CliError> {
+/// One line of the operator's input, for the passkey steps.
+fn read_line(input: &mut dyn BufRead, what: &str) -> Result<String, CliError> {
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
+    input
         .read_line(&mut line)
         .map_err(|e| CliError::Failed(format!("cannot read {what} from stdin: {e}")))?;
     if line.is_empty() {
@@ -258,6 +271,9 @@ mod tests {
     use wagw_socket::{SocketConfig, WhatsAppSocket};
 
     use super::*;
+
+    /// What [`Camera`] reports once the passkey confirmation went through.
+    const CONFIRMED: &str = "(passkey confirmed)";
 
     /// The real socket, with each QR string and pair code it shows copied to the test (the
     /// fake phone's camera, the user's eyes): `follow` draws the QR as terminal art.
@@ -299,7 +315,11 @@ mod tests {
             self.socket.submit_passkey_assertion(assertion).await
         }
         async fn confirm_passkey(&self) -> Result<(), SocketError> {
-            self.socket.confirm_passkey().await
+            let confirmed = self.socket.confirm_passkey().await;
+            // The phone may finish the link only once the client has the answer (it
+            // commits its new adv secret then), as a person at the phone would.
+            let _ = self.shown.send(CONFIRMED.to_owned());
+            confirmed
         }
         fn own_identity(&self) -> Option<OwnIdentity> {
             self.socket.own_identity()
@@ -354,19 +374,33 @@ mod tests {
         }
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_scanned_qr_links_the_account_and_the_store_keeps_it() {
-        let server = FakeWhatsApp::new(FakeConfig::default());
+    /// An unlinked account `default` on `server` behind a [`Camera`], with what it shows.
+    fn unlinked(
+        server: &FakeWhatsApp,
+    ) -> (
+        tempfile::TempDir,
+        AccountId,
+        wagw_store::Location,
+        Camera,
+        mpsc::UnboundedReceiver<String>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let account = AccountId::default_account();
         let mut config = SocketConfig::new(account.clone(), dir.path().join("accounts/default"));
         config.version = Some((2, 3000, 1_023_000_000));
         let location = config.store_location.clone();
-        let (qr_tx, mut qr_rx) = mpsc::unbounded_channel();
+        let (shown_tx, shown_rx) = mpsc::unbounded_channel();
         let camera = Camera {
             socket: WhatsAppSocket::with_test_transport(config, server.factory()).unwrap(),
-            shown: qr_tx,
+            shown: shown_tx,
         };
+        (dir, account, location, camera, shown_rx)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_scanned_qr_links_the_account_and_the_store_keeps_it() {
+        let server = FakeWhatsApp::new(FakeConfig::default());
+        let (_dir, account, location, camera, mut qr_rx) = unlinked(&server);
 
         let phone = async {
             let conn = server
@@ -383,9 +417,12 @@ mod tests {
             // client still has to answer the pair-success on it.
             (conn, device)
         };
-        let mut out = Vec::new();
+        let (mut out, mut no_input) = (Vec::new(), std::io::empty());
         let (result, (_conn, device)) = tokio::time::timeout(Duration::from_secs(60), async {
-            tokio::join!(follow(&camera, &account, None, false, &mut out), phone)
+            tokio::join!(
+                follow(&camera, &account, None, false, &mut no_input, &mut out),
+                phone
+            )
         })
         .await
         .expect("follow did not finish within 60s");
@@ -411,16 +448,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_typed_pair_code_links_the_account() {
         let server = FakeWhatsApp::new(FakeConfig::default());
-        let dir = tempfile::tempdir().unwrap();
-        let account = AccountId::default_account();
-        let mut config = SocketConfig::new(account.clone(), dir.path().join("accounts/default"));
-        config.version = Some((2, 3000, 1_023_000_000));
-        let location = config.store_location.clone();
-        let (shown_tx, mut shown_rx) = mpsc::unbounded_channel();
-        let camera = Camera {
-            socket: WhatsAppSocket::with_test_transport(config, server.factory()).unwrap(),
-            shown: shown_tx,
-        };
+        let (_dir, account, location, camera, mut shown_rx) = unlinked(&server);
         let number = Phone::parse("+15550001234").unwrap();
 
         let phone = async {
@@ -444,11 +472,18 @@ mod tests {
                 .expect("the phone completes the pair code");
             (conn, code, device)
         };
-        let mut out = Vec::new();
+        let (mut out, mut no_input) = (Vec::new(), std::io::empty());
         let (result, (_conn, code, device)) =
             tokio::time::timeout(Duration::from_secs(90), async {
                 tokio::join!(
-                    follow(&camera, &account, Some(&number), false, &mut out),
+                    follow(
+                        &camera,
+                        &account,
+                        Some(&number),
+                        false,
+                        &mut no_input,
+                        &mut out
+                    ),
                     phone
                 )
             })
@@ -470,5 +505,79 @@ mod tests {
             .expect("the store reopens")
             .expect("the link is stored");
         assert_eq!(stored.phone, number);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_passkey_link_takes_the_operators_answers_and_links_the_account() {
+        let server = FakeWhatsApp::new(FakeConfig::default());
+        let (_dir, account, location, camera, mut shown_rx) = unlinked(&server);
+        let options = r#"{"challenge":"AAEC","rpId":"whatsapp.com","allowCredentials":[]}"#;
+        // What the operator pastes: the authenticator's assertion, then Enter to confirm.
+        let assertion = serde_json::json!({
+            "id": "AQIDBA", "rawId": "AQIDBA", "type": "public-key",
+            "response": {"clientDataJSON": "e30", "authenticatorData": "AA", "signature": "AA",
+                         "userHandle": null},
+        });
+        let mut input = std::io::Cursor::new(format!("{assertion}\n\n"));
+
+        let phone = async {
+            let mut conn = server
+                .next_connection()
+                .await
+                .expect("the CLI never connected");
+            // Registered (a QR is shown), WhatsApp asks this companion for a passkey.
+            let first = tokio::time::timeout(Duration::from_secs(30), shown_rx.recv()).await;
+            assert!(first.expect("no QR within 30s").is_some());
+            conn.request_passkey(options);
+            conn.wait_for(Duration::from_secs(30), |n| {
+                wagw_fakewa::child_bytes(n, "prologue_payload").is_some()
+            })
+            .await
+            .expect("the assertion never reached WhatsApp");
+            conn.continue_passkey_as_phone();
+            while let Some(shown) = shown_rx.recv().await {
+                if shown == CONFIRMED {
+                    break;
+                }
+            }
+            let device = conn
+                .finish_passkey("15550001234", Duration::from_secs(30))
+                .await
+                .expect("the phone finishes the passkey link");
+            (conn, device)
+        };
+        let mut out = Vec::new();
+        let (result, (_conn, device)) = tokio::time::timeout(Duration::from_secs(90), async {
+            tokio::join!(
+                follow(&camera, &account, None, false, &mut input, &mut out),
+                phone
+            )
+        })
+        .await
+        .expect("follow did not finish within 90s");
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(result.expect("follow failed"), ExitCode::SUCCESS, "{out}");
+        assert!(
+            out.contains("WhatsApp asks for a passkey to link account default"),
+            "{out}"
+        );
+        assert!(
+            out.contains(options),
+            "the request options are shown: {out}"
+        );
+        assert!(
+            out.contains("Passkey accepted. When the phone shows the code"),
+            "{out}"
+        );
+        assert!(out.contains("Confirmed; waiting for the phone"), "{out}");
+        assert!(out.contains("✅ Linked as +15550001234!"), "{out}");
+        assert_eq!(server.linked_devices(), vec![device]);
+
+        camera.disconnect().await;
+        drop(camera);
+        let stored = wagw_socket::linked_identity(&location)
+            .expect("the store reopens")
+            .expect("the link is stored");
+        assert_eq!(stored.phone.to_string(), "+15550001234");
     }
 }

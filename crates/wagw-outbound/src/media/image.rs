@@ -1,17 +1,21 @@
 //! Images under the cap: EXIF orientation, metadata stripping, and the resize × quality sweep.
 //!
 //! Pipeline (CPU only, no IO):
-//! 1. Read the header only and refuse images over [`ImageLimits`] (decompression bombs).
+//! 1. Read the header only and refuse images over [`ImageLimits`] (decompression bombs) or
+//!    whose decode alone would need more memory than the [decode budget] allows.
 //! 2. Pass through untouched bytes when the image already fits the cap, its longest side is
 //!    at most [`PASS_THROUGH_MAX_SIDE`] and its EXIF orientation is upright; metadata that can
 //!    carry a location (JPEG APP1 Exif/XMP, PNG `eXIf`) is cut out losslessly.
-//! 3. Otherwise decode once, then for each side of [`SWEEP_SIDES`] (never enlarging) resize
+//! 3. Otherwise reserve the decode's memory from the process-wide [decode budget] (waiting
+//!    while other decodes hold it), decode once, then for each side of [`SWEEP_SIDES`] (never enlarging) resize
 //!    once, apply the EXIF orientation, and encode at each of [`SWEEP_QUALITIES`]; the first
 //!    result under the cap wins. PNGs with real transparency try PNG first.
 //!
 //! The encoder is `jpeg-encoder` with 4:2:0 chroma subsampling, optimized Huffman tables and
 //! the ImageMagick/mozjpeg "table 3" quantization; the resize uses `fast_image_resize` with a
 //! Gaussian kernel. See `docs/outbound.md` for the measurements behind these choices.
+//!
+//! [decode budget]: crate::media::decode_budget
 
 use std::io::Cursor;
 
@@ -24,6 +28,7 @@ use jpeg_encoder::{ColorType, Encoder, QuantizationTableType, SamplingFactor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{OutboundError, cap_mb, size_mb};
+use crate::media::decode_budget::DecodeBudget;
 use crate::media::metadata;
 
 /// Longest sides tried by the sweep, largest first.
@@ -132,6 +137,8 @@ pub struct ImageHeader {
     pub orientation: Orientation,
     /// True when the pixel format has an alpha channel.
     pub has_alpha_channel: bool,
+    /// The pixel format the decoder produces (what decoding costs: the decode budget).
+    pub color_type: image::ColorType,
 }
 
 fn decode_err(e: impl std::fmt::Display) -> OutboundError {
@@ -150,13 +157,15 @@ pub fn read_header(data: &[u8], limits: &ImageLimits) -> Result<ImageHeader, Out
     let (width, height) = decoder.dimensions();
     limits.check(width, height)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let has_alpha_channel = decoder.color_type().has_alpha();
+    let color_type = decoder.color_type();
+    DecodeBudget::global().check(width, height, color_type)?;
     Ok(ImageHeader {
         format,
         width,
         height,
         orientation,
-        has_alpha_channel,
+        has_alpha_channel: color_type.has_alpha(),
+        color_type,
     })
 }
 
@@ -218,6 +227,9 @@ pub fn optimize_image(
         }
     }
 
+    // Held until the sweep is done with the pixels.
+    let _reserved =
+        DecodeBudget::global().reserve(header.width, header.height, header.color_type)?;
     let image = decode_full(data, limits)?;
     sweep(image, header.orientation, header.format, cap)
 }

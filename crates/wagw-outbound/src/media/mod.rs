@@ -5,6 +5,7 @@
 //! ([`prepare::prepare_media`]) do the IO and CPU work.
 
 pub mod audio;
+pub mod decode_budget;
 pub mod gif;
 pub mod image;
 pub mod metadata;

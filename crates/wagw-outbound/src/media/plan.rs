@@ -131,7 +131,11 @@ impl MediaFacts {
                     facts.upright = h.orientation == Orientation::NoTransforms;
                 }
                 Err(e) => {
-                    facts.image_refused = matches!(e, OutboundError::ImageTooLarge { .. });
+                    facts.image_refused = matches!(
+                        e,
+                        OutboundError::ImageTooLarge { .. }
+                            | OutboundError::ImageDecodeBudget { .. }
+                    );
                     facts.image_error = Some(e.to_string());
                 }
             },

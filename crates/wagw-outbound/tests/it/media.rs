@@ -222,6 +222,12 @@ fn png_with_alpha_stays_png() {
 /// A PNG header that declares 100000 x 100000 pixels; the guard must refuse it before any
 /// allocation (decoding it would need 40 GB).
 fn png_bomb() -> Vec<u8> {
+    png_declaring(100_000, 100_000, 2)
+}
+
+/// A PNG whose header declares `width`×`height` pixels of PNG colour type `color` (2 RGB,
+/// 6 RGBA) at 8 bits, with an empty image stream: only the header is ever read.
+fn png_declaring(width: u32, height: u32, color: u8) -> Vec<u8> {
     fn crc32(data: &[u8]) -> u32 {
         let mut crc = 0xFFFF_FFFFu32;
         for &b in data {
@@ -245,9 +251,9 @@ fn png_bomb() -> Vec<u8> {
         out.extend_from_slice(&crc32(&c).to_be_bytes());
     };
     let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&100_000u32.to_be_bytes());
-    ihdr.extend_from_slice(&100_000u32.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, color, 0, 0, 0]);
     chunk(b"IHDR", &ihdr);
     chunk(b"IDAT", &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
     chunk(b"IEND", &[]);
@@ -291,6 +297,44 @@ fn decompression_bombs_are_refused_from_the_header() {
     assert!(
         matches!(&plan.action, MediaAction::Reject { error } if error.contains("decompression bomb"))
     );
+}
+
+/// 81 MP of RGBA is within the pixel limits, but decoding it and its working copy would hold
+/// about 648 MB: refused from the header, by planning and by the optimizer, with the figures.
+#[test]
+fn an_image_whose_decode_would_exceed_the_memory_budget_is_refused_from_its_header() {
+    let png = png_declaring(9_000, 9_000, 6);
+    let err = optimize_image(&png, 5 * MIB, &ImageLimits::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OutboundError::ImageDecodeBudget {
+                width: 9_000,
+                height: 9_000,
+                needed_mb: 648,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let facts = MediaFacts::inspect(&loaded(png, "big.png"), &ImageLimits::default());
+    assert!(facts.image_refused);
+    let plan = plan_media(
+        &facts,
+        &MediaCaps::reply(None),
+        &MediaOptions::default(),
+        false,
+    );
+    assert!(
+        matches!(&plan.action, MediaAction::Reject { error } if error.contains("648 MB")),
+        "{:?}",
+        plan.action
+    );
+    // The same pixels as 8-bit RGB need no working copy (243 MB): within the budget, so
+    // the header is accepted (the empty image stream then fails to decode, as it should).
+    let rgb = png_declaring(9_000, 9_000, 2);
+    let err = optimize_image(&rgb, 5 * MIB, &ImageLimits::default()).unwrap_err();
+    assert!(matches!(err, OutboundError::ImageDecode(_)), "{err}");
 }
 
 fn animated_gif() -> Vec<u8> {

@@ -1,8 +1,9 @@
 //! Linking through `WhatsAppSocket` against the fake server: QR codes until they run out
 //! (and no new connection until asked), a QR scanned and a pair code typed by a fake phone
 //! through to the login as the linked device (and a forged `pair-success` refused), pair
-//! codes by phone number, and the passkey flow
-//! (request → assertion → verification code → confirmation), with the server's refusals.
+//! codes by phone number, and the passkey flow (request → assertion → verification code →
+//! confirmation → the phone opens the pairing request and links the device), with the
+//! server's refusals.
 
 use std::time::{Duration, Instant};
 
@@ -50,6 +51,56 @@ fn md_query_with(child: &'static str) -> impl Fn(&whatsapp_rust::wacore_binary::
             && n.children()
                 .is_some_and(|c| c.iter().any(|c| c.tag.as_ref() == child))
     }
+}
+
+/// After a link: the client reports `Paired` as `phone`, the server restarts the stream
+/// (515) with `device` recorded, and the next connection logs in as that device and is
+/// `Connected`; then it disconnects.
+async fn logs_in_as_the_linked_device(
+    server: &FakeWhatsApp,
+    socket: &WhatsAppSocket,
+    mut rx: SocketEvents,
+    device: &wagw_fakewa::LinkedDevice,
+    phone: &Phone,
+) {
+    match until(&mut rx, "Paired", |e| {
+        matches!(e, SocketEvent::Paired { .. })
+    })
+    .await
+    {
+        SocketEvent::Paired { identity } => {
+            assert_eq!(&identity.phone, phone);
+            assert_eq!(
+                identity.lid.map(|l| l.to_string()),
+                Some(format!("{}@lid", device.lid)),
+                "the LID the phone announced"
+            );
+        }
+        _ => unreachable!(),
+    }
+    assert_eq!(closed(&mut rx).await.code(), Some(515));
+    assert_eq!(server.linked_devices(), vec![device.clone()]);
+    assert_eq!(socket.own_identity().map(|i| i.phone), Some(phone.clone()));
+
+    let mut rx = socket.connect().await.unwrap();
+    let login = server.next_connection().await.expect("no login connection");
+    assert_eq!(
+        login.kind(),
+        &ConnKind::Login {
+            user: phone.digits().parse().unwrap(),
+            device: device.device
+        }
+    );
+    match until(&mut rx, "Connected", |e| {
+        matches!(e, SocketEvent::Connected { .. })
+    })
+    .await
+    {
+        SocketEvent::Connected { identity } => assert_eq!(&identity.phone, phone),
+        _ => unreachable!(),
+    }
+    socket.disconnect().await;
+    assert_eq!(closed(&mut rx).await, CloseReason::Requested);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -437,25 +488,10 @@ async fn a_phone_scans_the_qr_and_the_device_logs_in_linked() {
     let server = FakeWhatsApp::new(FakeConfig::default());
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path());
-    let (socket, mut rx, mut conn, qr) = showing_qr(&server, &cfg).await;
+    let (socket, rx, mut conn, qr) = showing_qr(&server, &cfg).await;
 
     let device = conn.scan_qr(&qr, "15550001234").expect("the phone scans");
     let phone = Phone::parse("+15550001234").unwrap();
-    match until(&mut rx, "Paired", |e| {
-        matches!(e, SocketEvent::Paired { .. })
-    })
-    .await
-    {
-        SocketEvent::Paired { identity } => {
-            assert_eq!(identity.phone, phone);
-            assert_eq!(
-                identity.lid.map(|l| l.to_string()),
-                Some(format!("{}@lid", device.lid)),
-                "the LID the phone announced"
-            );
-        }
-        _ => unreachable!(),
-    }
     // The client signed the identity the phone sent; the server verified that signature,
     // recorded the device and restarts the stream (515), as WhatsApp does.
     conn.wait_for(T, |n| {
@@ -464,31 +500,8 @@ async fn a_phone_scans_the_qr_and_the_device_logs_in_linked() {
     })
     .await
     .expect("no pair-device-sign reached the server");
-    assert_eq!(closed(&mut rx).await.code(), Some(515));
-    assert_eq!(server.linked_devices(), vec![device.clone()]);
+    logs_in_as_the_linked_device(&server, &socket, rx, &device, &phone).await;
     assert_eq!(conn.link_refusal(), None);
-    assert_eq!(socket.own_identity().map(|i| i.phone), Some(phone.clone()));
-
-    // The next connection logs in as the device the phone linked.
-    let mut rx = socket.connect().await.unwrap();
-    let login = server.next_connection().await.expect("no login connection");
-    assert_eq!(
-        login.kind(),
-        &ConnKind::Login {
-            user: 15550001234,
-            device: device.device
-        }
-    );
-    match until(&mut rx, "Connected", |e| {
-        matches!(e, SocketEvent::Connected { .. })
-    })
-    .await
-    {
-        SocketEvent::Connected { identity } => assert_eq!(identity.phone, phone),
-        _ => unreachable!(),
-    }
-    socket.disconnect().await;
-    assert_eq!(closed(&mut rx).await, CloseReason::Requested);
     drop(socket);
 
     // The link is in the account's store: a process that opens it later finds it linked.
@@ -544,7 +557,7 @@ async fn a_forged_pair_success_is_refused_and_nothing_is_linked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_types_the_pair_code_and_the_device_logs_in_linked() {
     let server = FakeWhatsApp::new(FakeConfig::default());
-    let (_dir, socket, mut rx, mut conn) = linking(&server).await;
+    let (_dir, socket, rx, mut conn) = linking(&server).await;
     let phone = Phone::parse("+15550001234").unwrap();
     let code = socket.request_pair_code(&phone).await.expect("pair code");
 
@@ -562,34 +575,54 @@ async fn a_phone_types_the_pair_code_and_the_device_logs_in_linked() {
         .enter_pair_code("15550001234", &code, T)
         .await
         .expect("the phone completes the pair code");
-    match until(&mut rx, "Paired", |e| {
-        matches!(e, SocketEvent::Paired { .. })
-    })
-    .await
-    {
-        SocketEvent::Paired { identity } => assert_eq!(identity.phone, phone),
-        _ => unreachable!(),
-    }
-    assert_eq!(closed(&mut rx).await.code(), Some(515));
-    assert_eq!(server.linked_devices(), vec![device.clone()]);
+    logs_in_as_the_linked_device(&server, &socket, rx, &device, &phone).await;
+}
 
-    let mut rx = socket.connect().await.unwrap();
-    let login = server.next_connection().await.expect("no login connection");
-    assert_eq!(
-        login.kind(),
-        &ConnKind::Login {
-            user: 15550001234,
-            device: device.device
-        }
-    );
-    match until(&mut rx, "Connected", |e| {
-        matches!(e, SocketEvent::Connected { .. })
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passkey_link_completes_and_the_device_logs_in_linked() {
+    let server = FakeWhatsApp::new(FakeConfig::default());
+    let (_dir, socket, mut rx, mut conn) = linking(&server).await;
+    conn.request_passkey(&options_json());
+    until(&mut rx, "PasskeyRequired", |e| {
+        matches!(e, SocketEvent::PasskeyRequired { .. })
+    })
+    .await;
+    socket
+        .submit_passkey_assertion(&assertion_json())
+        .await
+        .expect("prologue accepted");
+
+    // The phone continues with keys of its own, so it can open what the client sends.
+    let (primary_pub, primary_nonce) = conn.continue_passkey_as_phone();
+    let nonce = conn
+        .wait_for(T, md_query_with("companion_nonce"))
+        .await
+        .expect("no companion nonce reached the server");
+    let nonce: [u8; 32] = child_bytes(&nonce, "companion_nonce")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    match until(&mut rx, "PasskeyConfirmation", |e| {
+        matches!(e, SocketEvent::PasskeyConfirmation { .. })
     })
     .await
     {
-        SocketEvent::Connected { identity } => assert_eq!(identity.phone, phone),
+        SocketEvent::PasskeyConfirmation { code, .. } => assert_eq!(
+            code,
+            passkey_verification_code(&nonce, &primary_pub, &primary_nonce),
+            "both sides show the same code"
+        ),
         _ => unreachable!(),
     }
-    socket.disconnect().await;
-    assert_eq!(closed(&mut rx).await, CloseReason::Requested);
+
+    // The operator confirms; the phone opens the pairing request with the key both sides
+    // derived and links the device it names, authenticated by the rotated adv secret.
+    socket.confirm_passkey().await.expect("confirmation sent");
+    let device = conn
+        .finish_passkey("15550001234", T)
+        .await
+        .expect("the phone opens the pairing request and links the device");
+    let phone = Phone::parse("+15550001234").unwrap();
+    logs_in_as_the_linked_device(&server, &socket, rx, &device, &phone).await;
+    assert_eq!(conn.link_refusal(), None);
 }
