@@ -11,18 +11,23 @@ fn sim_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::invalid("from", format!("the simulator refused the message: {e}"))
 }
 
+/// The simulated socket of `account`, or the 404 that says it is not on the simulator.
+fn sim_socket(net: &SimNetwork, account: &AccountId) -> Result<wagw_sim::SimSocket, ApiError> {
+    net.socket(account).ok_or_else(|| ApiError::NotFound {
+        code: "sim_account",
+        message: format!(
+            "account {account} does not run on the simulator (start with `wagw gateway --sim`)"
+        ),
+    })
+}
+
 /// Injects `m` on `net` for `account` (already resolved to a configured account).
 pub async fn inbound(
     net: &SimNetwork,
     account: &AccountId,
     m: SimMessage,
 ) -> Result<SimInjected, ApiError> {
-    let socket = net.socket(account).ok_or_else(|| ApiError::NotFound {
-        code: "sim_account",
-        message: format!(
-            "account {account} does not run on the simulator (start with `wagw gateway --sim`)"
-        ),
-    })?;
+    let socket = sim_socket(net, account)?;
     let phone = net.try_phone(&m.from.to_string()).map_err(sim_error)?;
     let phone = match &m.name {
         Some(n) => phone.named(n),
@@ -86,14 +91,7 @@ pub fn fault(
         .ok()
         .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
         .unwrap_or_default();
-    if net.socket(account).is_none() {
-        return Err(ApiError::NotFound {
-            code: "sim_account",
-            message: format!(
-                "account {account} does not run on the simulator (start with `wagw gateway --sim`)"
-            ),
-        });
-    }
+    sim_socket(net, account)?;
     net.apply_fault(account, fault)
         .map_err(|e| ApiError::invalid("fault", format!("fault: {e}")))?;
     Ok(wagw_http::sim_fault::SimFaultApplied {
@@ -111,12 +109,7 @@ pub async fn scan(
     code: Option<&str>,
     own: &str,
 ) -> Result<wagw_http::sim_scan::SimScanned, ApiError> {
-    let socket = net.socket(account).ok_or_else(|| ApiError::NotFound {
-        code: "sim_account",
-        message: format!(
-            "account {account} does not run on the simulator (start with `wagw gateway --sim`)"
-        ),
-    })?;
+    let socket = sim_socket(net, account)?;
     let number = phone
         .map(|p| p.to_string())
         .unwrap_or_else(|| own.to_owned());
