@@ -618,39 +618,61 @@ fn media_agent() -> u16 {
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut len = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    if line == "\r\n" {
-                        break;
-                    }
-                    if let Some((k, v)) = line.split_once(':')
-                        && k.eq_ignore_ascii_case("content-length")
-                    {
-                        len = v.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; len];
-                let _ = reader.read_exact(&mut body);
-                let out = serde_json::json!({"replies": [{
-                    "text": "here is the chart",
-                    "media": [{"url": "http://127.0.0.1:9/internal/chart.png"}]
-                }]})
-                .to_string();
-                let mut stream = stream;
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{out}",
-                    out.len()
-                );
+                answer_turn(stream, &|_| {
+                    serde_json::json!({"replies": [{
+                        "text": "here is the chart",
+                        "media": [{"url": "http://127.0.0.1:9/internal/chart.png"}]
+                    }]})
+                })
             });
         }
     });
     port
+}
+
+/// One turn as a webhook agent received it.
+pub struct Turn {
+    /// The `X-Wagw-Delivery` header.
+    pub delivery: String,
+    /// The JSON body.
+    pub body: serde_json::Value,
+}
+
+/// A webhook agent's side of one connection: reads the turn, answers 200 with
+/// `replies(turn)` as the JSON body.
+pub fn answer_turn(stream: TcpStream, replies: &dyn Fn(&Turn) -> serde_json::Value) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut len = 0usize;
+    let mut delivery = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        if line == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                len = v.trim().parse().unwrap_or(0);
+            } else if k.eq_ignore_ascii_case("x-wagw-delivery") {
+                delivery = v.trim().to_owned();
+            }
+        }
+    }
+    let mut body = vec![0; len];
+    let _ = reader.read_exact(&mut body);
+    let turn = Turn {
+        delivery,
+        body: serde_json::from_slice(&body).unwrap_or_default(),
+    };
+    let out = replies(&turn).to_string();
+    let mut stream = stream;
+    let _ = write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{out}",
+        out.len()
+    );
 }
 
 #[test]

@@ -3,8 +3,7 @@
 //! sent after the restart, once; five SIGKILLs under traffic lose no accepted turn and no
 //! reply, and never give one message two delivery ids.
 
-use super::operator::{Daemon, json, wait_for};
-use std::io::{BufRead, BufReader, Read, Write};
+use super::operator::{Daemon, Turn, answer_turn, json, wait_for};
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
@@ -48,51 +47,27 @@ impl DownAgent {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let reply = reply.clone();
-                std::thread::spawn(move || answer(stream, &*reply));
+                std::thread::spawn(move || {
+                    answer_turn(
+                        stream,
+                        &|turn| serde_json::json!({"replies": [{"text": reply(turn)}]}),
+                    )
+                });
             }
         });
     }
 }
 
-/// One turn as the agent received it.
-struct Turn {
-    delivery: String,
-    body: serde_json::Value,
-}
-
-fn answer(stream: std::net::TcpStream, reply: &dyn Fn(&Turn) -> String) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut len = 0usize;
-    let mut delivery = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        if line == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse().unwrap_or(0);
-            } else if k.eq_ignore_ascii_case("x-wagw-delivery") {
-                delivery = v.trim().to_owned();
-            }
-        }
-    }
-    let mut body = vec![0; len];
-    let _ = reader.read_exact(&mut body);
-    let turn = Turn {
-        delivery,
-        body: serde_json::from_slice(&body).unwrap_or_default(),
-    };
-    let out = serde_json::json!({"replies": [{"text": reply(&turn)}]}).to_string();
-    let mut stream = stream;
-    let _ = write!(
-        stream,
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{out}",
-        out.len()
-    );
+/// The config of these tests: open DMs, one signed webhook agent at `url`.
+fn webhook_config(url: &str) -> String {
+    serde_json::json!({
+        "gateway": { "agents": [ {
+            "id": "main", "type": "webhook", "url": url,
+            "secret": "0123456789abcdef0123456789abcdef"
+        } ] },
+        "channels": { "whatsapp": { "dmPolicy": "open", "allowFrom": ["*"] } }
+    })
+    .to_string()
 }
 
 fn deliveries(d: &Daemon, state: &str) -> Vec<serde_json::Value> {
@@ -104,14 +79,7 @@ fn deliveries(d: &Daemon, state: &str) -> Vec<serde_json::Value> {
 #[test]
 fn after_an_agent_outage_waiting_turns_are_answered_as_soon_as_it_is_back() {
     let agent = DownAgent::reserve();
-    let config = serde_json::json!({
-        "gateway": { "agents": [ {
-            "id": "main", "type": "webhook", "url": agent.url(),
-            "secret": "0123456789abcdef0123456789abcdef"
-        } ] },
-        "channels": { "whatsapp": { "dmPolicy": "open", "allowFrom": ["*"] } }
-    })
-    .to_string();
+    let config = webhook_config(&agent.url());
     let d = Daemon::start(&config);
     d.wait_connected("default");
     // A turn while the agent is down: it fails and waits in backoff (≥ 3 s after the second
@@ -167,14 +135,7 @@ fn an_agent_reply_stored_before_a_sigkill_is_sent_after_the_restart_once() {
     let agent = DownAgent::reserve();
     let url = agent.url();
     agent.serve();
-    let config = serde_json::json!({
-        "gateway": { "agents": [ {
-            "id": "main", "type": "webhook", "url": url,
-            "secret": "0123456789abcdef0123456789abcdef"
-        } ] },
-        "channels": { "whatsapp": { "dmPolicy": "open", "allowFrom": ["*"] } }
-    })
-    .to_string();
+    let config = webhook_config(&url);
     let mut d = Daemon::start(&config);
     d.wait_connected("default");
     // WhatsApp stops acknowledging sends: the agent's answer is stored, its send hangs.
@@ -248,14 +209,7 @@ fn killed_five_times_under_traffic_no_accepted_turn_or_reply_is_lost() {
             format!("re: {message}")
         });
     }
-    let config = serde_json::json!({
-        "gateway": { "agents": [ {
-            "id": "main", "type": "webhook", "url": url,
-            "secret": "0123456789abcdef0123456789abcdef"
-        } ] },
-        "channels": { "whatsapp": { "dmPolicy": "open", "allowFrom": ["*"] } }
-    })
-    .to_string();
+    let config = webhook_config(&url);
     let mut d = Daemon::start(&config);
     let mut kills = 0;
     for round in 0..5u64 {
