@@ -97,6 +97,9 @@ enum Command {
     Message(cmd::message::MessageCommand),
     /// Check the config, data dir, token, gateway and each account, with the fix for each problem.
     Doctor,
+    /// Move a linked account to another host or storage engine: `export ID FILE`, `import FILE`.
+    #[command(subcommand)]
+    Accounts(cmd::accounts::AccountsCommand),
     /// The databases wagw keeps: engine, file and schema version (`status`); `migrate`.
     #[command(subcommand)]
     Store(cmd::store::StoreCommand),
@@ -148,6 +151,7 @@ fn main() -> ExitCode {
         Command::Deliveries(c) => cmd::deliveries::run(c, &ctx),
         Command::Message(c) => cmd::message::run(c, &ctx),
         Command::Doctor => cmd::doctor::run(&ctx),
+        Command::Accounts(c) => cmd::accounts::run(c, &ctx),
         Command::Store(c) => cmd::store::run(c, &ctx),
         Command::Logs(l) => cmd::logs::run(l, &ctx),
         Command::Demo(d) => cmd::demo::run(d, &ctx),

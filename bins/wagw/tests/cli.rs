@@ -1219,3 +1219,6 @@ mod postgres;
 
 #[path = "cli/reliability.rs"]
 mod reliability;
+
+#[path = "cli/accounts.rs"]
+mod accounts;

@@ -7,12 +7,12 @@
 //! - `memory`: resident memory of a process running 100 idle simulated linked accounts. Target:
 //!   <= 30 MB. Runs in a child process so the throughput run does not inflate it.
 //!
-//! - `throughput-postgres`: `throughput` with the gateway's store in PostgreSQL (a server the
-//!   bench starts, as the tests do: `wagw_store::test_support`, or `WAGW_TEST_POSTGRES_URL`).
-//!   Not part of the default run.
+//! - `throughput-postgres`, `memory-postgres`: `throughput` and `memory` with the gateway's
+//!   store in PostgreSQL (a server the bench starts, as the tests do:
+//!   `wagw_store::test_support`, or `WAGW_TEST_POSTGRES_URL`). Not part of the default run.
 //!
 //! Run: `cargo bench -p wagw-gateway --bench pipeline` (throughput and memory), or
-//! `-- throughput` / `-- memory` / `-- throughput-postgres`.
+//! `-- throughput` / `-- memory` / `-- throughput-postgres` / `-- memory-postgres`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::sync::Arc;
@@ -106,17 +106,37 @@ fn main() {
         ));
     }
     if args.iter().any(|a| a == "memory-child") {
-        memory_child();
+        memory_child(
+            std::env::var(CHILD_URL)
+                .ok()
+                .map(|url| wagw_store::Location::postgres(&url, GatewayStore::NAMESPACE).unwrap()),
+        );
         return;
     }
     if want("memory") {
-        let exe = std::env::current_exe().unwrap();
-        let status = std::process::Command::new(exe)
-            .arg("memory-child")
-            .status()
-            .unwrap();
-        assert!(status.success(), "memory child failed");
+        memory(None);
     }
+    if args.iter().any(|a| a == "memory-postgres") {
+        let Some(server) = wagw_store::test_support::TestPostgres::start() else {
+            return;
+        };
+        memory(Some(&server.fresh_database()));
+    }
+}
+
+/// Where the memory child finds its PostgreSQL database (unset: SQLite).
+const CHILD_URL: &str = "WAGW_BENCH_MEMORY_POSTGRES_URL";
+
+/// Runs the memory measurement in a child process (so nothing of this one counts).
+fn memory(postgres_url: Option<&str>) {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = std::process::Command::new(exe);
+    child.arg("memory-child").env_remove(CHILD_URL);
+    if let Some(url) = postgres_url {
+        child.env(CHILD_URL, url);
+    }
+    let status = child.status().unwrap();
+    assert!(status.success(), "memory child failed");
 }
 
 fn throughput(store: Option<wagw_store::Location>) {
@@ -200,7 +220,12 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn memory_child() {
+fn memory_child(store: Option<wagw_store::Location>) {
+    let engine = if store.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     let before = rss_kib();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -216,17 +241,18 @@ fn memory_child() {
             dir.path(),
         )
         .unwrap();
-        let gw = Gateway::builder()
+        let mut builder = Gateway::builder()
             .settings(settings)
             .transport(sim_factory(&net, |id| {
                 let n = id.trim_start_matches("acct").parse::<u32>().unwrap_or(0);
                 format!("+1555800{n:04}")
             }))
             .clock(Arc::new(SimTime(net.clock().clone())))
-            .sink(NullSink)
-            .start()
-            .await
-            .unwrap();
+            .sink(NullSink);
+        if let Some(location) = &store {
+            builder = builder.store(GatewayStore::open_at(location, StoreOptions::default()).unwrap());
+        }
+        let gw = builder.start().await.unwrap();
         for id in &ids {
             wait_connected(&net, id).await;
         }
@@ -234,7 +260,7 @@ fn memory_child() {
         let connected = gw.status().iter().filter(|s| s.connected).count();
         let after = rss_kib();
         println!(
-            "memory: {connected} idle linked accounts: resident {:.1} MB (process before the gateway: {:.1} MB; target <= 30 MB total)",
+            "memory ({engine}): {connected} idle linked accounts: resident {:.1} MB (process before the gateway: {:.1} MB; target <= 30 MB total)",
             after as f64 / 1024.0,
             before as f64 / 1024.0
         );

@@ -18,13 +18,16 @@ const MARKER_TEXT: &str = "This folder holds a wagw account's WhatsApp protocol 
 logout. Do not put other files here.\n";
 
 /// The protocol store's files, relative to the authDir (the SQLite database, the files
-/// SQLite keeps beside it, and the store's lock file).
+/// SQLite keeps beside it, the store's lock file and the credentials backup).
 pub const STORE_FILES: &[&str] = &[
     "account.sqlite3",
     "account.sqlite3-wal",
     "account.sqlite3-shm",
     "account.sqlite3-journal",
     "account.sqlite3.lock",
+    // The credentials backup (store/backup.rs) and its temporary file while it is replaced.
+    "credentials.bak",
+    "credentials.bak.tmp",
 ];
 
 /// What an earlier wagw (on sled) left in an authDir: recognised, so such a folder is

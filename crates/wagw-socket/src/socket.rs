@@ -226,10 +226,17 @@ impl WhatsAppSocket {
             crate::auth_dir::claim(&config.auth_dir)?;
         }
         let store = open_store(&config)?;
+        // A device record that does not decode (and that no backup restored at open) is
+        // damage like an unreadable file: the account fails with the reason, the others run.
         let identity = store
             .load_device_sync()
-            .ok()
-            .flatten()
+            .map_err(|e| Error::StoreDamaged {
+                path: store.dir().to_path_buf(),
+                source: wagw_store::StoreError::Corrupt {
+                    path: config.store_location.describe().to_path_buf(),
+                    detail: format!("the device record does not decode: {e}"),
+                },
+            })?
             .and_then(|d| login::identity_of_device(&d));
         Ok(WhatsAppSocket {
             inner: Arc::new(Inner {
@@ -323,7 +330,14 @@ impl WhatsAppSocket {
             undecryptable: self.inner.undecryptable.load(Ordering::Relaxed),
             ..TransportResources::default()
         };
-        if let Ok(store) = self.store() {
+        // (Only a store still open: after a logout there is nothing to back up.)
+        let open = self
+            .inner
+            .store
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(store) = open {
             r.store_bytes_on_disk = store.size_on_disk();
         }
         let Ok((client, _)) = self.live().await else {
@@ -538,6 +552,17 @@ impl WaSocket for WhatsAppSocket {
 
     async fn disconnect(&self) {
         self.close_current(false).await;
+        // Stopped without a logout: the credentials as they are now go to the backup.
+        // (Only a store still open: after a logout there is nothing to back up.)
+        let open = self
+            .inner
+            .store
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(store) = open {
+            let _ = tokio::task::spawn_blocking(move || store.back_up_credentials()).await;
+        }
     }
 
     async fn logout(&self) -> Result<(), SocketError> {
@@ -570,6 +595,13 @@ impl WaSocket for WhatsAppSocket {
             location.remove().map_err(|e| {
                 SocketError::Other(format!("could not delete the protocol state: {e}"))
             })?;
+            // The credentials backup goes with it (beside a file, it is one of the
+            // authDir's own files, deleted below).
+            crate::store::BackupPlace::of(location)
+                .and_then(|b| b.remove())
+                .map_err(|e| {
+                    SocketError::Other(format!("could not delete the credentials backup: {e}"))
+                })?;
         }
         // Only wagw's own files: whatever else is in the folder stays.
         let dir = &self.inner.config.auth_dir;

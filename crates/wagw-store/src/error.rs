@@ -32,9 +32,9 @@ pub enum StoreError {
     },
     /// The file is not a wagw store, or is damaged.
     #[error(
-        "the store {} is not a wagw database or is damaged ({detail}); move it aside (wagw \
-         creates a new one; a moved account store means relinking that account)",
-        path.display()
+        "the store {} is not a wagw database or is damaged ({detail}); {}",
+        path.display(),
+        corrupt_hint(path)
     )]
     Corrupt {
         /// The database file.
@@ -62,9 +62,10 @@ pub enum StoreError {
     /// An earlier commit failed, so writes acknowledged to nobody yet were lost; the handle
     /// refuses further work rather than acknowledge anything on top of them.
     #[error(
-        "the store {} failed to write to disk earlier ({cause}); nothing more is accepted \
-         until wagw is restarted (check free space and the disk)",
-        path.display()
+        "the store {} failed to write earlier ({cause}); nothing more is accepted until wagw \
+         is restarted ({})",
+        path.display(),
+        failed_hint(path)
     )]
     Failed {
         /// The database file.
@@ -141,5 +142,52 @@ impl StoreError {
     }
 }
 
+/// What to check after a failed commit, by engine (a PostgreSQL store's path is its URL
+/// without the password).
+fn failed_hint(path: &Path) -> &'static str {
+    if is_postgres(path) {
+        "check that the PostgreSQL server is up and reachable, and its log"
+    } else {
+        "check free space and the disk"
+    }
+}
+
+/// What to do with a damaged store, by engine.
+fn corrupt_hint(path: &Path) -> &'static str {
+    if is_postgres(path) {
+        "its namespace must be replaced (an account: `wagw accounts import FILE --force`) or \
+         deleted from the database (wagw creates a new one; a deleted account store means \
+         relinking that account)"
+    } else {
+        "move it aside (wagw creates a new one; a moved account store means relinking that \
+         account)"
+    }
+}
+
+fn is_postgres(path: &Path) -> bool {
+    path.to_string_lossy().starts_with("postgres")
+}
+
 /// Shorthand for results of this crate.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+
+    #[test]
+    fn a_failed_store_names_what_to_check_for_its_engine() {
+        let failed = |path: &str| {
+            StoreError::Failed {
+                path: path.into(),
+                cause: "boom".into(),
+            }
+            .to_string()
+        };
+        let file = failed("/var/lib/wagw/state/state.sqlite3");
+        assert!(file.contains("check free space and the disk"), "{file}");
+        let pg = failed("postgres://wagw@db:5432/wagw#state");
+        assert!(pg.contains("PostgreSQL server is up"), "{pg}");
+        assert!(!pg.contains("free space"), "{pg}");
+    }
+}

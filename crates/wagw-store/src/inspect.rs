@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::error::{Result, StoreError};
 use crate::schema;
@@ -33,6 +33,38 @@ impl Inspection {
     }
 }
 
+/// A connection to an existing store file that takes nothing over (no lock, no migration).
+fn open_untaken(path: &Path) -> Result<Connection> {
+    if !path.is_file() {
+        return Err(StoreError::NotFound {
+            path: path.to_path_buf(),
+        });
+    }
+    // Read-write without create: a read-only connection cannot open a WAL database whose
+    // shared-memory file is gone (a store closed cleanly). Nothing is written here.
+    Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::sql(path, "open", e))
+}
+
+/// One value of a store file ([`crate::Location::peek`]): `None` when the file has no
+/// trees yet, or the tree or key is missing.
+pub(crate) fn peek(path: &Path, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    let c = open_untaken(path)?;
+    if schema::read_version(&c, path)?.is_none() {
+        return Ok(None);
+    }
+    c.query_row(
+        "SELECT kv.value FROM kv JOIN trees ON trees.id = kv.tree WHERE trees.name = ?1 AND kv.key = ?2",
+        rusqlite::params![tree, key],
+        |r| r.get::<_, Vec<u8>>(0),
+    )
+    .optional()
+    .map_err(|e| StoreError::sql(path, "read a value", e))
+}
+
 /// Reads a store file's schema version without locking, migrating or creating anything.
 /// Safe while another process has the store open (SQLite's own locking applies).
 ///
@@ -47,18 +79,7 @@ impl Inspection {
 /// # Ok(()) }
 /// ```
 pub fn inspect(path: &Path) -> Result<Inspection> {
-    if !path.is_file() {
-        return Err(StoreError::NotFound {
-            path: path.to_path_buf(),
-        });
-    }
-    // Read-write without create: a read-only connection cannot open a WAL database whose
-    // shared-memory file is gone (a store closed cleanly). Nothing is written here.
-    let c = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| StoreError::sql(path, "open", e))?;
+    let c = open_untaken(path)?;
     let app: i32 = c
         .query_row("PRAGMA application_id", [], |r| r.get(0))
         .map_err(|e| StoreError::sql(path, "read the header", e))?;

@@ -154,6 +154,25 @@ impl Location {
         }
     }
 
+    /// One value of one tree, read without locking, migrating or creating anything (works
+    /// while another process has the store open; `None` when the store, the tree or the key
+    /// is missing). Every schema version keeps the trees in the same tables, so this also
+    /// reads a store whose schema is older than this build's: what is worth saving before a
+    /// migration is read this way.
+    pub fn peek(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if !self.exists()? {
+            return Ok(None);
+        }
+        match self {
+            Location::Sqlite(p) => crate::inspect::peek(p, tree, key),
+            Location::Postgres {
+                url,
+                namespace,
+                shown,
+            } => pg::peek(url, shown, namespace, tree, key),
+        }
+    }
+
     /// Deletes the store (logout): the file and SQLite's files beside it, or the namespace
     /// and everything in it. Returns whether there was one. A PostgreSQL namespace this
     /// process has open is deleted through that handle, which then refuses all further work

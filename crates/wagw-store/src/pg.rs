@@ -177,6 +177,34 @@ pub(crate) fn survey(url: &str, path: &Path) -> Result<(Option<u32>, Vec<String>
     Ok((version, raw.1))
 }
 
+/// One value of a namespace's tree, read without locking anything
+/// ([`crate::Location::peek`]).
+pub(crate) fn peek(
+    url: &str,
+    path: &Path,
+    namespace: &str,
+    tree: &str,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>> {
+    let (ns, tree, key) = (namespace.to_owned(), tree.to_owned(), key.to_vec());
+    with_client(url, path, "read a value", move |c| {
+        let has = c.query(
+            "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'wagw_kv'",
+            &[],
+        )?;
+        if has.is_empty() {
+            return Ok(None);
+        }
+        Ok(c.query(
+            "SELECT kv.value FROM wagw_kv kv JOIN wagw_trees t ON t.id = kv.tree \
+                 WHERE t.namespace = $1 AND t.name = $2 AND kv.key = $3",
+            &[&ns, &tree, &key],
+        )?
+        .first()
+        .map(|r| r.get::<_, Vec<u8>>(0)))
+    })
+}
+
 /// Deletes `namespace`'s rows in one transaction on `conn` (which holds its lock).
 pub(crate) fn delete_namespace_on(conn: &Conn, path: &Path, namespace: &str) -> Result<bool> {
     let ns = namespace.to_owned();

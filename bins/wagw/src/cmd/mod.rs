@@ -8,6 +8,7 @@ use wagw_config::{Config, Env};
 use crate::error::CliError;
 
 pub mod access;
+pub mod accounts;
 pub mod allow;
 pub mod channels;
 pub mod config;

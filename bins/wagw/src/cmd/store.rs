@@ -27,6 +27,8 @@ pub enum StoreCommand {
 struct Target {
     name: String,
     location: wagw_store::Location,
+    /// An account's protocol store (it has a credentials backup).
+    account: bool,
 }
 
 /// The gateway's state and each account's protocol state (accounts on the simulator have
@@ -36,6 +38,7 @@ fn targets(config: &wagw_config::Config) -> Result<Vec<Target>, CliError> {
     let mut out = vec![Target {
         name: "state".into(),
         location: crate::storage::state(config)?,
+        account: false,
     }];
     for a in config.accounts() {
         if a.transport == wagw_config::Transport::Sim {
@@ -44,6 +47,7 @@ fn targets(config: &wagw_config::Config) -> Result<Vec<Target>, CliError> {
         out.push(Target {
             name: format!("account {}", a.account_id),
             location: crate::storage::account(config, a)?,
+            account: true,
         });
     }
     Ok(out)
@@ -61,8 +65,10 @@ fn other_namespaces(config: &wagw_config::Config, targets: &[Target]) -> Vec<Str
     names
         .into_iter()
         .filter(|n| {
+            // An account's credentials backup is shown on the account's row.
             !targets.iter().any(|t| {
-                matches!(&t.location, wagw_store::Location::Postgres { namespace, .. } if namespace == n)
+                matches!(&t.location, wagw_store::Location::Postgres { namespace, .. }
+                    if namespace == n || (t.account && n.strip_prefix("backup/") == Some(namespace.as_str())))
             })
         })
         .collect()
@@ -82,6 +88,48 @@ struct Row {
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
+    /// An account's credentials backup: where, and when it was taken (Unix ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credentials_backup: Option<BackupView>,
+    /// The last time the account's credentials were restored from the backup.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    restored_from_backup: Option<wagw_socket::store::Restored>,
+}
+
+/// Where an account's credentials backup is and when it was taken.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BackupView {
+    path: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    taken_at_ms: Option<i64>,
+    /// Set when the backup cannot be read (it would not be restored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
+}
+
+/// An account's backup and last restore (reads only; works while a gateway runs).
+fn backup_of(t: &Target, row: &mut Row) {
+    if !t.account {
+        return;
+    }
+    let Ok(place) = wagw_socket::store::BackupPlace::of(&t.location) else {
+        return;
+    };
+    row.credentials_backup = match place.read() {
+        Ok(Some(b)) => Some(BackupView {
+            path: place.describe().to_path_buf(),
+            taken_at_ms: Some(b.taken_at_ms),
+            problem: None,
+        }),
+        Ok(None) => None,
+        Err(e) => Some(BackupView {
+            path: place.describe().to_path_buf(),
+            taken_at_ms: None,
+            problem: Some(e.to_string()),
+        }),
+    };
+    row.restored_from_backup = wagw_socket::store::AccountStore::last_restore(&t.location);
 }
 
 fn status_row(t: &Target) -> Row {
@@ -93,6 +141,8 @@ fn status_row(t: &Target) -> Row {
         supported_version: wagw_store::SCHEMA_VERSION,
         status: "current",
         detail: None,
+        credentials_backup: None,
+        restored_from_backup: None,
     };
     match t.location.inspect() {
         Ok(found) => {
@@ -119,6 +169,7 @@ fn status_row(t: &Target) -> Row {
             row.detail = Some(e.to_string());
         }
     }
+    backup_of(t, &mut row);
     row
 }
 
@@ -137,6 +188,7 @@ pub fn run(cmd: StoreCommand, ctx: &Context) -> Result<ExitCode, CliError> {
                     let mut row = status_row(&Target {
                         name: format!("namespace {namespace}"),
                         location,
+                        account: false,
                     });
                     row.detail = Some("not a store of this config".into());
                     rows.push(row);
@@ -163,6 +215,30 @@ pub fn run(cmd: StoreCommand, ctx: &Context) -> Result<ExitCode, CliError> {
                             .unwrap_or_default()
                     )
                     .ok();
+                    let now = crate::cmd::channels::now_ms();
+                    if let Some(b) = &r.credentials_backup {
+                        match (&b.problem, b.taken_at_ms) {
+                            (Some(p), _) => writeln!(out, "  credentials backup unusable: {p}"),
+                            (None, Some(at)) => writeln!(
+                                out,
+                                "  credentials backup: {} (taken {})",
+                                b.path.display(),
+                                crate::cmd::channels::age(now, at)
+                            ),
+                            (None, None) => Ok(()),
+                        }
+                        .ok();
+                    }
+                    if let Some(restored) = &r.restored_from_backup {
+                        writeln!(
+                            out,
+                            "  credentials restored from the backup {} ({}; the backup was taken {})",
+                            crate::cmd::channels::age(now, restored.at_ms),
+                            restored.reason,
+                            crate::cmd::channels::age(now, restored.backup_taken_at_ms)
+                        )
+                        .ok();
+                    }
                 }
             }
             let bad = rows
@@ -176,6 +252,13 @@ pub fn run(cmd: StoreCommand, ctx: &Context) -> Result<ExitCode, CliError> {
         }
         StoreCommand::Migrate => {
             if let Some(url) = &config.storage().url {
+                // Every account's credentials are backed up before the database's schema
+                // changes (when it does).
+                if let Ok((Some(v), _)) = wagw_store::survey_postgres(url.expose())
+                    && v < wagw_store::SCHEMA_VERSION
+                {
+                    back_up_accounts(&targets(&config)?, &mut out);
+                }
                 // One schema for the whole database: migrated once, namespaces untouched
                 // (a running gateway keeps them; it needs no stop here).
                 return match wagw_store::migrate_postgres(url.expose()) {
@@ -212,6 +295,13 @@ pub fn run(cmd: StoreCommand, ctx: &Context) -> Result<ExitCode, CliError> {
                     create: false,
                     ..wagw_store::OpenOptions::default()
                 };
+                if t.account
+                    && let Ok(found) = &before
+                    && found.schema_version.is_some()
+                    && found.needs_migration()
+                {
+                    back_up_accounts(std::slice::from_ref(&t), &mut out);
+                }
                 match (before, wagw_store::Db::open(path, &options)) {
                     (Err(wagw_store::StoreError::NotFound { .. }), _) => {
                         writeln!(out, "{}: none yet ({})", t.name, path.display()).ok();
@@ -260,6 +350,31 @@ pub fn run(cmd: StoreCommand, ctx: &Context) -> Result<ExitCode, CliError> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+    }
+}
+
+/// Backs up the credentials of each account target before a migration, saying so.
+fn back_up_accounts(targets: &[Target], out: &mut impl Write) {
+    for t in targets.iter().filter(|t| t.account) {
+        match wagw_socket::store::AccountStore::back_up_unopened(&t.location) {
+            Ok(true) => {
+                writeln!(
+                    out,
+                    "{}: credentials backed up before the migration",
+                    t.name
+                )
+                .ok();
+            }
+            Ok(false) => {}
+            Err(e) => {
+                writeln!(
+                    out,
+                    "{}: could not back up the credentials before the migration: {e}",
+                    t.name
+                )
+                .ok();
+            }
         }
     }
 }

@@ -208,7 +208,8 @@ impl Runtime {
                 .and_then(|net| net.socket(&account.account_id))
                 .is_some_and(|socket| socket.own_identity().is_some());
         }
-        let location = crate::storage::account(&self.config(), account);
+        // Where the stores are in use, not where a reloaded storage.url points.
+        let location = crate::storage::account(&self.stores_config, account);
         match location
             .map_err(|e| e.to_string())
             .and_then(|l| wagw_socket::linked_identity(&l).map_err(|e| e.to_string()))

@@ -67,6 +67,9 @@ pub fn now_ms() -> i64 {
 pub struct Runtime {
     pub(crate) gateway: Gateway,
     pub(crate) config: RwLock<Arc<Config>>,
+    /// The config the stores were opened with: where they live (`storage.url`) changes only
+    /// at a restart, whatever a reload says.
+    pub(crate) stores_config: Arc<Config>,
     pub(crate) config_path: Option<PathBuf>,
     pub(crate) sinks: AgentSinks,
     pub(crate) events: EventLog,
@@ -143,6 +146,7 @@ pub async fn start(config: &Config, options: RuntimeOptions) -> Result<Started, 
     let runtime = Runtime {
         gateway,
         config: RwLock::new(Arc::new(config.clone())),
+        stores_config: Arc::new(config.clone()),
         config_path: config.source().map(std::path::Path::to_path_buf),
         sinks,
         events,

@@ -116,13 +116,35 @@ impl TransportFactory for Transports {
         config.server_url = std::env::var(WAGW_WHATSAPP_URL)
             .ok()
             .filter(|u| !u.is_empty());
+        let backup = wagw_socket::store::BackupPlace::of(&config.store_location).ok();
+        let postgres = config.store_location.is_postgres();
         let socket = WhatsAppSocket::open(config).map_err(|e| {
             let fix = if e.is_store_damaged() {
-                format!(
-                    ". This account is stopped, the others run. To use it again: stop wagw, \
-                     move {store} aside, start wagw and relink with \
-                     `wagw channels login --account {account}`"
-                )
+                match backup
+                    .as_ref()
+                    .filter(|b| b.read().ok().flatten().is_some())
+                {
+                    // The link survives in the backup: a fresh store restores it.
+                    Some(b) => format!(
+                        ". This account is stopped, the others run. Its credentials backup \
+                         {} is intact: stop wagw, move {store} aside and start wagw; the \
+                         account's link is restored from the backup (no new QR scan; \
+                         chats' encryption sessions are rebuilt as messages arrive)",
+                        b.describe().display()
+                    ),
+                    None if postgres => format!(
+                        ". This account is stopped, the others run. To use it again: stop \
+                         wagw, then import a good copy with `wagw accounts import FILE \
+                         --force`, or delete the namespace {namespace} from the database and \
+                         relink with `wagw channels login --account {account}`",
+                        namespace = wagw_socket::store::AccountStore::namespace(account)
+                    ),
+                    None => format!(
+                        ". This account is stopped, the others run. To use it again: stop \
+                         wagw, move {store} aside, start wagw and relink with \
+                         `wagw channels login --account {account}`"
+                    ),
+                }
             } else {
                 String::new()
             };

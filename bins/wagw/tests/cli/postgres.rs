@@ -348,23 +348,48 @@ fn the_gateway_survives_a_restart_of_the_database() {
 }
 
 /// A reload that changes `storage.url` says the stores stay where they are until a
-/// restart (without either password), and they do.
+/// restart (without either password), and they do — also for the stopped (disabled)
+/// account, whose link is still read from the database in use.
 #[test]
 fn a_reload_that_moves_the_storage_says_it_needs_a_restart() {
     let Some(server) = TestPostgres::shared() else {
         return;
     };
     let (url, password) = with_password(&server.fresh_database());
+    {
+        let location = wagw_store::Location::postgres(&url, "account/spare").unwrap();
+        let store = wagw_socket::store::AccountStore::open_at(
+            &location,
+            wagw_socket::store::StoreOptions::default(),
+        )
+        .unwrap();
+        let mut d = whatsapp_rust::wacore::store::Device::new();
+        d.pn = Some(whatsapp_rust::Jid::pn("15550006060"));
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(whatsapp_rust::store::traits::DeviceStore::save(&store, &d))
+            .unwrap();
+    }
     let body = |url: &str| {
         serde_json::json!({
             "gateway": { "agents": [ { "id": "main", "type": "echo" } ] },
-            "channels": { "whatsapp": { "dmPolicy": "pairing" } },
+            "channels": { "whatsapp": { "dmPolicy": "pairing", "accounts": {
+                "default": { "transport": "sim" }, "spare": { "enabled": false } } } },
             "storage": { "url": url },
         })
         .to_string()
     };
-    let mut d = Daemon::start(&body(&url));
+    let spare_linked = |d: &Daemon| {
+        let (s, b) = d.http("GET", "/v1/accounts/spare", None);
+        assert_eq!(s, 200, "{b}");
+        json(&b)["linked"].clone()
+    };
+    // Not `--sim`: the stopped account's link is read from its store.
+    let mut d = Daemon::start_with(&body(&url), false);
     d.wait_connected("default");
+    assert_eq!(spare_linked(&d), true);
     let o = d.cli(&["allow", "add", "+15550009999"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let (other, other_password) = with_password(&server.fresh_database());
@@ -381,4 +406,116 @@ fn a_reload_that_moves_the_storage_says_it_needs_a_restart() {
         "{b}"
     );
     assert!(allowed(&d).contains("+15550009999"), "the stores stayed");
+    assert_eq!(
+        spare_linked(&d),
+        true,
+        "the stopped account is still read where the stores are"
+    );
+}
+
+/// The corrupt-account test on PostgreSQL. There a store cannot be random bytes: an
+/// account's namespace is damaged when its protocol state does not decode — here the device
+/// record's bytes, with its credentials backup damaged too (an intact one is restored). That
+/// account is marked failed with the reason and the fix, while the others run.
+#[test]
+fn on_postgres_a_corrupt_account_fails_that_account_while_the_others_run() {
+    let Some(server) = TestPostgres::shared() else {
+        return;
+    };
+    let url = server.fresh_database();
+    let link = |namespace: &str, digits: &str| {
+        let location = wagw_store::Location::postgres(&url, namespace).unwrap();
+        let store = wagw_socket::store::AccountStore::open_at(
+            &location,
+            wagw_socket::store::StoreOptions::default(),
+        )
+        .unwrap();
+        let mut d = whatsapp_rust::wacore::store::Device::new();
+        d.pn = Some(whatsapp_rust::Jid::pn(digits));
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(whatsapp_rust::store::traits::DeviceStore::save(&store, &d))
+            .unwrap();
+    };
+    link("account/work", "15550002222");
+    link("account/broken", "15550003333");
+    let body = serde_json::json!({
+        "gateway": { "agents": [ { "id": "main", "type": "echo" } ] },
+        "channels": { "whatsapp": { "dmPolicy": "open", "allowFrom": ["*"], "accounts": {
+            "default": { "transport": "sim" }, "work": {}, "broken": {} } } },
+        "storage": { "url": url },
+    })
+    .to_string();
+    let nowhere = format!("ws://127.0.0.1:{}/ws/chat", super::operator::free_port());
+    let mut d = Daemon::launch(&body, false, &[], &[("WAGW_WHATSAPP_URL", &nowhere)]);
+    d.wait_connected("default");
+    wait_for("both credentials backups", 30, || {
+        let (_, names) = wagw_store::survey_postgres(&url).unwrap();
+        ["backup/account/work", "backup/account/broken"]
+            .iter()
+            .all(|b| names.iter().any(|n| n == b))
+            .then_some(())
+    });
+    let (status, _) = d.terminate(30);
+    assert!(status.success(), "{status:?}\n{}", d.log());
+
+    // While wagw is stopped, broken's device record and its backup stop decoding.
+    for (namespace, tree, key) in [
+        ("account/broken", "meta", &b"device"[..]),
+        ("backup/account/broken", "credentials", &b"backup"[..]),
+    ] {
+        let db = wagw_store::Location::postgres(&url, namespace)
+            .unwrap()
+            .open(&wagw_store::OpenOptions::default())
+            .unwrap();
+        db.open_tree(tree)
+            .unwrap()
+            .insert(key, b"\x00\xffnot json")
+            .unwrap();
+        db.flush().unwrap();
+    }
+
+    d.spawn();
+    d.wait_connected("default");
+    let v = wait_for("broken to fail", 30, || {
+        let (s, b) = d.http("GET", "/v1/accounts/broken", None);
+        assert_eq!(s, 200, "{b}");
+        let v = json(&b);
+        (v["state"] == "failed").then_some(v)
+    });
+    assert_eq!(v["running"], false, "{v}");
+    let detail = v["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("#account/broken"), "{v}");
+    assert!(detail.contains("the device record does not decode"), "{v}");
+    assert!(
+        detail.contains("wagw accounts import FILE --force")
+            && detail.contains("delete the namespace account/broken"),
+        "{v}"
+    );
+    assert!(!detail.contains("move it aside"), "a SQLite hint: {v}");
+    assert!(
+        d.log().contains("the credentials backup cannot be used"),
+        "{}",
+        d.log()
+    );
+    // The other real account is up and linked; the simulated one answers.
+    let (_, b) = d.http("GET", "/v1/accounts/work", None);
+    let w = json(&b);
+    assert_eq!(w["linked"], true, "{b}");
+    assert_ne!(w["state"], "failed", "{b}");
+    d.inbound("+15550001111", "still there?");
+    wait_for("the echo reply", 30, || {
+        d.outbox()
+            .iter()
+            .any(|m| m.to_string().contains("still there?"))
+            .then_some(())
+    });
+    let o = d.cli(&["channels", "status"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("- WhatsApp broken: enabled, not linked, failed"),
+        "{out}"
+    );
 }

@@ -1,7 +1,8 @@
 //! Reliability through the built `wagw` (issue 16): an agent outage ends seconds after the
 //! agent is back, not after the longest backoff; an agent's reply stored before a SIGKILL is
 //! sent after the restart, once; five SIGKILLs under traffic lose no accepted turn and no
-//! reply, and never give one message two delivery ids.
+//! reply, and never give one message two delivery ids. Issue 14's hang scenario: sustained
+//! inbound load with a webhook agent never stalls the daemon.
 
 use super::operator::{Daemon, Turn, answer_turn, json, wait_for};
 use std::net::{SocketAddr, TcpListener};
@@ -258,4 +259,216 @@ fn killed_five_times_under_traffic_no_accepted_turn_or_reply_is_lost() {
         delivered.len(),
         received.len()
     );
+}
+
+/// A GET of `/healthz` that gives up after `limit` (connect and answer): `None` when the
+/// daemon did not answer in time.
+fn healthz_within(port: u16, limit: Duration) -> Option<(u16, Duration)> {
+    let start = std::time::Instant::now();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut s = std::net::TcpStream::connect_timeout(&addr, limit).ok()?;
+    s.set_read_timeout(Some(limit)).ok()?;
+    s.set_write_timeout(Some(limit)).ok()?;
+    write!(
+        s,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).ok()?;
+    let status = String::from_utf8_lossy(&out)
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())?;
+    Some((status, start.elapsed()))
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Issue 14's hang scenario through the built daemon: `wagw gateway --sim` with a webhook
+/// agent under sustained inbound load (`/v1/sim/inbound`, a few hundred DMs a second from
+/// many senders). No stall: `/healthz` answers throughout (every probe, each within 10 s),
+/// and every message the gateway accepted reaches the agent — the test waits for that as
+/// long as deliveries keep progressing and fails when they stop for 60 s. Nothing is
+/// asserted about rates. One run of 60 s by default; `WAGW_LOAD_RUNS`, `WAGW_LOAD_SECS` and
+/// `WAGW_LOAD_RATE` (DMs a second) set more.
+#[test]
+fn sustained_inbound_load_with_a_webhook_agent_never_stalls_the_daemon() {
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let runs = env_u64("WAGW_LOAD_RUNS", 1);
+    let secs = env_u64("WAGW_LOAD_SECS", 60);
+    let rate = env_u64("WAGW_LOAD_RATE", 200).max(1);
+    const SENDERS: u64 = 64;
+    const THREADS: u64 = 16;
+    const PROBE_LIMIT: Duration = Duration::from_secs(10);
+    const STALL: Duration = Duration::from_secs(60);
+
+    for run in 0..runs {
+        let agent = DownAgent::reserve();
+        let url = agent.url();
+        let received: Arc<Mutex<HashSet<String>>> = Arc::default();
+        {
+            let received = received.clone();
+            agent.serve_with(move |turn| {
+                let message = turn.body["messageId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                received.lock().unwrap().insert(message.clone());
+                format!("re: {message}")
+            });
+        }
+        let config = serde_json::json!({
+            "gateway": { "agents": [ {
+                "id": "main", "type": "webhook", "url": url,
+                "secret": "0123456789abcdef0123456789abcdef"
+            } ] },
+            // Replies go out unpaced: the load is the store's, not WhatsApp's send pacing
+            // (20 a minute by default, which would hold each chat's next turn).
+            "channels": { "whatsapp": { "dmPolicy": "open", "allowFrom": ["*"], "pacing": {
+                "messagesPerMinute": 1_000_000, "burst": 100_000, "perChatMinIntervalMs": 0,
+                "newChatsPerDay": 100_000, "typingIndicator": false } } }
+        })
+        .to_string();
+        let mut d = Daemon::start(&config);
+        d.wait_connected("default");
+        let port = d.port;
+
+        // Liveness, for the whole run: a probe every 200 ms.
+        let stop = Arc::new(AtomicBool::new(false));
+        let probes = Arc::new(AtomicU64::new(0));
+        let slowest = Arc::new(Mutex::new(Duration::ZERO));
+        let missed: Arc<Mutex<Vec<String>>> = Arc::default();
+        let watcher = {
+            let (stop, probes, slowest, missed) = (
+                stop.clone(),
+                probes.clone(),
+                slowest.clone(),
+                missed.clone(),
+            );
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                while !stop.load(Ordering::SeqCst) {
+                    match healthz_within(port, PROBE_LIMIT) {
+                        Some((200, took)) => {
+                            let mut s = slowest.lock().unwrap();
+                            *s = (*s).max(took);
+                        }
+                        other => missed.lock().unwrap().push(format!(
+                            "at {:.1}s: {other:?}",
+                            started.elapsed().as_secs_f64()
+                        )),
+                    }
+                    probes.fetch_add(1, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            })
+        };
+
+        // The load: THREADS senders on a fixed schedule (a thread that falls behind does
+        // not burst to catch up by more than a second's worth).
+        let accepted: Arc<Mutex<Vec<String>>> = Arc::default();
+        let refused = Arc::new(AtomicU64::new(0));
+        let per_thread = Duration::from_secs_f64(THREADS as f64 / rate as f64);
+        let load: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (accepted, refused) = (accepted.clone(), refused.clone());
+                std::thread::spawn(move || {
+                    let end = std::time::Instant::now() + Duration::from_secs(secs);
+                    let mut next = std::time::Instant::now();
+                    let mut i = 0u64;
+                    while std::time::Instant::now() < end {
+                        let sender = format!("+1555061{:04}", (i * THREADS + t) % SENDERS);
+                        let body = serde_json::json!({
+                            "from": sender, "text": format!("load {t}/{i}")
+                        })
+                        .to_string();
+                        let (status, out) =
+                            super::operator::http(port, "POST", "/v1/sim/inbound", Some(&body));
+                        match (status, json_id(&out)) {
+                            (200, Some(id)) => accepted.lock().unwrap().push(id),
+                            _ => {
+                                refused.fetch_add(1, Ordering::SeqCst);
+                            }
+                        }
+                        i += 1;
+                        next += per_thread;
+                        let now = std::time::Instant::now();
+                        if next > now {
+                            std::thread::sleep(next - now);
+                        } else if now - next > Duration::from_secs(1) {
+                            next = now;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in load {
+            t.join().unwrap();
+        }
+        let accepted: HashSet<String> = accepted.lock().unwrap().iter().cloned().collect();
+        assert!(!accepted.is_empty(), "no message was accepted\n{}", d.log());
+
+        // Completion: every accepted message reaches the agent, while progress continues.
+        let mut last_progress = std::time::Instant::now();
+        let mut last_count = 0usize;
+        loop {
+            let missing = {
+                let got = received.lock().unwrap();
+                accepted.iter().filter(|id| !got.contains(*id)).count()
+            };
+            if missing == 0 {
+                break;
+            }
+            if missing != last_count {
+                last_count = missing;
+                last_progress = std::time::Instant::now();
+            }
+            assert!(
+                last_progress.elapsed() < STALL,
+                "run {run}: delivery stalled with {missing} of {} accepted messages not \
+                 delivered for {}s\n{}",
+                accepted.len(),
+                STALL.as_secs(),
+                d.log()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        stop.store(true, Ordering::SeqCst);
+        watcher.join().unwrap();
+        let missed = missed.lock().unwrap().clone();
+        assert!(
+            missed.is_empty(),
+            "run {run}: /healthz did not answer 200 within {}s: {missed:?}",
+            PROBE_LIMIT.as_secs()
+        );
+        assert!(probes.load(Ordering::SeqCst) > 0);
+        let (status, _) = d.terminate(30);
+        assert!(status.success(), "run {run}: {status:?}\n{}", d.log());
+        eprintln!(
+            "load run {run}: {secs}s at {rate}/s requested: {} accepted, {} refused, all \
+             delivered; {} /healthz probes, slowest {:?}",
+            accepted.len(),
+            refused.load(Ordering::SeqCst),
+            probes.load(Ordering::SeqCst),
+            slowest.lock().unwrap()
+        );
+    }
+}
+
+/// The `messageId` of a `/v1/sim/inbound` answer.
+fn json_id(body: &str) -> Option<String> {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()?
+        .get("messageId")?
+        .as_str()
+        .map(str::to_owned)
 }

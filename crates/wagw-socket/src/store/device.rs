@@ -16,9 +16,16 @@ use whatsapp_rust::{ClientProfile, StorageResourceReport};
 use super::keys::{composite, corrupt};
 use super::{AccountStore, db_err, from_json, to_json};
 
-const DEVICE_KEY: &[u8] = b"device";
+pub(super) const DEVICE_KEY: &[u8] = b"device";
 const NEXT_DEVICE_ID_KEY: &[u8] = b"next_device_id";
 const SECRET_LEN: usize = 32;
+
+/// Whether a raw device record decodes as a device that completed a link.
+pub(super) fn linked_record(record: &[u8]) -> bool {
+    serde_json::from_slice::<Device>(record)
+        .ok()
+        .is_some_and(|d| crate::login::identity_of_device(&d).is_some())
+}
 
 /// Reads the persisted device-id counter (1 on a fresh database).
 pub(super) fn load_next_device_id(meta: &wagw_store::Tree) -> Result<i32> {

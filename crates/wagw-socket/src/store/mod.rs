@@ -13,10 +13,12 @@
 //! the differential test holds this store to that reference's answers.
 
 mod appsync;
+mod backup;
 mod device;
 pub(crate) mod keys;
 mod protocol;
 mod signal;
+mod transfer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -25,6 +27,9 @@ use std::sync::atomic::AtomicI32;
 use whatsapp_rust::store::error::StoreError;
 
 use crate::error::Error;
+
+pub use backup::{BACKUP_FILE, Backup, BackupPlace};
+pub use transfer::{AccountExport, EXPORT_FORMAT, EXPORT_VERSION, ImportError};
 
 /// The database file's name in an account's authDir.
 pub const STORE_FILE: &str = "account.sqlite3";
@@ -87,6 +92,24 @@ pub struct AccountStore {
     /// Serializes read-modify-write operations that span a read and a write (or two trees).
     pub(crate) rmw: Mutex<()>,
     pub(crate) next_device_id: AtomicI32,
+    /// Where the credentials backup lives.
+    backup: BackupPlace,
+    /// The device record last copied to the backup (not copied again while unchanged).
+    backed_up: Mutex<Option<Vec<u8>>>,
+    /// Set when this open restored the device record from the backup.
+    restored: Option<Restored>,
+}
+
+/// A restore of the device record from the credentials backup.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Restored {
+    /// When it was restored (Unix ms).
+    pub at_ms: i64,
+    /// When the backup was taken (Unix ms).
+    pub backup_taken_at_ms: i64,
+    /// Why: the record was missing or did not decode.
+    pub reason: String,
 }
 
 impl std::fmt::Debug for AccountStore {
@@ -125,6 +148,16 @@ impl AccountStore {
                 .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
             wagw_store::Location::Postgres { .. } => location.describe().to_path_buf(),
         };
+        let backup = BackupPlace::of(location)?;
+        // A migration is about to run: back the credentials up from the older schema first.
+        if let Ok(found) = location.inspect()
+            && found.schema_version.is_some()
+            && found.needs_migration()
+            && let Err(e) = AccountStore::back_up_unopened(location)
+        {
+            tracing::warn!(target: "wagw::store", store = %dir.display(), error = %e,
+                "could not back up the credentials before the migration");
+        }
         let open = wagw_store::OpenOptions {
             create: true,
             cache_kib: u32::try_from(options.cache_capacity / 1024).unwrap_or(u32::MAX),
@@ -179,14 +212,145 @@ impl AccountStore {
             path: dir.clone(),
             detail: e.to_string(),
         })?;
-        Ok(AccountStore {
+        let mut store = AccountStore {
             db,
             t,
             dir,
             cache_capacity: options.cache_capacity,
             rmw: Mutex::new(()),
             next_device_id: AtomicI32::new(next_id),
-        })
+            backup,
+            backed_up: Mutex::new(None),
+            restored: None,
+        };
+        store.restored = store.restore_or_back_up()?;
+        Ok(store)
+    }
+
+    /// At open: a device record that is missing or does not decode is restored from a
+    /// backup that does (logged, and recorded in the store); a linked record that decodes
+    /// is backed up. A damaged record never replaces the backup.
+    fn restore_or_back_up(&self) -> Result<Option<Restored>, Error> {
+        let open_err = |detail: String| Error::StoreOpen {
+            path: self.dir.clone(),
+            detail,
+        };
+        let current = self
+            .t
+            .meta
+            .get(device::DEVICE_KEY)
+            .map_err(|e| open_err(e.to_string()))?;
+        let reason = match &current {
+            Some(record) if backup::decodes(record).is_ok() => {
+                self.back_up_record(record);
+                return Ok(None);
+            }
+            Some(_) => "the device record does not decode",
+            None => "the device record is missing",
+        };
+        let found = match self.backup.read() {
+            Ok(Some(found)) => found,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                tracing::warn!(target: "wagw::store", store = %self.dir.display(), error = %e,
+                    "{reason} and the credentials backup cannot be used");
+                return Ok(None);
+            }
+        };
+        let restored = Restored {
+            at_ms: backup::now_ms(),
+            backup_taken_at_ms: found.taken_at_ms,
+            reason: reason.to_owned(),
+        };
+        let note = serde_json::to_vec(&restored).map_err(|e| open_err(e.to_string()))?;
+        self.t
+            .meta
+            .insert(device::DEVICE_KEY, &found.device)
+            .and_then(|()| self.t.meta.insert(backup::RESTORED_KEY, &note))
+            .and_then(|()| self.db.flush())
+            .map_err(|e| open_err(format!("restoring the credentials backup: {e}")))?;
+        *self.backed_up.lock().unwrap_or_else(|p| p.into_inner()) = Some(found.device);
+        tracing::warn!(target: "wagw::store", store = %self.dir.display(),
+            backup = %self.backup.describe().display(), backup_taken_at_ms = found.taken_at_ms,
+            "{reason}: restored the account's credentials from the backup");
+        Ok(Some(restored))
+    }
+
+    /// Copies `record` to the backup when it is a linked device's and differs from the last
+    /// copy. A failure is logged: the store itself is fine.
+    fn back_up_record(&self, record: &[u8]) {
+        if !device::linked_record(record) {
+            return;
+        }
+        let mut last = self.backed_up.lock().unwrap_or_else(|p| p.into_inner());
+        if last.as_deref() == Some(record) {
+            return;
+        }
+        // The first time for this handle: a backup that already holds this record is kept
+        // (a read-only command opening the store does not rewrite it).
+        if last.is_none()
+            && let Ok(Some(found)) = self.backup.read()
+            && backup::same_record(&found.device, record)
+        {
+            *last = Some(record.to_vec());
+            return;
+        }
+        match self.backup.write(record, backup::now_ms()) {
+            Ok(()) => *last = Some(record.to_vec()),
+            Err(e) => {
+                tracing::warn!(target: "wagw::store", store = %self.dir.display(), error = %e,
+                    "could not back up the credentials");
+            }
+        }
+    }
+
+    /// Backs the credentials up now (the gateway stopping an account without a logout).
+    pub fn back_up_credentials(&self) {
+        match self.t.meta.get(device::DEVICE_KEY) {
+            Ok(Some(record)) => self.back_up_record(&record),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(target: "wagw::store", store = %self.dir.display(), error = %e,
+                    "could not read the credentials to back them up");
+            }
+        }
+    }
+
+    /// Backs up the credentials of the store at `location` without opening it (before a
+    /// migration: the record is read from the older schema); whether a linked device's
+    /// record was there to back up.
+    pub fn back_up_unopened(location: &wagw_store::Location) -> Result<bool, Error> {
+        let backup = BackupPlace::of(location)?;
+        let record = location
+            .peek("meta", device::DEVICE_KEY)
+            .map_err(|e| Error::StoreOpen {
+                path: location.describe().to_path_buf(),
+                detail: format!("reading the credentials: {e}"),
+            })?;
+        match record {
+            Some(r) if device::linked_record(&r) => {
+                backup.write(&r, backup::now_ms())?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Where the credentials backup lives.
+    pub fn backup_place(&self) -> &BackupPlace {
+        &self.backup
+    }
+
+    /// Whether this open restored the credentials from the backup.
+    pub fn restored_from_backup(&self) -> Option<&Restored> {
+        self.restored.as_ref()
+    }
+
+    /// The last restore from the backup recorded in the store at `location`, read without
+    /// opening it (`wagw store status`, also while a gateway runs).
+    pub fn last_restore(location: &wagw_store::Location) -> Option<Restored> {
+        let raw = location.peek("meta", backup::RESTORED_KEY).ok()??;
+        serde_json::from_slice(&raw).ok()
     }
 
     /// Whether `dir` holds a database of this store (without opening or creating one).

@@ -397,6 +397,80 @@ async fn on_postgres_logout_deletes_the_namespace_and_nothing_touches_the_auth_d
     socket.logout().await.unwrap();
     assert_eq!(closed(&mut rx).await, CloseReason::Requested);
     assert!(!location.exists().unwrap(), "the namespace survived logout");
+    let backup = wagw_store::Location::postgres(&url, "backup/account/default").unwrap();
+    assert!(
+        !backup.exists().unwrap(),
+        "the credentials backup survived logout"
+    );
     assert!(wagw_socket::linked_identity(&location).unwrap().is_none());
     assert!(!auth_dir.exists(), "the authDir was created");
+}
+
+/// An account that connected from SQLite, exported and imported into PostgreSQL, logs in to
+/// the fake server as the same device — no new link — with its Signal state intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_exported_from_sqlite_and_imported_into_postgres_logs_in_as_the_same_device() {
+    let Some(pg) = wagw_store::test_support::TestPostgres::shared() else {
+        return;
+    };
+    let url = pg.fresh_database();
+    let server = FakeWhatsApp::new(FakeConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    seed_linked(&cfg).await;
+    // On SQLite: connect once (the client publishes its keys and stores its state), stop.
+    let socket = WhatsAppSocket::with_test_transport(cfg.clone(), server.factory()).unwrap();
+    let mut rx = connected(&socket).await;
+    socket.disconnect().await;
+    assert_eq!(closed(&mut rx).await, CloseReason::Requested);
+    drop(socket);
+    let backup = cfg.auth_dir.join(wagw_socket::store::BACKUP_FILE);
+    assert!(backup.is_file(), "backed up on a disconnect without logout");
+    let export = {
+        let store = AccountStore::open(&cfg.auth_dir, StoreOptions::default()).unwrap();
+        store.export(&cfg.account).unwrap().expect("linked")
+    };
+    assert_eq!(export.linked_as, "+15550001234");
+    assert!(
+        export
+            .trees
+            .get("meta")
+            .is_some_and(|rows| !rows.is_empty())
+    );
+    let bytes = export.to_bytes();
+    let parsed = wagw_socket::store::AccountExport::parse(&bytes).unwrap();
+
+    let mut moved = config(dir.path());
+    moved.auth_dir = dir.path().join("elsewhere");
+    moved.store_location =
+        wagw_store::Location::postgres(&url, &AccountStore::namespace(&moved.account)).unwrap();
+    {
+        let store = AccountStore::open_at(&moved.store_location, StoreOptions::default()).unwrap();
+        assert_eq!(store.linked_as().unwrap(), None);
+        store.import(&parsed).unwrap();
+        assert_eq!(store.linked_as().unwrap().as_deref(), Some("+15550001234"));
+    }
+    let original = {
+        let store = AccountStore::open(&cfg.auth_dir, StoreOptions::default()).unwrap();
+        store.load_device_sync().unwrap().unwrap()
+    };
+    let socket = WhatsAppSocket::with_test_transport(moved, server.factory()).unwrap();
+    let identity = socket.own_identity().expect("linked from the import");
+    assert_eq!(identity.phone.to_string(), "+15550001234");
+    let mut rx = connected(&socket).await;
+    // The same device: its noise and identity keys came across.
+    let store =
+        AccountStore::open_at(&socket.config().store_location, StoreOptions::default()).unwrap();
+    let now = store.load_device_sync().unwrap().unwrap();
+    assert_eq!(
+        now.identity_key.public_key.public_key_bytes(),
+        original.identity_key.public_key.public_key_bytes()
+    );
+    assert_eq!(
+        now.noise_key.public_key.public_key_bytes(),
+        original.noise_key.public_key.public_key_bytes()
+    );
+    drop(store);
+    socket.disconnect().await;
+    assert_eq!(closed(&mut rx).await, CloseReason::Requested);
 }

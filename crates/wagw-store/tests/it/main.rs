@@ -452,3 +452,31 @@ fn a_failing_transaction_is_rolled_back_and_earlier_pending_writes_stay() {
         assert_eq!(keys, [b"before".to_vec()], "{e:?}");
     }
 }
+
+/// `Location::peek` reads one value while another handle holds the store, creates nothing
+/// for a missing store, and says `None` for a missing tree or key.
+#[test]
+fn peek_reads_a_value_without_taking_the_store_over() {
+    for e in engines() {
+        let location = match &e {
+            Engine::Sqlite(dir) => wagw_store::Location::Sqlite(dir.path().join("p.sqlite3")),
+            Engine::Postgres(url) => wagw_store::Location::postgres(url, "peek/one").unwrap(),
+        };
+        assert_eq!(location.peek("meta", b"k").unwrap(), None, "{e:?}");
+        assert!(!location.exists().unwrap(), "peek created nothing: {e:?}");
+        let held = location.open(&OpenOptions::default()).unwrap();
+        let meta = held.open_tree("meta").unwrap();
+        meta.insert(b"k", b"value").unwrap();
+        meta.insert(b"k2", b"other").unwrap();
+        held.flush().unwrap();
+        // The handle stays open (as a running gateway's would).
+        assert_eq!(
+            location.peek("meta", b"k").unwrap().as_deref(),
+            Some(&b"value"[..]),
+            "{e:?}"
+        );
+        assert_eq!(location.peek("meta", b"nope").unwrap(), None, "{e:?}");
+        assert_eq!(location.peek("other", b"k").unwrap(), None, "{e:?}");
+        drop(held);
+    }
+}
