@@ -5,6 +5,7 @@
 //! inbound load with a webhook agent never stalls the daemon.
 
 use super::operator::{Daemon, Turn, answer_turn, json, wait_for};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
