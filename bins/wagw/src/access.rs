@@ -2,7 +2,7 @@
 //! `access explain`) over `wagw-access`'s [`AccessStore`] and the loaded config.
 //!
 //! One implementation serves both paths of the CLI: the running gateway's HTTP handlers
-//! (through [`crate::http::GatewayApi`]) and the direct-store fallback when no gateway runs.
+//! (through [`wagw_http::GatewayApi`]) and the direct-store fallback when no gateway runs.
 //! It only maps between the store's records, the config's accounts and the API's JSON
 //! shapes; the decisions and the writes are `wagw-access`'s.
 
@@ -13,9 +13,9 @@ use wagw_access::{
 use wagw_config::{Config, ResolvedAccount};
 use wagw_core::AccountId;
 
-use crate::http::error::ApiError;
-use crate::http::model::{PairingDecision, PairingRequestView};
-use crate::http::model_access::{AllowChange, AllowEntryView, ExplainView};
+use wagw_http::error::ApiError;
+use wagw_http::model::{PairingDecision, PairingRequestView};
+use wagw_http::model_access::{AllowChange, AllowEntryView, ExplainView};
 
 /// The access operations of one config over one store.
 #[derive(Clone, Copy)]

@@ -12,9 +12,9 @@ use wagw_config::Config;
 
 use crate::daemon::token;
 use crate::error::CliError;
-use crate::http::ApiToken;
-use crate::http::error::ErrorBody;
-use crate::http::model::EventRecord;
+use wagw_http::ApiToken;
+use wagw_http::error::ErrorBody;
+use wagw_http::model::EventRecord;
 
 /// Overrides the gateway URL (`http://host:port`), e.g. for a gateway on another host.
 pub const WAGW_URL: &str = "WAGW_URL";

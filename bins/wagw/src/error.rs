@@ -152,9 +152,9 @@ impl CliError {
     }
 }
 
-impl From<crate::http::error::ApiError> for CliError {
+impl From<wagw_http::error::ApiError> for CliError {
     /// The same error the HTTP API would have answered, for the direct-store path.
-    fn from(e: crate::http::error::ApiError) -> Self {
+    fn from(e: wagw_http::error::ApiError) -> Self {
         let body = e.body().error;
         CliError::Api {
             status: e.status().as_u16(),

@@ -27,11 +27,8 @@ mod access;
 mod client;
 mod cmd;
 mod daemon;
-mod deliveries;
 mod error;
-mod http;
 mod preflight;
-mod qr;
 mod runtime;
 mod storage;
 

@@ -13,9 +13,9 @@ use super::direct::{Backend, backend};
 use super::{Context, block_on};
 use crate::access::{AccessOps, explain_without_store};
 use crate::error::CliError;
-use crate::http::error::ApiError;
-use crate::http::model_access::{ExplainRequest, ExplainView};
-use crate::http::validate;
+use wagw_http::error::ApiError;
+use wagw_http::model_access::{ExplainRequest, ExplainView};
+use wagw_http::validate;
 
 /// `wagw access ...`
 #[derive(Debug, Subcommand)]

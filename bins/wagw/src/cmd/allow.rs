@@ -15,8 +15,8 @@ use super::{Context, block_on};
 use crate::access::AccessOps;
 use crate::client::{Client, segment};
 use crate::error::CliError;
-use crate::http::model_access::{AllowChange, AllowEntryView, AllowListView, AllowRequest};
-use crate::http::validate;
+use wagw_http::model_access::{AllowChange, AllowEntryView, AllowListView, AllowRequest};
+use wagw_http::validate;
 
 /// `wagw allow ...`
 #[derive(Debug, Subcommand)]

@@ -10,12 +10,12 @@ use wagw_config::{AllowEntry, Config};
 use super::{Context, block_on};
 use crate::client::{Client, segment};
 use crate::error::CliError;
-use crate::http::model::{
+use wagw_http::model::{
     AccountList, AccountView, LoginMethod, LoginRequest, LoginResponse, LoginState, LoginStatus,
     LogoutResponse,
 };
-use crate::http::model_resources::{AccountResources, ProbeResult};
-use crate::qr;
+use wagw_http::model_resources::{AccountResources, ProbeResult};
+use wagw_http::qr;
 
 /// `wagw channels ...`
 #[derive(Debug, Subcommand)]
@@ -106,7 +106,7 @@ pub fn run(cmd: ChannelsCommand, ctx: &Context) -> Result<ExitCode, CliError> {
                     Err(CliError::Unreachable { .. })
                 );
             if direct {
-                let id = crate::http::validate::account_id("--account", &account)?;
+                let id = wagw_http::validate::account_id("--account", &account)?;
                 return block_on(super::link::link(
                     &config,
                     &id,

@@ -10,7 +10,7 @@ use super::direct::{Backend, backend, no_store};
 use super::{Context, block_on};
 use crate::client::segment;
 use crate::error::CliError;
-use crate::http::model_agents::{DeliveryList, DeliveryView};
+use wagw_http::model_agents::{DeliveryList, DeliveryView};
 
 /// `wagw deliveries ...`
 #[derive(Debug, Subcommand)]
@@ -37,7 +37,7 @@ pub fn run(cmd: DeliveriesCommand, ctx: &Context) -> Result<ExitCode, CliError> 
     let mut out = std::io::stdout();
     match cmd {
         DeliveriesCommand::List { state, limit } => {
-            let parsed = crate::deliveries::state(Some(&state))
+            let parsed = wagw_http::deliveries::state(Some(&state))
                 .map_err(|e| CliError::Usage(e.to_string().replacen("state: ", "--state: ", 1)))?;
             let list = block_on(async {
                 Ok::<_, CliError>(match backend(ctx, &config, false).await? {
@@ -52,7 +52,7 @@ pub fn run(cmd: DeliveriesCommand, ctx: &Context) -> Result<ExitCode, CliError> 
                     }
                     Backend::Store { store: None, .. } => Vec::new(),
                     Backend::Store { store: Some(s), .. } => {
-                        crate::deliveries::list(&s.outbox()?, parsed, limit)?
+                        wagw_http::deliveries::list(&s.outbox()?, parsed, limit)?
                     }
                 })
             })??;
@@ -73,7 +73,7 @@ pub fn run(cmd: DeliveriesCommand, ctx: &Context) -> Result<ExitCode, CliError> 
                         return Err(no_store(&config, &url, &format!("no delivery {id}")));
                     }
                     Backend::Store { store: Some(s), .. } => {
-                        crate::deliveries::replay(&s.outbox()?, &id).await?
+                        wagw_http::deliveries::replay(&s.outbox()?, &id).await?
                     }
                 })
             })??;

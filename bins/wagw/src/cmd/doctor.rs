@@ -8,7 +8,7 @@ use super::{Context, block_on};
 use crate::client::Client;
 use crate::daemon::token;
 use crate::error::CliError;
-use crate::http::model::{AccountList, Readiness};
+use wagw_http::model::{AccountList, Readiness};
 
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq, Eq)]

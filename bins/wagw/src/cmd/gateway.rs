@@ -13,8 +13,8 @@ use super::Context;
 use crate::daemon::logging::LogFormat;
 use crate::daemon::{files, token};
 use crate::error::CliError;
-use crate::http::{self, GatewayApi, RouterOptions};
 use crate::runtime::{self, RuntimeOptions};
+use wagw_http::{self, GatewayApi, RouterOptions};
 
 /// `wagw gateway` options.
 #[derive(Debug, Args)]
@@ -83,7 +83,8 @@ pub fn run(args: GatewayArgs, ctx: &Context) -> Result<ExitCode, CliError> {
             tracing::info!(target: "wagw::daemon", path = %p.display(), "API token: generated file (print it with `wagw token`)")
         }
     }
-    let limits = http::serve::Limits::for_open_files(http::serve::raise_open_file_limit());
+    let limits =
+        wagw_http::serve::Limits::for_open_files(wagw_http::serve::raise_open_file_limit());
     tracing::debug!(target: "wagw::daemon", max_connections = limits.max_connections, "HTTP limits");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -106,7 +107,7 @@ pub fn run(args: GatewayArgs, ctx: &Context) -> Result<ExitCode, CliError> {
                 source,
             })?;
         let closing = CancellationToken::new();
-        let app = http::router_until(
+        let app = wagw_http::router_until(
             api.clone(),
             token,
             RouterOptions { sim: started.sim },
@@ -126,7 +127,7 @@ pub fn run(args: GatewayArgs, ctx: &Context) -> Result<ExitCode, CliError> {
                 closing.cancel();
             }
         };
-        let server = http::serve::serve(listener, app, limits, signalled);
+        let server = wagw_http::serve::serve(listener, app, limits, signalled);
         tokio::pin!(server);
         tokio::select! {
             () = &mut server => {}

@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::{Context, block_on};
 use crate::error::CliError;
-use crate::http::model::EventRecord;
+use wagw_http::model::EventRecord;
 
 /// `wagw logs` options.
 #[derive(Debug, Args)]

@@ -11,7 +11,7 @@ use super::channels::account_or_default;
 use super::{Context, block_on};
 use crate::client::{Client, segment};
 use crate::error::CliError;
-use crate::http::model::{MediaItem, SendMessageRequest, SendResponse};
+use wagw_http::model::{MediaItem, SendMessageRequest, SendResponse};
 
 /// `wagw message ...`
 #[derive(Debug, Subcommand)]

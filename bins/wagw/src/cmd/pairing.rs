@@ -14,8 +14,8 @@ use super::{Context, block_on};
 use crate::access::AccessOps;
 use crate::client::Client;
 use crate::error::CliError;
-use crate::http::model::{PairingDecision, PairingDecisionRequest, PairingList};
-use crate::http::validate;
+use wagw_http::model::{PairingDecision, PairingDecisionRequest, PairingList};
+use wagw_http::validate;
 
 /// `wagw pairing ...`
 #[derive(Debug, Subcommand)]

@@ -11,8 +11,8 @@ use wagw_config::{Config, Env};
 use super::{channels, doctor, message, pairing};
 use crate::client::Client;
 use crate::error::CliError;
-use crate::http::tests::fake::{Fake, view};
-use crate::http::{ApiToken, RouterOptions, router};
+use wagw_http::fake::{Fake, view};
+use wagw_http::{ApiToken, RouterOptions, router};
 
 const TOKEN: &str = "cli-test-token";
 
@@ -357,7 +357,7 @@ async fn allow_and_explain_go_through_the_gateway_when_it_runs() {
         from_me: false,
         text: None,
     };
-    let view: crate::http::model_access::ExplainView = client
+    let view: wagw_http::model_access::ExplainView = client
         .post("/v1/access/explain", &args.request())
         .await
         .unwrap();

@@ -7,7 +7,7 @@ use rand::RngCore;
 use wagw_config::GatewaySettings;
 
 use crate::error::CliError;
-use crate::http::ApiToken;
+use wagw_http::ApiToken;
 
 /// Where the token in effect came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

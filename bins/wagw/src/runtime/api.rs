@@ -12,18 +12,18 @@ use wagw_gateway::{AccountStatus, GatewayError, LoginPrompt, PollRequest, ReactR
 
 use super::{Runtime, now_ms};
 use crate::access::AccessOps;
-use crate::http::api::{
+use wagw_http::api::{
     GatewayApi, LoginChallenge, LoginStart, MarkRead, MediaFile, MediaInput, Poll, Reaction,
     SendMessage, SimMessage,
 };
-use crate::http::error::ApiError;
-use crate::http::model::{
+use wagw_http::error::ApiError;
+use wagw_http::model::{
     AccountView, EventRecord, LoginState, LoginStatus, LogoutResponse, PairingDecision,
     PairingRequestView, Readiness, ReloadResponse, SendResponse, SentId, SimInjected,
 };
-use crate::http::model_access::{AllowChange, AllowEntryView, ExplainView};
-use crate::http::model_agents::DeliveryView;
-use crate::http::model_resources::{AccountResources, ProbeResult};
+use wagw_http::model_access::{AllowChange, AllowEntryView, ExplainView};
+use wagw_http::model_agents::DeliveryView;
+use wagw_http::model_resources::{AccountResources, ProbeResult};
 
 /// An event of the daemon's log in the API's shape.
 pub fn record(e: wagw_agents::Event) -> EventRecord {
@@ -791,11 +791,11 @@ impl GatewayApi for Runtime {
         state: wagw_agents::DeliveryState,
         limit: usize,
     ) -> Result<Vec<DeliveryView>, ApiError> {
-        crate::deliveries::list(self.sinks.outbox(), state, limit)
+        wagw_http::deliveries::list(self.sinks.outbox(), state, limit)
     }
 
     async fn delivery_replay(&self, id: &str) -> Result<DeliveryView, ApiError> {
-        crate::deliveries::replay(self.sinks.outbox(), id).await
+        wagw_http::deliveries::replay(self.sinks.outbox(), id).await
     }
 
     async fn media_file(&self, id: &str) -> Result<MediaFile, ApiError> {
@@ -906,8 +906,8 @@ impl GatewayApi for Runtime {
 
     async fn sim_scan(
         &self,
-        scan: crate::http::sim_scan::SimScan,
-    ) -> Result<crate::http::sim_scan::SimScanned, ApiError> {
+        scan: wagw_http::sim_scan::SimScan,
+    ) -> Result<wagw_http::sim_scan::SimScanned, ApiError> {
         let net = self.sim_net()?;
         let config = self.config();
         let account = self.sim_account(scan.account.as_ref())?;
@@ -922,8 +922,8 @@ impl GatewayApi for Runtime {
 
     async fn sim_fault(
         &self,
-        order: crate::http::sim_fault::SimFaultOrder,
-    ) -> Result<crate::http::sim_fault::SimFaultApplied, ApiError> {
+        order: wagw_http::sim_fault::SimFaultOrder,
+    ) -> Result<wagw_http::sim_fault::SimFaultApplied, ApiError> {
         let net = self.sim_net()?;
         let account = self.sim_account(order.account.as_ref())?;
         super::sim::fault(net, &account, order.fault)

@@ -17,8 +17,8 @@ use wagw_gateway::{Gateway, GatewayStore};
 use wagw_sim::SimNetwork;
 
 use crate::error::CliError;
-use crate::http::GatewayApi;
-use crate::http::model::EventRecord;
+use wagw_http::GatewayApi;
+use wagw_http::model::EventRecord;
 
 pub mod api;
 pub mod metrics;

@@ -3,9 +3,9 @@
 use wagw_core::{AccountId, MessageKey};
 use wagw_sim::SimNetwork;
 
-use crate::http::api::SimMessage;
-use crate::http::error::ApiError;
-use crate::http::model::SimInjected;
+use wagw_http::api::SimMessage;
+use wagw_http::error::ApiError;
+use wagw_http::model::SimInjected;
 
 fn sim_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::invalid("from", format!("the simulator refused the message: {e}"))
@@ -81,7 +81,7 @@ pub fn fault(
     net: &SimNetwork,
     account: &AccountId,
     fault: wagw_sim::SimFault,
-) -> Result<crate::http::sim_fault::SimFaultApplied, ApiError> {
+) -> Result<wagw_http::sim_fault::SimFaultApplied, ApiError> {
     let kind = serde_json::to_value(&fault)
         .ok()
         .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
@@ -96,7 +96,7 @@ pub fn fault(
     }
     net.apply_fault(account, fault)
         .map_err(|e| ApiError::invalid("fault", format!("fault: {e}")))?;
-    Ok(crate::http::sim_fault::SimFaultApplied {
+    Ok(wagw_http::sim_fault::SimFaultApplied {
         account: account.to_string(),
         kind,
     })
@@ -110,7 +110,7 @@ pub async fn scan(
     phone: Option<wagw_core::Phone>,
     code: Option<&str>,
     own: &str,
-) -> Result<crate::http::sim_scan::SimScanned, ApiError> {
+) -> Result<wagw_http::sim_scan::SimScanned, ApiError> {
     let socket = net.socket(account).ok_or_else(|| ApiError::NotFound {
         code: "sim_account",
         message: format!(
@@ -127,7 +127,7 @@ pub async fn scan(
         None => net.scan(&socket, &scanner).await,
     };
     match done {
-        Ok(()) => Ok(crate::http::sim_scan::SimScanned {
+        Ok(()) => Ok(wagw_http::sim_scan::SimScanned {
             account: account.to_string(),
             phone: number.clone(),
             message: match code {

@@ -12,7 +12,7 @@ use tower::ServiceExt;
 use wagw_config::{Config, Env};
 
 use super::{RuntimeOptions, recorder};
-use crate::http::{ApiToken, RouterOptions, router};
+use wagw_http::{ApiToken, RouterOptions, router};
 
 const TOKEN: &str = "runtime-test-token";
 

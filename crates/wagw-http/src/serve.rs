@@ -9,7 +9,7 @@
 //!   [`Limits::header_read_timeout`] of connecting or of its previous response (hyper
 //!   applies it to idle keep-alive connections too), so silent and half-open sockets are
 //!   closed and their slot freed.
-//! - **Body read timeout.** Enforced where bodies are read (`http/extract.rs`): 408.
+//! - **Body read timeout.** Enforced where bodies are read (`extract.rs`): 408.
 //! - **Write stall timeout.** A connection whose writes make no progress for
 //!   [`Limits::write_stall_timeout`] (a client that stopped reading, a peer gone without a
 //!   FIN) is closed. Event streams write a keep-alive every 15 s, so a live stream never

@@ -5,7 +5,6 @@
 
 mod access;
 mod events;
-pub mod fake;
 mod login;
 
 use std::sync::Arc;
@@ -19,7 +18,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use super::{ApiToken, RouterOptions, router};
-pub use fake::Fake;
+pub use crate::fake::Fake;
 
 const TOKEN: &str = "s3cret-token";
 

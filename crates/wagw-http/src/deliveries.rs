@@ -3,8 +3,8 @@
 
 use wagw_agents::{AgentsError, DeliveryId, DeliveryState, Outbox};
 
-use crate::http::error::ApiError;
-use crate::http::model_agents::DeliveryView;
+use crate::error::ApiError;
+use crate::model_agents::DeliveryView;
 
 /// Most deliveries one list returns.
 pub const MAX_LIST: usize = 1000;
@@ -52,6 +52,8 @@ pub fn list(
 /// Puts dead delivery `id` back in the queue with its id and body unchanged.
 pub async fn replay(outbox: &Outbox, id: &str) -> Result<DeliveryView, ApiError> {
     let id = DeliveryId::new(id.trim()).map_err(|e| ApiError::invalid("id", format!("id: {e}")))?;
-    let now = u64::try_from(crate::cmd::channels::now_ms()).unwrap_or(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     Ok(outbox.replay(&id, now).await.map_err(error)?.into())
 }

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 /// An API failure: what went wrong, which HTTP status it maps to, and what to do next.
 ///
-/// [`crate::http::GatewayApi`] implementations return it; the handlers turn it into the JSON
+/// [`crate::GatewayApi`] implementations return it; the handlers turn it into the JSON
 /// body above. Messages are written for a person: they name the field or the command that
 /// fixes the problem.
 // Some variants are built only by GatewayApi implementations (the runtime adapter).

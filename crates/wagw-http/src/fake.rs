@@ -1,4 +1,9 @@
-//! A fake [`GatewayApi`] that records every call, for router tests.
+//! A fake [`GatewayApi`] that records every call, for router tests here and the CLI's
+//! tests against a served router (feature `test-support`). Not for production: it answers
+//! from canned data.
+
+// Test support: a poisoned lock means a test already failed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -7,19 +12,24 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 use wagw_core::{AccountId, ChatPresence, Jid};
 
-use crate::http::api::{
+use crate::api::{
     GatewayApi, LoginChallenge, LoginStart, MarkRead, MediaFile, Poll, Reaction, SendMessage,
     SimMessage,
 };
-use crate::http::error::ApiError;
-use crate::http::model::*;
-use crate::http::model_access::*;
-use crate::http::model_agents::*;
+use crate::error::ApiError;
+use crate::model::*;
+use crate::model_access::*;
+use crate::model_agents::*;
 
+/// The fake gateway: accounts `default` and `work`, canned answers, every call recorded.
 pub struct Fake {
+    /// Every call, as `"<method> <args>"`, in order.
     pub calls: Mutex<Vec<String>>,
+    /// The event log [`Fake::emit`] appends to.
     pub log: Mutex<Vec<EventRecord>>,
+    /// Live events, published after they are logged.
     pub live: broadcast::Sender<EventRecord>,
+    /// Where the fake's media files live.
     pub media_dir: PathBuf,
     /// How many times the login status was polled (pending twice, then connected).
     pub polls: Mutex<u32>,
@@ -28,6 +38,7 @@ pub struct Fake {
 }
 
 impl Fake {
+    /// A fake with no calls and an empty event log.
     pub fn new(media_dir: PathBuf) -> Fake {
         Fake {
             calls: Mutex::new(Vec::new()),
@@ -39,6 +50,7 @@ impl Fake {
         }
     }
 
+    /// The calls so far.
     pub fn calls(&self) -> Vec<String> {
         self.calls.lock().unwrap().clone()
     }
@@ -72,6 +84,7 @@ impl Fake {
     }
 }
 
+/// An account view with the given state and canned details.
 pub fn view(id: &str, linked: bool, connected: bool) -> AccountView {
     AccountView {
         id: id.to_owned(),
@@ -118,13 +131,10 @@ impl GatewayApi for Fake {
         Ok(view(id.as_str(), true, true))
     }
 
-    async fn probe(
-        &self,
-        id: &AccountId,
-    ) -> Result<crate::http::model_resources::ProbeResult, ApiError> {
+    async fn probe(&self, id: &AccountId) -> Result<crate::model_resources::ProbeResult, ApiError> {
         self.record(format!("probe {id}"));
         self.known(id)?;
-        Ok(crate::http::model_resources::ProbeResult {
+        Ok(crate::model_resources::ProbeResult {
             account: id.to_string(),
             running: true,
             ok: true,
@@ -136,7 +146,7 @@ impl GatewayApi for Fake {
     async fn resources(
         &self,
         id: &AccountId,
-    ) -> Result<crate::http::model_resources::AccountResources, ApiError> {
+    ) -> Result<crate::model_resources::AccountResources, ApiError> {
         self.record(format!("resources {id}"));
         self.known(id)?;
         let mut r = wagw_core::TransportResources {
@@ -145,7 +155,7 @@ impl GatewayApi for Fake {
             ..wagw_core::TransportResources::default()
         };
         r.sizes.insert("signal_sessions".into(), 2);
-        Ok(crate::http::model_resources::AccountResources {
+        Ok(crate::model_resources::AccountResources {
             account: id.to_string(),
             running: true,
             resources: Some(r.into()),

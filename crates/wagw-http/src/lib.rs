@@ -1,5 +1,11 @@
-//! The daemon's HTTP API (axum): routes, authentication, body limits, validation, the
-//! event stream and the OpenAPI document, all over one seam, [`GatewayApi`].
+//! wagw's HTTP API as a library (axum): routes, token authentication, body limits,
+//! validation, JSON errors, the event stream, the OpenAPI document, the console's files and
+//! the `/metrics` route, all over one seam, [`GatewayApi`]. The `wagw` daemon serves it;
+//! an embedder nests [`router`] in their own axum app with their own [`GatewayApi`].
+//!
+//! Must not depend directly (`.ci/run` checks it) on: the daemon or CLI (`bins/wagw`), a transport (`wagw-socket`), a
+//! database (`wagw-store`) or the gateway's internals. Everything it needs from a running
+//! gateway goes through [`GatewayApi`], so its tests run over a fake.
 //!
 //! `docs/http-api.md` describes every route with a curl example.
 
@@ -16,14 +22,18 @@ use tokio_util::sync::CancellationToken;
 pub mod api;
 pub mod auth;
 pub mod console;
+pub mod deliveries;
 pub mod error;
 pub mod events;
 pub mod extract;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
 pub mod model;
 pub mod model_access;
 pub mod model_agents;
 pub mod model_resources;
 pub mod openapi;
+pub mod qr;
 pub mod routes;
 pub mod serve;
 pub mod sim_fault;
@@ -31,7 +41,7 @@ pub mod sim_scan;
 pub mod validate;
 
 #[cfg(test)]
-pub mod tests;
+mod tests;
 
 pub use api::GatewayApi;
 pub use auth::ApiToken;
@@ -59,7 +69,6 @@ pub struct RouterOptions {
 
 /// The full API: `/healthz` and the console's files open, everything else behind the
 /// bearer token.
-#[cfg_attr(not(test), allow(dead_code))] // the daemon uses `router_until`
 pub fn router(api: Arc<dyn GatewayApi>, token: ApiToken, options: RouterOptions) -> Router {
     router_until(api, token, options, CancellationToken::new())
 }

@@ -271,7 +271,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::http::model::SendMessageRequest;
+    use crate::model::SendMessageRequest;
 
     fn field_of(body: &str) -> Option<String> {
         match parse::<SendMessageRequest>(body.as_bytes(), false) {
@@ -305,7 +305,7 @@ mod tests {
 
     #[test]
     fn empty_body_is_an_object_where_allowed() {
-        let v: crate::http::model::LoginRequest = parse(b"", true).unwrap();
-        assert_eq!(v.method, crate::http::model::LoginMethod::Qr);
+        let v: crate::model::LoginRequest = parse(b"", true).unwrap();
+        assert_eq!(v.method, crate::model::LoginMethod::Qr);
     }
 }

@@ -14,9 +14,9 @@ use axum::routing::get;
 
 use super::AppState;
 
-const INDEX_HTML: &str = include_str!("../../console/index.html");
-const CONSOLE_JS: &str = include_str!("../../console/console.js");
-const CONSOLE_CSS: &str = include_str!("../../console/console.css");
+const INDEX_HTML: &str = include_str!("../console/index.html");
+const CONSOLE_JS: &str = include_str!("../console/console.js");
+const CONSOLE_CSS: &str = include_str!("../console/console.css");
 
 /// The console's policy: its own scripts, styles and API only; the QR arrives as a
 /// `data:` PNG. No inline script or style, no plugins, no framing, no foreign forms.
