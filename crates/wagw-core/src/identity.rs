@@ -110,6 +110,15 @@ impl IdentityError {
 
 /// Removes any number of leading `whatsapp:` prefixes (any case), trimming around each.
 pub fn strip_whatsapp_prefix(input: &str) -> &str {
+    // Fast path for what is almost always passed: no surrounding space, no prefix.
+    let bytes = input.as_bytes();
+    if let (Some(&first), Some(&last)) = (bytes.first(), bytes.last())
+        && first.is_ascii_graphic()
+        && last.is_ascii_graphic()
+        && !first.eq_ignore_ascii_case(&b'w')
+    {
+        return input;
+    }
     let mut rest = input.trim();
     while rest.len() >= 9 && rest.is_char_boundary(9) && rest[..9].eq_ignore_ascii_case("whatsapp:")
     {
@@ -150,25 +159,87 @@ pub fn looks_like_target_id(input: &str) -> bool {
 
 /// An E.164 phone number: 7–15 digits, first digit not 0. Displays as `+<digits>`.
 ///
+/// Stored inline (no heap): `+` and up to 15 digits in 16 bytes, so parsing allocates only
+/// when it fails (the error quotes the input) and cloning a `Phone` is a plain copy.
+///
 /// ```
 /// use wagw_core::Phone;
 /// let p = Phone::parse("+1 (555) 123-4567").unwrap();
 /// assert_eq!(p.to_string(), "+15551234567");
+/// assert_eq!(p.as_str(), "+15551234567");
+/// assert_eq!(p.digits(), "15551234567");
 /// assert_eq!(Phone::parse("15551234567:12@s.whatsapp.net").unwrap(), p);
 /// assert!(Phone::parse("555-1234 ext. 5").is_err());
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+// Not `Copy`, though it could be: callers across the workspace `.clone()` phones, and
+// `Copy` would turn each of those into a clippy error. A clone is a 17-byte copy.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Phone {
-    digits: Box<str>,
+    /// `+` then the digits, zero-padded after `len` (so derived equality is value equality).
+    e164: [u8; Phone::MAX_DIGITS + 1],
+    /// Bytes used in `e164`, the `+` included: 8..=16.
+    len: u8,
 }
 
 impl Phone {
+    /// E.164's maximum number of digits.
+    const MAX_DIGITS: usize = 15;
+    /// Digits the scanner keeps: a `00` international prefix plus the maximum.
+    const SCAN_DIGITS: usize = Phone::MAX_DIGITS + 2;
+
     /// Parses a phone number in any of the forms users write (see the module docs).
     pub fn parse(input: &str) -> Result<Phone, IdentityError> {
         let stripped = strip_whatsapp_prefix(input);
         if stripped.is_empty() {
             return Err(IdentityError::Empty);
         }
+        // One pass over the bytes. Every digit is counted; the first SCAN_DIGITS are kept
+        // right after a `+`, which is all a valid number (with a `00` prefix) can have. A JID
+        // (`@` anywhere) takes precedence over any character error, as it always has.
+        let bytes = stripped.as_bytes();
+        let mut buf = [0u8; Phone::SCAN_DIGITS + 1];
+        buf[0] = b'+';
+        let mut count = 0usize;
+        let mut saw_plus = false;
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            match b {
+                b'0'..=b'9' => {
+                    if count < Phone::SCAN_DIGITS {
+                        buf[count + 1] = b;
+                    }
+                    count += 1;
+                }
+                b' ' | b'-' | b'.' | b'(' | b')' => {}
+                b'+' if i == 0 => saw_plus = true,
+                // U+00A0 (no-break space) is C2 A0 in UTF-8.
+                0xC2 if bytes.get(i + 1) == Some(&0xA0) => i += 1,
+                _ => return Phone::parse_slow(input, stripped, i),
+            }
+            i += 1;
+        }
+        let mut n = count;
+        if !saw_plus && count >= 2 && buf[1] == b'0' && buf[2] == b'0' {
+            // The `00` international prefix: drop it, and clear what the shift leaves behind
+            // so the unused bytes stay zero.
+            n -= 2;
+            let end = count.min(Phone::SCAN_DIGITS) + 1;
+            buf.copy_within(3..end, 1);
+            buf[end - 2..end].fill(0);
+        }
+        Phone::check(n, buf[1], input)?;
+        let mut e164 = [0u8; Phone::MAX_DIGITS + 1];
+        e164.copy_from_slice(&buf[..=Phone::MAX_DIGITS]);
+        Ok(Phone {
+            e164,
+            len: (n + 1) as u8,
+        })
+    }
+
+    /// The rare paths, off the hot loop: a JID, or the error for the byte at `at`.
+    #[cold]
+    fn parse_slow(input: &str, stripped: &str, at: usize) -> Result<Phone, IdentityError> {
         if stripped.contains('@') {
             let jid = Jid::parse(stripped).map_err(|e| rename_input(e, input))?;
             return match jid.kind() {
@@ -179,78 +250,98 @@ impl Phone {
                 }),
             };
         }
-        let mut digits = String::with_capacity(stripped.len());
-        let mut saw_plus = false;
-        for (i, ch) in stripped.char_indices() {
-            match ch {
-                '0'..='9' => digits.push(ch),
-                '+' if i == 0 => saw_plus = true,
-                '+' => {
-                    return Err(IdentityError::MisplacedPlus {
-                        input: input.to_string(),
-                    });
-                }
-                ' ' | '-' | '.' | '(' | ')' | '\u{a0}' => {}
-                other => {
-                    return Err(IdentityError::InvalidCharacter {
-                        input: input.to_string(),
-                        ch: other,
-                    });
-                }
-            }
+        match stripped[at..].chars().next() {
+            Some('+') => Err(IdentityError::MisplacedPlus {
+                input: input.to_string(),
+            }),
+            Some(ch) => Err(IdentityError::InvalidCharacter {
+                input: input.to_string(),
+                ch,
+            }),
+            // `at` is always a byte of `stripped`; an empty tail cannot be reached.
+            None => Err(IdentityError::Empty),
         }
-        let digits = if !saw_plus && digits.starts_with("00") {
-            &digits[2..]
+    }
+
+    /// The length and leading-digit rules. `first` is the first digit (anything when `n`
+    /// is 0).
+    #[inline]
+    fn check(n: usize, first: u8, input: &str) -> Result<(), IdentityError> {
+        if (7..=Phone::MAX_DIGITS).contains(&n) && first != b'0' {
+            Ok(())
         } else {
-            &digits[..]
-        };
-        Phone::from_digits(digits, input)
+            Err(Phone::check_failed(n, first, input))
+        }
+    }
+
+    /// Which rule failed, in the order their errors take precedence.
+    #[cold]
+    fn check_failed(n: usize, first: u8, input: &str) -> IdentityError {
+        let input = input.to_string();
+        if n == 0 {
+            IdentityError::TooShort { input, digits: 0 }
+        } else if first == b'0' {
+            IdentityError::LeadingZero { input }
+        } else if n < 7 {
+            IdentityError::TooShort { input, digits: n }
+        } else {
+            IdentityError::TooLong { input, digits: n }
+        }
     }
 
     fn from_digits(digits: &str, input: &str) -> Result<Phone, IdentityError> {
         let n = digits.len();
-        if n == 0 {
-            return Err(IdentityError::TooShort {
-                input: input.to_string(),
-                digits: 0,
-            });
-        }
-        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        if n != 0 && !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(IdentityError::InvalidJid {
                 input: input.to_string(),
                 reason: "the user part of a phone JID must be digits",
             });
         }
-        if digits.starts_with('0') {
-            return Err(IdentityError::LeadingZero {
-                input: input.to_string(),
-            });
-        }
-        if n < 7 {
-            return Err(IdentityError::TooShort {
-                input: input.to_string(),
-                digits: n,
-            });
-        }
-        if n > 15 {
-            return Err(IdentityError::TooLong {
-                input: input.to_string(),
-                digits: n,
-            });
-        }
+        Phone::check(n, digits.bytes().next().unwrap_or(0), input)?;
+        let mut e164 = [0u8; Phone::MAX_DIGITS + 1];
+        e164[0] = b'+';
+        e164[1..=n].copy_from_slice(digits.as_bytes());
         Ok(Phone {
-            digits: digits.into(),
+            e164,
+            len: (n + 1) as u8,
         })
     }
 
+    /// The E.164 form, `+<digits>` (what `Display` prints).
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and `+` are ever stored, so this never falls back.
+        std::str::from_utf8(&self.e164[..usize::from(self.len)]).unwrap_or_default()
+    }
+
     /// The digits without the leading `+`.
+    #[inline]
     pub fn digits(&self) -> &str {
-        &self.digits
+        &self.as_str()[1..]
     }
 
     /// The user JID of this number (`<digits>@s.whatsapp.net`).
     pub fn to_jid(&self) -> Jid {
-        Jid::user(self.digits.to_string())
+        Jid::user(self.digits())
+    }
+}
+
+// Ordered and hashed as the digit string, as when a phone was a `Box<str>` of digits.
+impl Ord for Phone {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.digits().cmp(other.digits())
+    }
+}
+
+impl PartialOrd for Phone {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::hash::Hash for Phone {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.digits().hash(state)
     }
 }
 
@@ -266,13 +357,14 @@ fn rename_input(err: IdentityError, input: &str) -> IdentityError {
 
 impl fmt::Display for Phone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "+{}", self.digits)
+        // One write: `to_string()` then allocates exactly once, at the right size.
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for Phone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Phone(+{})", self.digits)
+        write!(f, "Phone({})", self.as_str())
     }
 }
 
@@ -948,6 +1040,112 @@ mod tests {
         ] {
             assert_eq!(Phone::parse(s).map_err(|e| e.kind()), Err(kind), "{s}");
         }
+    }
+
+    /// The allocating parser phones had before they were stored inline, kept as the oracle
+    /// for `inline_parse_matches_the_previous_parser`: same digits out, same error in.
+    fn previous_parse(input: &str) -> Result<String, IdentityError> {
+        fn from_digits(digits: &str, input: &str) -> Result<String, IdentityError> {
+            let n = digits.len();
+            let input = input.to_string();
+            if n == 0 {
+                return Err(IdentityError::TooShort { input, digits: 0 });
+            }
+            if !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(IdentityError::InvalidJid {
+                    input,
+                    reason: "the user part of a phone JID must be digits",
+                });
+            }
+            if digits.starts_with('0') {
+                return Err(IdentityError::LeadingZero { input });
+            }
+            if n < 7 {
+                return Err(IdentityError::TooShort { input, digits: n });
+            }
+            if n > 15 {
+                return Err(IdentityError::TooLong { input, digits: n });
+            }
+            Ok(digits.to_string())
+        }
+        let stripped = strip_whatsapp_prefix(input);
+        if stripped.is_empty() {
+            return Err(IdentityError::Empty);
+        }
+        if stripped.contains('@') {
+            let jid = Jid::parse(stripped).map_err(|e| rename_input(e, input))?;
+            return match jid.kind() {
+                JidKind::User => from_digits(jid.user_part(), input),
+                kind => Err(IdentityError::NotAPhone {
+                    input: input.to_string(),
+                    kind,
+                }),
+            };
+        }
+        let mut digits = String::new();
+        let mut saw_plus = false;
+        for (i, ch) in stripped.char_indices() {
+            match ch {
+                '0'..='9' => digits.push(ch),
+                '+' if i == 0 => saw_plus = true,
+                '+' => {
+                    return Err(IdentityError::MisplacedPlus {
+                        input: input.to_string(),
+                    });
+                }
+                ' ' | '-' | '.' | '(' | ')' | '\u{a0}' => {}
+                other => {
+                    return Err(IdentityError::InvalidCharacter {
+                        input: input.to_string(),
+                        ch: other,
+                    });
+                }
+            }
+        }
+        let digits = if !saw_plus && digits.starts_with("00") {
+            &digits[2..]
+        } else {
+            &digits[..]
+        };
+        from_digits(digits, input)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn inline_parse_matches_the_previous_parser(
+            input in "(whatsapp: ?)?[+0-9 ().@:a\\-\u{a0}\u{e9}]{0,24}(@(s\\.whatsapp\\.net|lid|g\\.us|c\\.us))?"
+        ) {
+            let now = Phone::parse(&input).map(|p| p.digits().to_string());
+            proptest::prop_assert_eq!(now, previous_parse(&input));
+        }
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn inline_parse_edges() {
+        for s in [
+            "+123456789012345",
+            "00123456789012345",
+            "0012345678901234567",
+            "+00123456789",
+            "00",
+            "0",
+            "+",
+            "1234567\u{a0}8",
+            "1234567\u{c2}",
+            "12345678+",
+            "12 34 56 78 é",
+            "+1234567@s.whatsapp.net",
+            "1234567890123456@s.whatsapp.net",
+        ] {
+            let now = Phone::parse(s).map(|p| p.digits().to_string());
+            assert_eq!(now, previous_parse(s), "{s:?}");
+        }
+        let p = Phone::parse("+15551234567").unwrap();
+        assert_eq!((p.as_str(), p.digits()), ("+15551234567", "15551234567"));
+        assert_eq!(p.to_jid().to_string(), "15551234567@s.whatsapp.net");
+        // Ordered as the digit strings are, not by length first.
+        assert!(Phone::parse("+19999999").unwrap() > Phone::parse("+155512345678").unwrap());
     }
 
     #[test]

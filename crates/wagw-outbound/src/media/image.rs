@@ -7,13 +7,15 @@
 //!    at most [`PASS_THROUGH_MAX_SIDE`] and its EXIF orientation is upright; metadata that can
 //!    carry a location (JPEG APP1 Exif/XMP, PNG `eXIf`) is cut out losslessly.
 //! 3. Otherwise reserve the decode's memory from the process-wide [decode budget] (waiting
-//!    while other decodes hold it), decode once, then for each side of [`SWEEP_SIDES`] (never enlarging) resize
-//!    once, apply the EXIF orientation, and encode at each of [`SWEEP_QUALITIES`]; the first
-//!    result under the cap wins. PNGs with real transparency try PNG first.
+//!    while other decodes hold it), decode once, then for each side of [`SWEEP_SIDES`] (never
+//!    enlarging) resize once, apply the EXIF orientation, and encode at each of
+//!    [`SWEEP_QUALITIES`]; the first result under the cap wins. PNGs with real transparency
+//!    try PNG first.
 //!
-//! The encoder is `jpeg-encoder` with 4:2:0 chroma subsampling, optimized Huffman tables and
-//! the ImageMagick/mozjpeg "table 3" quantization; the resize uses `fast_image_resize` with a
-//! Gaussian kernel. See `docs/outbound.md` for the measurements behind these choices.
+//! The resize is `fast_image_resize`'s Lanczos3 (what the reference's libvips uses); the
+//! encoder is `jpeg-encoder`: 4:2:0, the ImageMagick/mozjpeg "table 3" quantization with chroma
+//! [`CHROMA_QUALITY_OFFSET`] below luma, optimized Huffman tables in a two-scan progressive
+//! file. See `docs/outbound.md` ("Image encoder choice") for the measurements behind this.
 //!
 //! [decode budget]: crate::media::decode_budget
 
@@ -33,8 +35,13 @@ use crate::media::metadata;
 
 /// Longest sides tried by the sweep, largest first.
 pub const SWEEP_SIDES: [u32; 5] = [2048, 1536, 1280, 1024, 800];
-/// JPEG qualities tried at each side, best first.
-pub const SWEEP_QUALITIES: [u8; 5] = [80, 70, 60, 50, 40];
+/// JPEG (luma) qualities tried at each side, best first. The first step matches the
+/// reference's quality-80 mozjpeg output in luma SSIM at fewer bytes (docs/outbound.md).
+pub const SWEEP_QUALITIES: [u8; 5] = [76, 66, 56, 46, 36];
+/// Chroma is quantized this many quality steps below luma: at 4:2:0 the eye (and luma SSIM)
+/// barely sees it, and it is where the bytes that trellis quantization saves the reference
+/// are won back.
+pub const CHROMA_QUALITY_OFFSET: u8 = 20;
 /// PNG compression levels tried at each side for images with transparency.
 pub const PNG_LEVELS: [u8; 4] = [6, 7, 8, 9];
 /// Images whose longest side is at most this (and that fit the cap) are sent as they are.
@@ -369,10 +376,10 @@ fn resize_err(e: impl std::fmt::Display) -> OutboundError {
     OutboundError::ImageEncode(format!("resize failed: {e}"))
 }
 
-/// A Gaussian kernel: a clean anti-alias for photos, and it leaves less sensor noise for the
-/// encoder to spend bytes on than Lanczos (see docs/outbound.md).
+/// Lanczos3, as the reference (libvips) resizes: the Gaussian kernel wagw used before made
+/// smaller files by blurring detail away (luma SSIM 0.765 against 0.813; docs/outbound.md).
 fn resize_options() -> fir::ResizeOptions {
-    fir::ResizeOptions::new().resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::Gaussian))
+    fir::ResizeOptions::new().resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::Lanczos3))
 }
 
 /// Resizes packed RGB to exactly `tw`×`th` (a copy when the size is unchanged).
@@ -421,8 +428,31 @@ fn resize_rgba(
     image::RgbaImage::from_raw(tw, th, dst.into_vec()).ok_or_else(|| resize_err("buffer size"))
 }
 
-/// Encodes packed RGB as a baseline JPEG: 4:2:0, optimized Huffman tables, ImageMagick
-/// quantization tables (mozjpeg's default table 3), no metadata at all.
+/// The ImageMagick table by N. Robidoux (mozjpeg's default "table 3", the one libvips/sharp
+/// use with `mozjpeg: true`), natural order; the same table serves luma and chroma.
+const IMAGEMAGICK_TABLE: [u16; 64] = [
+    16, 16, 16, 18, 25, 37, 56, 85, 16, 17, 20, 27, 34, 40, 53, 75, 16, 20, 24, 31, 43, 62, 91,
+    135, 18, 27, 31, 40, 53, 74, 106, 156, 25, 34, 43, 53, 69, 94, 131, 189, 37, 40, 62, 74, 94,
+    124, 169, 238, 56, 53, 91, 106, 131, 169, 226, 311, 85, 75, 135, 156, 189, 238, 311, 418,
+];
+
+/// [`IMAGEMAGICK_TABLE`] scaled to `quality` with the IJG formula (as libjpeg, mozjpeg and
+/// jpeg-encoder's built-in tables do), clamped to baseline's 8-bit range.
+fn scaled_table(quality: u8) -> QuantizationTableType {
+    let q = u32::from(quality.clamp(1, 100));
+    let scale = if q < 50 { 5000 / q } else { 200 - 2 * q };
+    let table = IMAGEMAGICK_TABLE.map(|v| ((u32::from(v) * scale + 50) / 100).clamp(1, 255) as u16);
+    QuantizationTableType::Custom(Box::new(table))
+}
+
+/// Encodes packed RGB as JPEG at `quality` (luma; chroma is [`CHROMA_QUALITY_OFFSET`] lower):
+/// 4:2:0, ImageMagick tables, optimized Huffman tables, no metadata at all.
+///
+/// The file is progressive with two scans (DC, then all AC coefficients): the same size as a
+/// baseline file with optimized tables, but readable by zune-jpeg, the `image` crate's decoder.
+/// jpeg-encoder writes optimized baseline files as one scan per component, which zune-jpeg
+/// 0.5 decodes to garbage at 4:2:0 (libjpeg-turbo reads them); more progressive scans only
+/// add bytes with this encoder. `jpeg_round_trip_keeps_structure` guards the round trip.
 pub fn encode_jpeg(
     rgb: &[u8],
     width: u32,
@@ -438,14 +468,11 @@ pub fn encode_jpeg(
     let mut enc = Encoder::new(&mut out, quality);
     enc.set_sampling_factor(SamplingFactor::R_4_2_0);
     enc.set_quantization_tables(
-        QuantizationTableType::ImageMagick,
-        QuantizationTableType::ImageMagick,
+        scaled_table(quality),
+        scaled_table(quality.saturating_sub(CHROMA_QUALITY_OFFSET).max(1)),
     );
-    // Standard Huffman tables, not optimised ones: with 4:2:0, jpeg-encoder 0.6's optimised
-    // tables decode to garbage in zune-jpeg 0.5 (the `image` crate's decoder; libjpeg-turbo
-    // reads them fine), so a picture wagw wrote could not be re-read by wagw or any Rust
-    // consumer. Costs a few percent of size; `jpeg_round_trip_keeps_structure` guards it.
-    enc.set_optimized_huffman_tables(false);
+    enc.set_optimized_huffman_tables(true);
+    enc.set_progressive_scans(2);
     enc.encode(rgb, w, h, ColorType::Rgb)
         .map_err(|e| OutboundError::ImageEncode(e.to_string()))?;
     Ok(out)
@@ -496,6 +523,30 @@ mod tests {
             .sum();
         let mean = err as f64 / rgb.len() as f64;
         assert!(mean < 8.0, "mean absolute error {mean:.2}/255");
+    }
+
+    /// The scaled table is jpeg-encoder's built-in ImageMagick table at the same quality:
+    /// byte-identical output when luma and chroma share a quality.
+    #[test]
+    fn scaled_table_is_the_builtin_one() {
+        let (w, h) = (48u16, 32u16);
+        let rgb: Vec<u8> = (0..usize::from(w) * usize::from(h) * 3)
+            .map(|i| (i * 37 % 251) as u8)
+            .collect();
+        for quality in [36, 56, 76, 95] {
+            let encode = |table: QuantizationTableType| {
+                let mut out = Vec::new();
+                let mut enc = Encoder::new(&mut out, quality);
+                enc.set_quantization_tables(table.clone(), table);
+                enc.encode(&rgb, w, h, ColorType::Rgb).unwrap();
+                out
+            };
+            assert_eq!(
+                encode(scaled_table(quality)),
+                encode(QuantizationTableType::ImageMagick),
+                "quality {quality}"
+            );
+        }
     }
 
     #[test]

@@ -108,7 +108,7 @@ fn twelve_megapixel_jpeg_is_swept_under_the_cap() {
         out.action,
         ImageAction::Jpeg {
             side: 2048,
-            quality: 80
+            quality: 76
         }
     );
     assert!(out.data.len() as u64 <= cap);
