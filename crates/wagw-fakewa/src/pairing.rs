@@ -330,7 +330,9 @@ impl FakeConnection {
     /// The phone accepted the assertion and continues with an ephemeral key pair and nonce
     /// of its own (kept, so [`FakeConnection::finish_passkey`] can open the companion's
     /// pairing request). Returns the public key and the nonce, from which the verification
-    /// code both sides show follows ([`passkey_verification_code`]).
+    /// code both sides show follows ([`passkey_verification_code`]). Send it only after the
+    /// client's assertion call returned: the client opens its passkey session when the
+    /// server has answered the prologue, and drops a continuation that comes before.
     pub fn continue_passkey_as_phone(&self) -> ([u8; 32], [u8; 32]) {
         let mut rng = rand::make_rng::<rand::rngs::StdRng>();
         let pair = KeyPair::generate(&mut rng);
