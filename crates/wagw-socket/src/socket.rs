@@ -265,15 +265,18 @@ impl WhatsAppSocket {
         &self.inner.config
     }
 
-    /// The account's protocol store (reopened after a logout).
-    fn store(&self) -> Result<Arc<AccountStore>, SocketError> {
-        if let Some(s) = self
-            .inner
+    /// The account's protocol store if it is open now (none after a logout).
+    fn store_if_open(&self) -> Option<Arc<AccountStore>> {
+        self.inner
             .store
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-        {
+    }
+
+    /// The account's protocol store (reopened after a logout).
+    fn store(&self) -> Result<Arc<AccountStore>, SocketError> {
+        if let Some(s) = self.store_if_open() {
             return Ok(s);
         }
         let s = Arc::new(
@@ -330,14 +333,7 @@ impl WhatsAppSocket {
             undecryptable: self.inner.undecryptable.load(Ordering::Relaxed),
             ..TransportResources::default()
         };
-        // (Only a store still open: after a logout there is nothing to back up.)
-        let open = self
-            .inner
-            .store
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        if let Some(store) = open {
+        if let Some(store) = self.store_if_open() {
             r.store_bytes_on_disk = store.size_on_disk();
         }
         let Ok((client, _)) = self.live().await else {
@@ -554,13 +550,7 @@ impl WaSocket for WhatsAppSocket {
         self.close_current(false).await;
         // Stopped without a logout: the credentials as they are now go to the backup.
         // (Only a store still open: after a logout there is nothing to back up.)
-        let open = self
-            .inner
-            .store
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        if let Some(store) = open {
+        if let Some(store) = self.store_if_open() {
             let _ = tokio::task::spawn_blocking(move || store.back_up_credentials()).await;
         }
     }
