@@ -13,6 +13,7 @@ const state = {
   page: null,
   timer: null,
   loginTimer: null,
+  loginError: null,
   loginSeq: 0,
   lastSeq: null,
   stream: null,
@@ -236,13 +237,23 @@ function showLogin(s) {
   code.textContent = s.code || "";
   const exp = $("link-expires");
   exp.hidden = !(s.expiresIn && s.status === "pending");
-  exp.textContent = s.expiresIn ? "Valid for " + s.expiresIn + " s; it refreshes by itself." : "";
+  // QR codes rotate by themselves; a pair code or a passkey verification code does not.
+  const refreshes = s.qrPng ? "; it refreshes by itself." : ".";
+  exp.textContent = s.expiresIn ? "Valid for " + s.expiresIn + " s" + refreshes : "";
   const pk = $("passkey");
   pk.hidden = !s.passkeyOptions;
   $("passkey-options").textContent = s.passkeyOptions ? JSON.stringify(s.passkeyOptions, null, 2) : "";
   $("passkey-confirm").hidden = !s.passkeyCode;
   $("passkey-code").textContent = s.passkeyCode || "";
-  if (s.error) notice(s.error, true);
+  // A login error stays shown while the login reports it, and goes once it no longer does
+  // (a refused passkey assertion, then an accepted one).
+  if (s.error) {
+    notice(s.error, true);
+    state.loginError = s.error;
+  } else if (state.loginError) {
+    if ($("notice").textContent === state.loginError) notice("");
+    state.loginError = null;
+  }
 }
 
 async function pollLogin() {

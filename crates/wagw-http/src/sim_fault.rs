@@ -25,7 +25,9 @@ pub struct SimFaultRequest {
     /// `clearClientOutdated`, `failConnects` (`count`, `reason`), `failSends` (`count`,
     /// `failure`: `{"kind": "interrupted"}`, `{"kind": "timeout", "ms": …}`,
     /// `{"kind": "timeoutDelivered", "ms": …}`, `{"kind": "rejected", "code": …, "detail": …}`),
-    /// `sendDelay` (`ms`), `duplicateNextInbound`, `failPairCode` (`detail`).
+    /// `sendDelay` (`ms`), `duplicateNextInbound`, `failPairCode` (`detail`), `requirePasskey`
+    /// (`required`), `requirePasskeyConfirmation` (`required`), `expireQr` (the QR on screen
+    /// expires now, so the next one follows), `deadLink`, `clear`.
     #[schema(value_type = Object)]
     pub fault: serde_json::Value,
 }

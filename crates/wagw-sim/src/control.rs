@@ -7,6 +7,7 @@ use wagw_core::CloseReason;
 use crate::error::SimError;
 use crate::faults::{SendFailure, SimFault};
 use crate::network::{AsAccountId, SimNetwork};
+use crate::state::Phase;
 
 impl SimNetwork {
     /// Applies a fault to an account (the daemon's HTTP entry point).
@@ -67,6 +68,21 @@ impl SimNetwork {
             SimFault::RequirePasskey { required } => acct.faults.require_passkey = required,
             SimFault::RequirePasskeyConfirmation { required } => {
                 acct.faults.require_passkey_confirmation = required
+            }
+            SimFault::ExpireQr => {
+                let linking = acct.conn.as_mut().and_then(|c| match &mut c.phase {
+                    Phase::Linking(l)
+                        if l.qr_shown && l.passkey.is_none() && l.passkey_confirm.is_none() =>
+                    {
+                        Some(l)
+                    }
+                    _ => None,
+                });
+                let Some(linking) = linking else {
+                    return Err(SimError::NotLinking(id.clone()));
+                };
+                // A stored permit: a QR loop between two codes still sees it.
+                linking.expire_qr.notify_one();
             }
             SimFault::DeadLink => acct.faults.dead_link = acct.conn.is_some(),
             SimFault::Clear => acct.faults = Default::default(),

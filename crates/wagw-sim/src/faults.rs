@@ -148,6 +148,10 @@ pub enum SimFault {
         /// Whether the confirmation stage is required.
         required: bool,
     },
+    /// The QR code on screen expires now: the next one is shown at once (or, after the
+    /// last, linking ends with `QrCodesExhausted`), as if its lifetime had passed. Refused
+    /// when the account is not linking.
+    ExpireQr,
     /// The link goes silently dead (half-open TCP): pings and sends time out after
     /// `SimConfig::ack_timeout`, inbound stops arriving (it queues for the next connection).
     /// No `Closed` comes until the gateway gives up and reconnects.

@@ -39,10 +39,10 @@ pub(crate) fn spawn_qr_loop(net: &SimNetwork, account: AccountId, conn_id: u64) 
             let c = &net.lock().config;
             (c.qr_codes, c.first_qr_ttl, c.next_qr_ttl)
         };
-        let mut total = std::time::Duration::ZERO;
+        let started = tokio::time::Instant::now();
         for i in 0..count {
             let ttl = if i == 0 { first } else { next };
-            {
+            let expire = {
                 let mut st = net.lock();
                 let code = ids::qr_code(&mut st.rng);
                 let Some(conn) = linking_conn(&mut st, &account, Some(conn_id)) else {
@@ -52,12 +52,12 @@ pub(crate) fn spawn_qr_loop(net: &SimNetwork, account: AccountId, conn_id: u64) 
                     code,
                     expires_in: ttl,
                 });
-                if let Some(l) = linking_state(conn) {
-                    l.qr_shown = true;
-                }
-            }
-            total += ttl;
-            tokio::time::sleep(ttl).await;
+                let Some(l) = linking_state(conn) else { return };
+                l.qr_shown = true;
+                l.expire_qr.clone()
+            };
+            // Its lifetime, or less when the code is expired early.
+            let _ = tokio::time::timeout(ttl, expire.notified()).await;
         }
         let mut st = net.lock();
         let Some(conn) = linking_conn(&mut st, &account, Some(conn_id)) else {
@@ -66,7 +66,10 @@ pub(crate) fn spawn_qr_loop(net: &SimNetwork, account: AccountId, conn_id: u64) 
         conn.emit(SocketEvent::QrCodesExhausted);
         if let Some(acct) = st.accounts.get_mut(&account) {
             acct.close(CloseReason::LinkingFailed {
-                detail: format!("no QR code was scanned within {}s", total.as_secs()),
+                detail: format!(
+                    "no QR code was scanned within {}s",
+                    started.elapsed().as_secs()
+                ),
             });
         }
     })
@@ -139,11 +142,8 @@ pub(crate) fn submit_passkey(
         };
         let answered = serde_json::from_str::<Value>(assertion_json)
             .ok()
-            .and_then(|v| {
-                v.get("challenge")
-                    .and_then(Value::as_str)
-                    .map(|c| c == challenge)
-            });
+            .and_then(|v| answered_challenge(&v))
+            .map(|c| c == challenge);
         let confirm = acct.faults.require_passkey_confirmation;
         match answered {
             Some(true) if confirm => {
@@ -165,7 +165,7 @@ pub(crate) fn submit_passkey(
             Some(true) => complete_link(&mut st, account, peer),
             Some(false) | None => {
                 let detail = if answered.is_none() {
-                    "the assertion is not JSON with a \"challenge\" field"
+                    "the assertion carries no challenge (neither a \"challenge\" field nor response.clientDataJSON)"
                 } else {
                     "the assertion does not answer the challenge"
                 };
@@ -180,6 +180,25 @@ pub(crate) fn submit_passkey(
         }
     }
     Ok(())
+}
+
+/// The challenge an assertion answers: a top-level `challenge` (what
+/// [`SimNetwork::passkey_assertion`] builds), or the one in `response.clientDataJSON`
+/// (base64url JSON), where a WebAuthn authenticator puts it.
+fn answered_challenge(assertion: &Value) -> Option<String> {
+    use base64::Engine as _;
+    if let Some(c) = assertion.get("challenge").and_then(Value::as_str) {
+        return Some(c.to_owned());
+    }
+    let client_data = assertion.get("response")?.get("clientDataJSON")?.as_str()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(client_data.trim_end_matches('='))
+        .ok()?;
+    let client_data: Value = serde_json::from_slice(&bytes).ok()?;
+    client_data
+        .get("challenge")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 /// `WaSocket::confirm_passkey`: the operator confirmed the verification code.

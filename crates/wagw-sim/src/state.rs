@@ -160,6 +160,9 @@ pub(crate) struct Linking {
     pub passkey: Option<(usize, String)>,
     /// Waiting for the operator to confirm a passkey verification code: the phone and code.
     pub passkey_confirm: Option<(usize, String)>,
+    /// Ends the QR code on screen early (`SimFault::ExpireQr`): the next one, or the end of
+    /// linking, follows at once, without waiting out the code's lifetime.
+    pub expire_qr: std::sync::Arc<tokio::sync::Notify>,
 }
 
 #[derive(Debug)]

@@ -494,7 +494,34 @@ async fn console_in_chromium_pairs_replays_and_links() {
     })
     .await;
     text_with(c, "#link-message", "Scan").await;
+    let valid_for = || async move {
+        let t = find(c, "#link-expires").await?.text().await.ok()?;
+        let secs = t.strip_prefix("Valid for ")?.split(' ').next()?;
+        secs.parse::<u64>().ok()
+    };
+    let first_ttl = until("the first QR's lifetime", valid_for).await;
+    assert!(
+        (21..=60).contains(&first_ttl),
+        "the first QR is valid ~60 s: {first_ttl}"
+    );
     shot(c, "08-link-qr").await;
+    // WhatsApp rotates the code: the page redraws the new one by itself.
+    let first_qr = img.attr("src").await.unwrap().unwrap_or_default();
+    let body = serde_json::json!({"fault": {"kind": "expireQr"}}).to_string();
+    let (s, b) = http(gw.port, "POST", "/v1/sim/faults", TOKEN, Some(&body));
+    assert_eq!(s, 200, "{b}");
+    until("the rotated QR", || {
+        let (img, first_qr) = (img.clone(), first_qr.clone());
+        async move {
+            let now = img.attr("src").await.ok()??;
+            (now.starts_with("data:image/png;base64,") && now != first_qr).then_some(())
+        }
+    })
+    .await;
+    until("the rotated QR's lifetime", || async move {
+        valid_for().await.filter(|s| *s <= 20)
+    })
+    .await;
     let (s, b) = http(gw.port, "POST", "/v1/sim/scan", TOKEN, Some("{}"));
     assert_eq!(s, 200, "{b}\n{}", gw.log());
     shown(c, "#link-message[data-state=\"connected\"]").await;
@@ -505,6 +532,106 @@ async fn console_in_chromium_pairs_replays_and_links() {
     })
     .await;
     shot(c, "09-linked").await;
+
+    // Link with a passkey: after the scan WhatsApp asks for the account's passkey; the
+    // operator pastes the assertion an authenticator gave, then confirms the code the phone
+    // shows.
+    shown(c, "#link-logout").await.click().await.unwrap();
+    until("the unlink confirmation", || async move {
+        c.accept_alert().await.ok()
+    })
+    .await;
+    until("the account to be unlinked again", || async move {
+        let (_, b) = http(gw.port, "GET", "/v1/accounts/default", TOKEN, None);
+        b.contains("\"connected\":false").then_some(())
+    })
+    .await;
+    for kind in ["requirePasskey", "requirePasskeyConfirmation"] {
+        let body = serde_json::json!({"fault": {"kind": kind, "required": true}}).to_string();
+        let (s, b) = http(gw.port, "POST", "/v1/sim/faults", TOKEN, Some(&body));
+        assert_eq!(s, 200, "{kind}: {b}");
+    }
+    shown(c, "#link-qr").await.click().await.unwrap();
+    shown(c, "#link-qr-img[src^=\"data:image/png;base64,\"]").await;
+    let (s, b) = http(gw.port, "POST", "/v1/sim/scan", TOKEN, Some("{}"));
+    assert_eq!(s, 200, "{b}\n{}", gw.log());
+    shown(c, "#passkey").await;
+    // The request options sit in a closed <details>: read them as the operator's
+    // authenticator would get them, not as shown text.
+    let options = until("the passkey request options", || async move {
+        let v = c
+            .execute(
+                "return document.getElementById('passkey-options').textContent",
+                vec![],
+            )
+            .await
+            .ok()?;
+        let text = v.as_str()?.to_owned();
+        serde_json::from_str::<Value>(&text).ok()
+    })
+    .await;
+    let challenge = options["challenge"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no challenge in the options: {options}"))
+        .to_owned();
+    shot(c, "09b-link-passkey").await;
+    // What an authenticator returns (PublicKeyCredential.toJSON()), the challenge inside
+    // clientDataJSON. A wrong one is refused with the reason, and the step stays open.
+    let assertion = |challenge: &str| {
+        use base64::Engine as _;
+        let client_data = serde_json::json!({"type": "webauthn.get", "challenge": challenge,
+                                             "origin": "https://web.whatsapp.com"});
+        serde_json::json!({
+            "id": "AQID", "rawId": "AQID", "type": "public-key",
+            "response": {
+                "clientDataJSON": base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(client_data.to_string()),
+                "authenticatorData": "AA", "signature": "AA", "userHandle": null,
+            },
+        })
+        .to_string()
+    };
+    let field = shown(c, "#passkey-json").await;
+    field.send_keys(&assertion("wrong")).await.unwrap();
+    shown(c, "#passkey-send").await.click().await.unwrap();
+    text_with(c, "#notice", "does not answer the challenge").await;
+    let field = shown(c, "#passkey-json").await;
+    field.clear().await.unwrap();
+    field.send_keys(&assertion(&challenge)).await.unwrap();
+    shown(c, "#passkey-send").await.click().await.unwrap();
+    let code = shown(c, "#passkey-code").await.text().await.unwrap();
+    assert!(!code.is_empty(), "no verification code shown");
+    // The refusal is gone, and the code is not said to refresh (only QR codes do).
+    until("the refusal to clear", || async move {
+        find(c, "#notice")
+            .await?
+            .text()
+            .await
+            .ok()?
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    let expires = text_with(c, "#link-expires", "Valid for").await;
+    assert!(!expires.contains("refreshes"), "{expires}");
+    shot(c, "09c-link-passkey-confirm").await;
+    shown(c, "#passkey-confirm-btn")
+        .await
+        .click()
+        .await
+        .unwrap();
+    shown(c, "#link-message[data-state=\"connected\"]").await;
+    text_with(c, "#link-message", "Linked").await;
+    until("the passkey steps to go once linked", || async move {
+        let gone = !find(c, "#passkey").await?.is_displayed().await.ok()?
+            && !find(c, "#passkey-confirm")
+                .await?
+                .is_displayed()
+                .await
+                .ok()?;
+        gone.then_some(())
+    })
+    .await;
 
     // A phone-sized screen: one column, everything reachable.
     c.set_window_size(390, 844).await.unwrap();

@@ -44,6 +44,39 @@ async fn qr_codes_rotate_on_the_real_cadence_then_give_up() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_expired_qr_is_followed_by_the_next_at_once() {
+    let net = SimNetwork::new();
+    let linked = net.linked_account("home", "+15550009999");
+    assert!(matches!(
+        net.apply_fault(&linked, wagw_sim::SimFault::ExpireQr),
+        Err(SimError::NotLinking(_))
+    ));
+    let account = net.unlinked_account("work");
+    let start = Instant::now();
+    let mut rx = account.connect().await.unwrap();
+    let SocketEvent::QrCode { code: first, .. } = next(&mut rx).await else {
+        panic!("no first QR")
+    };
+    net.apply_fault(&account, wagw_sim::SimFault::ExpireQr)
+        .unwrap();
+    match next(&mut rx).await {
+        SocketEvent::QrCode { code, expires_in } => {
+            assert_ne!(code, first, "a new code");
+            assert_eq!(expires_in, Duration::from_secs(20));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(
+        start.elapsed(),
+        Duration::ZERO,
+        "without waiting out the first"
+    );
+    // The rest keep their cadence: the third code comes 20 s later.
+    assert!(matches!(next(&mut rx).await, SocketEvent::QrCode { .. }));
+    assert_eq!(start.elapsed(), Duration::from_secs(20));
+}
+
+#[tokio::test(start_paused = true)]
 async fn operations_while_linking_say_not_linked() {
     let net = SimNetwork::new();
     let alice = net.phone("+15550001111");
@@ -190,8 +223,35 @@ async fn passkey_step_when_required() {
         SocketEvent::PasskeyError { .. }
     ));
 
-    let good = net.passkey_assertion(&account).unwrap();
-    assert!(good.contains(options["challenge"].as_str().unwrap()));
+    // The ExpireQr fault has no code to expire while the passkey step runs.
+    assert!(matches!(
+        net.apply_fault(&account, wagw_sim::SimFault::ExpireQr),
+        Err(SimError::NotLinking(_))
+    ));
+    // What a WebAuthn authenticator returns: the challenge inside clientDataJSON. One
+    // that answers another challenge is refused like the bare one above.
+    let webauthn = |challenge: &str| {
+        use base64::Engine as _;
+        let client_data = serde_json::json!({"type": "webauthn.get", "challenge": challenge,
+                                             "origin": "https://web.whatsapp.com"});
+        serde_json::json!({
+            "id": "AQID", "rawId": "AQID", "type": "public-key",
+            "response": {
+                "clientDataJSON": base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(client_data.to_string()),
+                "authenticatorData": "AA", "signature": "AA", "userHandle": null,
+            },
+        })
+        .to_string()
+    };
+    let bad = account.submit_passkey_assertion(&webauthn("nope")).await;
+    assert!(matches!(bad, Err(SocketError::Rejected { code: 401, .. })));
+    assert!(matches!(
+        next(&mut rx).await,
+        SocketEvent::PasskeyError { .. }
+    ));
+
+    let good = webauthn(options["challenge"].as_str().unwrap());
     account.submit_passkey_assertion(&good).await.unwrap();
     assert!(matches!(next(&mut rx).await, SocketEvent::Paired { .. }));
     assert!(matches!(next(&mut rx).await, SocketEvent::Connected { .. }));
