@@ -334,6 +334,16 @@ impl Config {
         &self.built.bindings
     }
 
+    /// `commands`: chat commands the gateway runs (`/config`), and how command
+    /// authorization is decided.
+    pub fn commands(&self) -> crate::chat::CommandSettings {
+        let c = self.file.commands.as_ref();
+        crate::chat::CommandSettings {
+            config: c.and_then(|c| c.config).unwrap_or(false),
+            use_access_groups: c.and_then(|c| c.use_access_groups).unwrap_or(true),
+        }
+    }
+
     /// Warnings: clamped values, deprecated or ignored keys. The config is valid anyway.
     pub fn warnings(&self) -> &[Problem] {
         &self.warnings

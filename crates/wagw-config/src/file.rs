@@ -95,6 +95,20 @@ pub struct ConfigFile {
     /// Where wagw keeps its state: SQLite files in the data directory (default) or a
     /// PostgreSQL database.
     pub storage: Option<StorageSection>,
+    /// Chat commands: `/config` from the owner (off by default).
+    pub commands: Option<CommandsSection>,
+}
+
+/// `commands`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CommandsSection {
+    /// Let owners read and change the config from a chat with `/config show|get|set|unset`
+    /// (default false; `channels.whatsapp.configWrites: false` still blocks set and unset).
+    pub config: Option<bool>,
+    /// Command authorization follows the allowlists (default true); false authorizes every
+    /// sender that reaches the agent (`commandAuthorized` in the turn).
+    pub use_access_groups: Option<bool>,
 }
 
 /// `storage`.
@@ -541,6 +555,12 @@ pub(crate) fn misplaced_key_hint(type_name: &str, key: &str) -> Option<String> {
             "this key is per account: set it in `channels.whatsapp.accounts.<id>`"
         }
         ("AccountSection", "accounts") => "accounts cannot be nested",
+        ("CommandsSection", "native" | "nativeSkills" | "text") => {
+            "wagw reads commands from message text only, always (WhatsApp has no native command menu)"
+        }
+        ("CommandsSection", "bash" | "bashForegroundMs" | "restart" | "debug") => {
+            "wagw has no shell, restart or debug chat commands: only /activation and /config are run by the gateway, every other /command goes to the agent"
+        }
         ("WhatsAppSection" | "AccountSection", "requireMention") => {
             "requireMention is set per group: groups: { \"*\": { requireMention: true } }"
         }

@@ -36,9 +36,11 @@
 //! process environment (the binary passes an [`Env`]). It depends only on `wagw-core` among
 //! wagw crates and must never depend on a runtime crate.
 
+pub mod chat;
 mod check;
 mod config;
 mod de;
+pub mod edit;
 mod env;
 mod error;
 pub mod file;

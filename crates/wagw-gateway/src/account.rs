@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     pub(crate) loader: RwLock<Arc<wagw_outbound::MediaLoader>>,
     /// External tools found at start (ffmpeg).
     pub(crate) tools: wagw_outbound::Tools,
+    /// Runs `/config` from owners; without one `/config` goes to the agent.
+    pub(crate) config_commands: Option<Arc<dyn crate::commands::ConfigCommands>>,
 }
 
 impl Shared {

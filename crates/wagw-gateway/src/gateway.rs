@@ -35,6 +35,7 @@ pub struct GatewayBuilder {
     sink: Option<Arc<dyn AgentSink>>,
     clock: Option<Arc<dyn Clock>>,
     options: RuntimeOptions,
+    config_commands: Option<Arc<dyn crate::commands::ConfigCommands>>,
 }
 
 impl GatewayBuilder {
@@ -86,6 +87,13 @@ impl GatewayBuilder {
         self
     }
 
+    /// Runs `/config` sent in a chat (the daemon's handler edits its config file). Without
+    /// one, `/config` is an ordinary command the agent receives.
+    pub fn config_commands(mut self, handler: Arc<dyn crate::commands::ConfigCommands>) -> Self {
+        self.config_commands = Some(handler);
+        self
+    }
+
     /// Runtime sizing and deadlines.
     pub fn options(mut self, options: RuntimeOptions) -> Self {
         self.options = options;
@@ -118,6 +126,7 @@ impl GatewayBuilder {
             loader: RwLock::new(Arc::new(loader)),
             tools: wagw_outbound::Tools::detect(),
             settings: RwLock::new(Arc::new(settings.clone())),
+            config_commands: self.config_commands,
         });
         let inner = Arc::new(Inner {
             shared,
@@ -255,6 +264,7 @@ impl Gateway {
             sink: None,
             clock: None,
             options: RuntimeOptions::default(),
+            config_commands: None,
         }
     }
 

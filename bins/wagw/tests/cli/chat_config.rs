@@ -1,0 +1,128 @@
+//! `/config` from a chat through the built `wagw` on the simulator (issue 19): an owner's
+//! `/config set` is written into the file in place (comments kept), reloaded, and changes
+//! what the gateway does next; a non-owner's is ignored; the change is in the event log.
+
+use super::operator::{Daemon, EventStream, wait_for};
+
+const OWNER: &str = "+15550001111";
+const FRIEND: &str = "+15550002222";
+
+fn config(port: u16) -> String {
+    format!(
+        r#"// wagw for the /config test
+{{
+  gateway: {{
+    listen: "127.0.0.1:{port}",
+    agents: [{{ id: "main", type: "echo" }}], // replies with the message
+  }},
+  commands: {{ config: true }},
+  channels: {{
+    whatsapp: {{
+      /* only the owner, for now */
+      dmPolicy: "allowlist",
+      allowFrom: ["{OWNER}"],
+    }},
+  }},
+}}
+"#
+    )
+}
+
+fn texts_to(d: &Daemon, chat_phone: &str) -> Vec<String> {
+    let digits = chat_phone.trim_start_matches('+');
+    d.outbox()
+        .iter()
+        .filter(|m| m["chat"].as_str().is_some_and(|c| c.starts_with(digits)))
+        .filter_map(|m| m["text"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn an_owner_widens_the_allowlist_from_the_chat_and_the_friend_gets_answers() {
+    let d = Daemon::launch_text(config);
+    d.wait_connected("default");
+    let mut events = EventStream::open(d.port, "?after=0");
+
+    // Not on the allowlist: no answer, and its /config is ignored like the reference does.
+    d.inbound(FRIEND, "hello?");
+    d.inbound(
+        FRIEND,
+        &format!("/config set channels.whatsapp.allowFrom [\"{FRIEND}\"]"),
+    );
+    // The owner's own message is a marker: once its echo is out, the friend's were handled.
+    d.inbound(OWNER, "ping");
+    wait_for("the owner's echo", 60, || {
+        texts_to(&d, OWNER)
+            .iter()
+            .any(|t| t.contains("ping"))
+            .then_some(())
+    });
+    assert!(texts_to(&d, FRIEND).is_empty(), "{:?}", d.outbox());
+    let before = std::fs::read_to_string(d.config_path()).unwrap();
+    assert_eq!(
+        before,
+        config(d.port),
+        "a non-owner's /config changed the file"
+    );
+
+    // A secret is neither shown nor set; an invalid value is answered with its reason.
+    d.inbound(
+        OWNER,
+        "/config set gateway.token abcdefghijklmnopqrstuvwxyz0123456789",
+    );
+    d.inbound(OWNER, "/config set channels.whatsapp.dmPolicy open");
+    d.inbound(
+        OWNER,
+        &format!("/config set channels.whatsapp.allowFrom [\"{OWNER}\", \"{FRIEND}\"]"),
+    );
+    let answers = wait_for("the three answers", 60, || {
+        let t = texts_to(&d, OWNER);
+        t.iter()
+            .any(|t| t.starts_with("⚙️ Config updated"))
+            .then_some(t)
+    });
+    assert!(
+        answers
+            .iter()
+            .any(|t| t.contains("gateway.token holds a secret")),
+        "{answers:?}"
+    );
+    assert!(
+        answers.iter().any(|t| t.starts_with("⚠️ Config invalid after set; nothing was changed.\nchannels.whatsapp.allowFrom: channels.whatsapp.dmPolicy is \"open\"")),
+        "{answers:?}"
+    );
+    assert!(
+        answers.contains(&format!(
+            "⚙️ Config updated: channels.whatsapp.allowFrom = [\"{OWNER}\",\"{FRIEND}\"]"
+        )),
+        "{answers:?}"
+    );
+    // Written in place: only the edited value differs, comments and layout are kept.
+    let after = std::fs::read_to_string(d.config_path()).unwrap();
+    assert_eq!(
+        after,
+        config(d.port).replace(
+            &format!("allowFrom: [\"{OWNER}\"]"),
+            &format!("allowFrom: [\"{OWNER}\",\"{FRIEND}\"]")
+        )
+    );
+    assert!(!after.contains("abcdefghijklmnopqrstuvwxyz"), "{after}");
+
+    // Reloaded live: the friend is answered now.
+    d.inbound(FRIEND, "now?");
+    wait_for("the friend's echo", 60, || {
+        texts_to(&d, FRIEND)
+            .iter()
+            .any(|t| t.contains("now?"))
+            .then_some(())
+    });
+
+    // The event log says who changed what.
+    assert!(events.until("the configChanged event", 30, |seen| {
+        seen.lines().any(|l| {
+            l.contains("\"configChanged\"")
+                && l.contains(&format!("\"by\":\"{OWNER}\""))
+                && l.contains("\"path\":\"channels.whatsapp.allowFrom\"")
+        })
+    }));
+}
