@@ -382,6 +382,23 @@ pub struct SessionSection {
     pub dm_scope: Option<DmScope>,
     /// The main session's key (default `main`).
     pub main_key: Option<String>,
+    /// `per-sender` (default): sessions follow dmScope and groups; `global`: one session
+    /// (`global`) for every chat.
+    #[schemars(schema_with = "session_scope_schema")]
+    pub scope: Option<String>,
+    /// Minutes of silence after which a session starts afresh (the next turn says
+    /// `sessionReset: true`). Unset: never.
+    pub idle_minutes: Option<u64>,
+    /// One person's identities on one session: `{ alice: ["+15551234567", "whatsapp:+447700900123", "1234567890@lid"] }`.
+    /// Applies to the per-peer DM scopes; entries of other channels (`telegram:…`) are ignored.
+    pub identity_links: Option<BTreeMap<String, Vec<String>>>,
+}
+
+fn session_scope_schema(_: &mut SchemaGenerator) -> Schema {
+    string_enum(
+        &["per-sender", "global"],
+        "per-sender (default): one session per DM scope and group; global: one session for everything.",
+    )
 }
 
 /// `web`.
@@ -555,12 +572,6 @@ pub(crate) fn misplaced_key_hint(type_name: &str, key: &str) -> Option<String> {
             "this key is per account: set it in `channels.whatsapp.accounts.<id>`"
         }
         ("AccountSection", "accounts") => "accounts cannot be nested",
-        ("CommandsSection", "native" | "nativeSkills" | "text") => {
-            "wagw reads commands from message text only, always (WhatsApp has no native command menu)"
-        }
-        ("CommandsSection", "bash" | "bashForegroundMs" | "restart" | "debug") => {
-            "wagw has no shell, restart or debug chat commands: only /activation and /config are run by the gateway, every other /command goes to the agent"
-        }
         ("WhatsAppSection" | "AccountSection", "requireMention") => {
             "requireMention is set per group: groups: { \"*\": { requireMention: true } }"
         }
@@ -570,4 +581,34 @@ pub(crate) fn misplaced_key_hint(type_name: &str, key: &str) -> Option<String> {
         _ => return None,
     };
     Some(hint.to_string())
+}
+
+/// Keys of the reference that wagw deliberately does not support, with the reason. The
+/// loader reports them as "not supported by wagw: <reason>" rather than as unknown keys.
+pub(crate) fn unsupported_key_reason(type_name: &str, key: &str) -> Option<&'static str> {
+    let reason = match (type_name, key) {
+        ("SessionSection", "store") => {
+            "wagw keeps sessions in its state store (the data directory, or storage.url); there is no separate session file to point at"
+        }
+        ("SessionSection", "idle") => {
+            "the idle reset is `session.idleMinutes` (minutes, as in the reference)"
+        }
+        ("SessionSection", "resetTriggers" | "reset" | "resetByType" | "resetByChannel") => {
+            "wagw does not keep the conversation, so it has no reset commands or schedules: the agent owns its history (use session.idleMinutes to flag a fresh start)"
+        }
+        ("SessionSection", "typingIntervalSeconds") => {
+            "typing is shown per reply: see channels.whatsapp.pacing.typingIndicator"
+        }
+        ("SessionSection", "sendPolicy" | "agentToAgent") => {
+            "wagw delivers replies and sends of the agent as they come; these agent-runtime policies belong to the agent"
+        }
+        ("CommandsSection", "native" | "nativeSkills" | "text") => {
+            "wagw reads commands from message text only, always (WhatsApp has no native command menu)"
+        }
+        ("CommandsSection", "bash" | "bashForegroundMs" | "restart" | "debug") => {
+            "wagw has no shell, restart or debug chat commands: only /activation and /config are run by the gateway, every other /command goes to the agent"
+        }
+        _ => return None,
+    };
+    Some(reason)
 }

@@ -23,6 +23,10 @@ pub(crate) struct Admitted {
     pub was_mentioned: bool,
     /// The group's activation resolves to `always`.
     pub activation_always: bool,
+    /// The sender is an owner of the account.
+    pub sender_is_owner: bool,
+    /// The sender may run commands (the reference's `CommandAuthorized`).
+    pub command_authorized: bool,
 }
 
 impl Account {
@@ -92,11 +96,19 @@ impl Account {
                         .await;
                     return None;
                 }
+                let use_access_groups = self.shared.settings().config.commands().use_access_groups;
                 Some(Admitted {
                     mark_read: mark_read && !is_self_chat,
                     is_self_chat,
                     was_mentioned: mention.was_mentioned() || (is_owner && command.is_some()),
                     activation_always: activation == Some(Activation::Always),
+                    sender_is_owner: is_owner,
+                    command_authorized: wagw_access::command_authorized(
+                        &request,
+                        &settings.access,
+                        &snapshot,
+                        use_access_groups,
+                    ),
                 })
             }
             Decision::Challenge { .. } => {

@@ -77,6 +77,18 @@ pub struct InboundTurn {
     /// For DMs: how many past user turns the agent should keep (`dms.<phone>.historyLimit`,
     /// else `dmHistoryLimit`); `null` when unset or in groups.
     pub dm_history_limit: Option<u32>,
+    /// The sender is an owner of the account: `allowFrom` without `"*"`, else the account's
+    /// own number (docs/access-control.md).
+    #[serde(default)]
+    pub sender_is_owner: bool,
+    /// The sender may run commands (the reference's `CommandAuthorized`): an agent gates
+    /// its own `/commands` on it. See `wagw_access::command_authorized`.
+    #[serde(default)]
+    pub command_authorized: bool,
+    /// The session was silent for longer than `session.idleMinutes`: the agent should start
+    /// a fresh conversation under the same `sessionKey`. Always false without idleMinutes.
+    #[serde(default)]
+    pub session_reset: bool,
 }
 
 /// An attachment.

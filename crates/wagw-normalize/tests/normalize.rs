@@ -319,8 +319,11 @@ fn every_turn_field_is_always_present() {
         "groupMembers",
         "historyCount",
         "dmHistoryLimit",
+        "senderIsOwner",
+        "commandAuthorized",
+        "sessionReset",
     ] {
         assert!(keys.contains(&k), "missing {k}");
     }
-    assert_eq!(keys.len(), 27, "undocumented field in {keys:?}");
+    assert_eq!(keys.len(), 30, "undocumented field in {keys:?}");
 }
