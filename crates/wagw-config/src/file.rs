@@ -562,8 +562,11 @@ pub struct MediaSection {
 /// A hint for keys that are valid elsewhere, used instead of a spelling suggestion.
 pub(crate) fn misplaced_key_hint(type_name: &str, key: &str) -> Option<String> {
     let hint = match (type_name, key) {
-        ("ConfigFile", "whatsapp" | "connectors") => {
-            "the WhatsApp settings live under `channels.whatsapp` (move this object there)"
+        ("ConfigFile", "whatsapp") => {
+            "the WhatsApp settings live under `channels.whatsapp`: `wagw config migrate` moves this object there, keeping comments"
+        }
+        ("ConfigFile", "connectors") => {
+            "Milady's layout: wagw's WhatsApp settings live under `channels.whatsapp`; `wagw config migrate` moves `connectors.whatsapp` there, keeping comments, and turns its messagePrefix (an outgoing prefix in Milady) into messages.responsePrefix; other connectors are not wagw's"
         }
         ("ConfigFile", "routing") => {
             "`routing.*` is from older gateways: use `channels.whatsapp.allowFrom` and `bindings`"

@@ -45,6 +45,7 @@ mod env;
 mod error;
 pub mod file;
 mod json5;
+pub mod migrate;
 mod resolve;
 pub mod settings;
 

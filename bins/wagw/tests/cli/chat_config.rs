@@ -1,6 +1,7 @@
 //! `/config` from a chat through the built `wagw` on the simulator (issue 19): an owner's
 //! `/config set` is written into the file in place (comments kept), reloaded, and changes
 //! what the gateway does next; a non-owner's is ignored; the change is in the event log.
+//! And `wagw config migrate` on an older layout.
 
 use super::operator::{Daemon, EventStream, wait_for};
 
@@ -125,4 +126,69 @@ fn an_owner_widens_the_allowlist_from_the_chat_and_the_friend_gets_answers() {
                 && l.contains("\"path\":\"channels.whatsapp.allowFrom\"")
         })
     }));
+}
+
+/// `wagw config migrate` on seed 001's top-level `whatsapp` sample: `config check` points
+/// at it, `--dry-run` prints the diff and changes nothing, the real run rewrites the file
+/// in place (same mode), after which `config check` passes and a second run has nothing
+/// to do.
+#[test]
+fn config_migrate_moves_a_top_level_whatsapp_and_prints_the_diff() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wagw.json");
+    let before = "{\n  \"whatsapp\": {\n    \"selfChatMode\": true,\n    \"dmPolicy\": \"allowlist\",\n    \"allowFrom\": [\"+15551234567\"]\n  }\n}\n";
+    std::fs::write(&file, before).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let path = file.to_str().unwrap();
+    let env = [("WAGW_DATA_DIR", "/data")];
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--config", path]);
+        super::wagw(&all, &env)
+    };
+    let check = run(&["config", "check"]);
+    assert_eq!(check.status.code(), Some(2));
+    assert!(
+        super::stderr(&check).contains("`wagw config migrate` moves this object there"),
+        "{}",
+        super::stderr(&check)
+    );
+
+    let dry = run(&["config", "migrate", "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", super::stderr(&dry));
+    let out = super::stdout(&dry);
+    assert!(out.contains("-  \"whatsapp\": {\n"), "{out}");
+    assert!(
+        out.contains("+  \"channels\": { \"whatsapp\": {\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("note: Moved whatsapp → channels.whatsapp."),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+
+    let done = run(&["config", "migrate"]);
+    assert_eq!(done.status.code(), Some(0), "{}", super::stderr(&done));
+    assert!(
+        super::stdout(&done).contains("migrated."),
+        "{}",
+        super::stdout(&done)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "{\n  \"channels\": { \"whatsapp\": {\n    \"selfChatMode\": true,\n    \"dmPolicy\": \"allowlist\",\n    \"allowFrom\": [\"+15551234567\"]\n  } }\n}\n"
+    );
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+    assert_eq!(run(&["config", "check"]).status.code(), Some(0));
+    let again = run(&["config", "migrate"]);
+    assert!(
+        super::stdout(&again).contains("nothing to migrate"),
+        "{}",
+        super::stdout(&again)
+    );
+    let entries = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(entries, 1, "no temporary file left behind");
 }
