@@ -348,6 +348,27 @@ pub struct AgentsSection {
 pub struct AgentDefaultsEntry {
     /// Outbound media cap per item in MB (default 5).
     pub media_max_mb: Option<u32>,
+    /// Periodic heartbeat turns for the default agent (when no `agents.list[]` entry sets one).
+    pub heartbeat: Option<HeartbeatEntry>,
+}
+
+/// `agents.defaults.heartbeat` and `agents.list[].heartbeat`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HeartbeatEntry {
+    /// How often: a duration such as `30m`, `1h`, `90s` (default `30m`; `0m` turns it off).
+    pub every: Option<String>,
+    /// Where a reply goes: `last` (default: the last DM sender), `none` (run, deliver
+    /// nothing) or `whatsapp` (`to`, else the first `allowFrom` number).
+    pub target: Option<String>,
+    /// The recipient for `target: "whatsapp"`: a phone number or group JID.
+    pub to: Option<String>,
+    /// The session key the heartbeat turn carries (default: the agent's main session).
+    pub session: Option<String>,
+    /// The text the agent receives (default: the reference's heartbeat prompt).
+    pub prompt: Option<String>,
+    /// A model name passed through to the agent in the turn (`heartbeatModel`).
+    pub model: Option<String>,
 }
 
 /// `agents.list[]`.
@@ -361,6 +382,8 @@ pub struct AgentEntry {
     pub identity: Option<IdentitySection>,
     /// Group chat settings for this agent (mention patterns).
     pub group_chat: Option<GroupChatEntry>,
+    /// This agent's heartbeat (fields it leaves out come from `agents.defaults.heartbeat`).
+    pub heartbeat: Option<HeartbeatEntry>,
 }
 
 /// `identity`.

@@ -44,6 +44,7 @@ pub mod edit;
 mod env;
 mod error;
 pub mod file;
+pub mod heartbeat;
 mod json5;
 pub mod migrate;
 mod resolve;

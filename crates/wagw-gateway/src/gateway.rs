@@ -127,6 +127,8 @@ impl GatewayBuilder {
             tools: wagw_outbound::Tools::detect(),
             settings: RwLock::new(Arc::new(settings.clone())),
             config_commands: self.config_commands,
+            last_routes: Mutex::default(),
+            heartbeat_counts: Mutex::default(),
         });
         let inner = Arc::new(Inner {
             shared,
@@ -152,12 +154,14 @@ impl GatewayBuilder {
             tracing::info!(target: "wagw::gateway", "web.enabled is false: no account started");
         }
         let heartbeat = tokio::spawn(crate::heartbeat::run(Arc::downgrade(&gateway.inner)));
+        let agent_heartbeats =
+            tokio::spawn(crate::agent_heartbeat::run(Arc::downgrade(&gateway.inner)));
         gateway
             .inner
             .tasks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(heartbeat);
+            .extend([heartbeat, agent_heartbeats]);
         Ok(gateway)
     }
 }

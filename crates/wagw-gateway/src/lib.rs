@@ -59,6 +59,7 @@ mod access;
 mod account;
 pub mod ack;
 pub mod actions;
+mod agent_heartbeat;
 pub mod clock;
 pub mod commands;
 mod commit;
@@ -101,5 +102,5 @@ pub use store::{
     DedupeRecord, DedupeStore, GatewayEvent, GatewayStore, STATE_FILE, StoreOptions, StoredEvent,
 };
 pub use transport::{TransportFactory, TransportSettings};
-pub use turn::{ChatType, InboundTurn, TurnMedia};
+pub use turn::{ChatType, InboundTurn, TurnKind, TurnMedia};
 pub use wagw_normalize::DedupeKey;

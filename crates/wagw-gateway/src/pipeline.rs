@@ -89,6 +89,16 @@ impl Account {
             return;
         };
         let chat = message.chat.clone();
+        if !is_group && let Some(phone) = &message.sender.phone {
+            // The main session's last route, for heartbeats with `target: "last"`.
+            self.shared.record_last_route(
+                &agent_id,
+                crate::agent_heartbeat::LastRoute {
+                    account: self.id().clone(),
+                    to: format!("+{}", phone.digits()),
+                },
+            );
+        }
         self.metrics().delivered();
         tracing::debug!(target: "wagw::inbound", account = %self.id(), %chat, id = %message.id,
             agent = %agent_id, "turn delivered");

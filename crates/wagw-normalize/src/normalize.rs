@@ -441,6 +441,8 @@ impl Normalizer {
             sender_is_owner: ctx.sender_is_owner,
             command_authorized: ctx.command_authorized,
             session_reset: false,
+            kind: crate::turn::TurnKind::Message,
+            heartbeat_model: None,
         })
     }
 }

@@ -89,6 +89,24 @@ pub struct InboundTurn {
     /// a fresh conversation under the same `sessionKey`. Always false without idleMinutes.
     #[serde(default)]
     pub session_reset: bool,
+    /// `message` (a WhatsApp message) or `heartbeat` (a scheduled heartbeat turn: `body` is
+    /// the heartbeat prompt; reply `HEARTBEAT_OK` when nothing needs saying).
+    #[serde(default)]
+    pub kind: TurnKind,
+    /// Heartbeat turns: the configured `heartbeat.model`, passed through; else `null`.
+    #[serde(default)]
+    pub heartbeat_model: Option<String>,
+}
+
+/// What a turn is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TurnKind {
+    /// A WhatsApp message.
+    #[default]
+    Message,
+    /// A scheduled agent heartbeat (`agents.defaults.heartbeat`, `agents.list[].heartbeat`).
+    Heartbeat,
 }
 
 /// An attachment.

@@ -322,8 +322,10 @@ fn every_turn_field_is_always_present() {
         "senderIsOwner",
         "commandAuthorized",
         "sessionReset",
+        "kind",
+        "heartbeatModel",
     ] {
         assert!(keys.contains(&k), "missing {k}");
     }
-    assert_eq!(keys.len(), 30, "undocumented field in {keys:?}");
+    assert_eq!(keys.len(), 32, "undocumented field in {keys:?}");
 }
