@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use wagw_core::*;
+use wagw_gateway::{ConfigCommandRequest, ConfigCommands};
 
 use crate::sim::{Harness, echo};
 
@@ -325,5 +326,86 @@ async fn session_keys_follow_identity_links_idle_and_scope() {
     h.net.phone(OWNER).send_text(&h.account, "dm").await;
     h.settle().await;
     assert_eq!(h.turns()[0].session_key, "global");
+    h.gw.shutdown().await.unwrap();
+}
+
+/// A `/config` handler that answers owners with the arguments it got and stays silent for
+/// everyone else (as `wagw_config::chat::run` does for unauthorized senders).
+struct EchoConfig;
+
+#[async_trait::async_trait]
+impl ConfigCommands for EchoConfig {
+    async fn run(&self, request: ConfigCommandRequest) -> Option<String> {
+        request
+            .owner
+            .then(|| format!("config {} from {}", request.args, request.sender))
+    }
+}
+
+/// `/config` reaches the host's handler, never the agent: the owner gets the handler's
+/// answer (in a group without mentioning the bot, as owner commands bypass the mention
+/// gate); an admitted non-owner gets nothing and the agent does not see it; without a
+/// handler `/config` is an ordinary command for the agent.
+#[tokio::test(start_paused = true)]
+async fn config_commands_go_to_the_handler_and_only_owners_are_answered() {
+    const OPEN_WITH_OWNER: &str = "{ channels: { whatsapp: { dmPolicy: 'open', allowFrom: ['*', '+15550001111'], groupPolicy: 'open' } } }";
+    let net = wagw_sim::SimNetwork::with_seed(11);
+    net.linked_account("default", "+15550009999");
+    let h = Harness::start_with_commands(
+        net,
+        tempfile::tempdir().unwrap(),
+        OPEN_WITH_OWNER,
+        echo,
+        Some(std::sync::Arc::new(EchoConfig)),
+    )
+    .await;
+    let owner = h.net.phone(OWNER);
+    let bob = h.net.phone("+15550002222");
+    owner
+        .send_text(&h.account, "/config get channels.whatsapp.dmPolicy")
+        .await;
+    bob.send_text(&h.account, "/config set channels.whatsapp.dmPolicy open")
+        .await;
+    let group = h
+        .net
+        .group("Team")
+        .with(&[&owner, &bob])
+        .with_account(&h.account);
+    owner.send_group_text(&group, "/config show").await;
+    h.settle().await;
+    assert_eq!(
+        owner.received_texts(),
+        ["config get channels.whatsapp.dmPolicy from +15550001111"]
+    );
+    assert!(
+        bob.received_texts().is_empty(),
+        "{:?}",
+        bob.received_texts()
+    );
+    assert!(h.turns().is_empty(), "the agent saw {:?}", h.turns());
+    let group_texts: Vec<String> = h
+        .net
+        .sent_by(&AccountId::default_account())
+        .iter()
+        .filter_map(|m| serde_json::to_value(m).ok())
+        .filter(|m| m["chat"].as_str().is_some_and(|c| c.ends_with("@g.us")))
+        .filter_map(|m| m["text"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(group_texts, ["config show from +15550001111"]);
+    let m = &h.gw.metrics()[&AccountId::default_account()];
+    assert_eq!(m.drops["command_not_authorized"], 1);
+    h.gw.shutdown().await.unwrap();
+
+    let h = Harness::start(OPEN_WITH_OWNER, echo).await;
+    h.net
+        .phone(OWNER)
+        .send_text(&h.account, "/config show")
+        .await;
+    h.settle().await;
+    assert_eq!(
+        h.turns().len(),
+        1,
+        "without a handler the agent gets /config"
+    );
     h.gw.shutdown().await.unwrap();
 }
