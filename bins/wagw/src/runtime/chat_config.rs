@@ -14,7 +14,7 @@ use wagw_http::GatewayApi;
 use super::Runtime;
 
 /// The event log kind of a change made from a chat.
-pub const CONFIG_CHANGED: &str = "configChanged";
+pub const CONFIG_CHANGED: &str = "config_changed";
 
 /// The daemon's [`ConfigCommands`]. The gateway is built before the [`Runtime`] that holds
 /// it, so the runtime is attached once started.

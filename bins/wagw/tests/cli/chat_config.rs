@@ -119,9 +119,9 @@ fn an_owner_widens_the_allowlist_from_the_chat_and_the_friend_gets_answers() {
     });
 
     // The event log says who changed what.
-    assert!(events.until("the configChanged event", 30, |seen| {
+    assert!(events.until("the config_changed event", 30, |seen| {
         seen.lines().any(|l| {
-            l.contains("\"configChanged\"")
+            l.contains("\"config_changed\"")
                 && l.contains(&format!("\"by\":\"{OWNER}\""))
                 && l.contains("\"path\":\"channels.whatsapp.allowFrom\"")
         })
