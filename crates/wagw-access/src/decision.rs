@@ -249,6 +249,54 @@ pub fn is_owner(policy: &AccessPolicy, own: &SelfIdentity, sender: &Sender, map:
     }
 }
 
+/// Whether the sender may run commands: the reference's `CommandAuthorized`, which an agent
+/// uses to gate its own `/commands`. With `commands.useAccessGroups: false`
+/// (`use_access_groups` false) everyone is. Otherwise:
+/// - in a group, `groupAllowFrom` (else `allowFrom`) must contain `"*"` or the sender; the
+///   allow-store does not count;
+/// - in a DM, `allowFrom` plus the allow-store must contain `"*"` or the sender; when both
+///   are empty, the account's own number is the list.
+///
+/// ```
+/// use wagw_access::{AccessPolicy, AccessRequest, AllowList, AllowSnapshot, command_authorized};
+/// use wagw_core::{AccountId, Phone, Sender};
+/// let mut policy = AccessPolicy::default();
+/// policy.allow_from = AllowList::parse(["+15551234567"]);
+/// let ann = Sender::phone(Phone::parse("+15551234567").unwrap());
+/// let bob = Sender::phone(Phone::parse("+15557654321").unwrap());
+/// let dm = |s| AccessRequest::dm(AccountId::default_account(), s, 0);
+/// let snap = AllowSnapshot::new();
+/// assert!(command_authorized(&dm(ann), &policy, &snap, true));
+/// assert!(!command_authorized(&dm(bob.clone()), &policy, &snap, true));
+/// assert!(command_authorized(&dm(bob), &policy, &snap, false));
+/// ```
+pub fn command_authorized(
+    req: &AccessRequest,
+    policy: &AccessPolicy,
+    snap: &AllowSnapshot,
+    use_access_groups: bool,
+) -> bool {
+    if !use_access_groups {
+        return true;
+    }
+    let map = &snap.lid_map;
+    if req.is_group() {
+        let list = policy
+            .group_allow_from
+            .as_ref()
+            .unwrap_or(&policy.allow_from);
+        return list.has_wildcard() || list.names(&req.sender, map);
+    }
+    let configured = &policy.allow_from;
+    if configured.is_empty() && snap.allowed.is_empty() {
+        return is_self(&req.own, &req.sender, map);
+    }
+    configured.has_wildcard()
+        || configured.names(&req.sender, map)
+        || snap.allowed.has_wildcard()
+        || snap.allowed.names(&req.sender, map)
+}
+
 /// The account's owners, the counterpart of the reference's `resolveOwnerList`: the phone
 /// numbers and LIDs in configured `allowFrom`; when it names none, the account's own number
 /// (and LID, when known). The allow-store (approved pairing codes) makes nobody an owner.

@@ -55,7 +55,10 @@ mod template;
 
 pub use allow::{AllowEntry, AllowList, GroupMatch, GroupRule, GroupRules, LidMap};
 pub use command::{Command, parse_command, strip_command_mentions};
-pub use decision::{AllowReason, CHALLENGE_REASON, Decision, DropReason, decide, is_owner, owners};
+pub use decision::{
+    AllowReason, CHALLENGE_REASON, Decision, DropReason, command_authorized, decide, is_owner,
+    owners,
+};
 pub use error::AccessError;
 pub use explain::{ExplainInput, Explanation, explain, parse_sender};
 pub use policy::{AccessPolicy, PairingSettings, RuleKey, RulePaths};

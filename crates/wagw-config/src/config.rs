@@ -48,6 +48,8 @@ pub struct Config {
     /// Where each written path is in the file, so checks that run after loading (agent
     /// sinks, pairing templates) report line:column like the loader does.
     positions: Arc<HashMap<String, json5::Pos>>,
+    /// `agents.defaults.heartbeat` and `agents.list[].heartbeat`, resolved.
+    heartbeats: Vec<crate::heartbeat::HeartbeatSettings>,
 }
 
 #[derive(Debug, Clone)]
@@ -192,6 +194,7 @@ impl Config {
             }
         });
         let built = build(&raw, &mut checker, env, base);
+        let heartbeats = crate::heartbeat::resolve(&raw, &mut checker);
         // A value that already failed its type check holds a placeholder; checks of the
         // placeholder would only repeat the problem.
         problems.extend(
@@ -209,6 +212,7 @@ impl Config {
             built: built.into(),
             warnings: sorted(checker.warnings),
             positions: Arc::new(positions),
+            heartbeats,
         })
     }
 
@@ -332,6 +336,21 @@ impl Config {
     /// `bindings`, in file order (first match wins).
     pub fn bindings(&self) -> &[Binding] {
         &self.built.bindings
+    }
+
+    /// The agents' heartbeats (`agents.defaults.heartbeat`, `agents.list[].heartbeat`).
+    pub fn heartbeats(&self) -> &[crate::heartbeat::HeartbeatSettings] {
+        &self.heartbeats
+    }
+
+    /// `commands`: chat commands the gateway runs (`/config`), and how command
+    /// authorization is decided.
+    pub fn commands(&self) -> crate::chat::CommandSettings {
+        let c = self.file.commands.as_ref();
+        crate::chat::CommandSettings {
+            config: c.and_then(|c| c.config).unwrap_or(false),
+            use_access_groups: c.and_then(|c| c.use_access_groups).unwrap_or(true),
+        }
     }
 
     /// Warnings: clamped values, deprecated or ignored keys. The config is valid anyway.

@@ -495,6 +495,9 @@ impl<'a> NodeDe<'a> {
 }
 
 fn unknown_key_message(type_name: &str, key: &str, known: &[&str]) -> String {
+    if let Some(reason) = crate::file::unsupported_key_reason(type_name, key) {
+        return format!("`{key}` is not supported by wagw: {reason}");
+    }
     let mut msg = format!("unknown key `{key}`");
     if let Some(hint) = crate::file::misplaced_key_hint(type_name, key) {
         msg.push_str(&format!(": {hint}"));

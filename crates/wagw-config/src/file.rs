@@ -95,6 +95,20 @@ pub struct ConfigFile {
     /// Where wagw keeps its state: SQLite files in the data directory (default) or a
     /// PostgreSQL database.
     pub storage: Option<StorageSection>,
+    /// Chat commands: `/config` from the owner (off by default).
+    pub commands: Option<CommandsSection>,
+}
+
+/// `commands`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CommandsSection {
+    /// Let owners read and change the config from a chat with `/config show|get|set|unset`
+    /// (default false; `channels.whatsapp.configWrites: false` still blocks set and unset).
+    pub config: Option<bool>,
+    /// Command authorization follows the allowlists (default true); false authorizes every
+    /// sender that reaches the agent (`commandAuthorized` in the turn).
+    pub use_access_groups: Option<bool>,
 }
 
 /// `storage`.
@@ -334,6 +348,27 @@ pub struct AgentsSection {
 pub struct AgentDefaultsEntry {
     /// Outbound media cap per item in MB (default 5).
     pub media_max_mb: Option<u32>,
+    /// Periodic heartbeat turns for the default agent (when no `agents.list[]` entry sets one).
+    pub heartbeat: Option<HeartbeatEntry>,
+}
+
+/// `agents.defaults.heartbeat` and `agents.list[].heartbeat`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HeartbeatEntry {
+    /// How often: a duration such as `30m`, `1h`, `90s` (default `30m`; `0m` turns it off).
+    pub every: Option<String>,
+    /// Where a reply goes: `last` (default: the last DM sender), `none` (run, deliver
+    /// nothing) or `whatsapp` (`to`, else the first `allowFrom` number).
+    pub target: Option<String>,
+    /// The recipient for `target: "whatsapp"`: a phone number or group JID.
+    pub to: Option<String>,
+    /// The session key the heartbeat turn carries (default: the agent's main session).
+    pub session: Option<String>,
+    /// The text the agent receives (default: the reference's heartbeat prompt).
+    pub prompt: Option<String>,
+    /// A model name passed through to the agent in the turn (`heartbeatModel`).
+    pub model: Option<String>,
 }
 
 /// `agents.list[]`.
@@ -347,6 +382,8 @@ pub struct AgentEntry {
     pub identity: Option<IdentitySection>,
     /// Group chat settings for this agent (mention patterns).
     pub group_chat: Option<GroupChatEntry>,
+    /// This agent's heartbeat (fields it leaves out come from `agents.defaults.heartbeat`).
+    pub heartbeat: Option<HeartbeatEntry>,
 }
 
 /// `identity`.
@@ -368,6 +405,23 @@ pub struct SessionSection {
     pub dm_scope: Option<DmScope>,
     /// The main session's key (default `main`).
     pub main_key: Option<String>,
+    /// `per-sender` (default): sessions follow dmScope and groups; `global`: one session
+    /// (`global`) for every chat.
+    #[schemars(schema_with = "session_scope_schema")]
+    pub scope: Option<String>,
+    /// Minutes of silence after which a session starts afresh (the next turn says
+    /// `sessionReset: true`). Unset: never.
+    pub idle_minutes: Option<u64>,
+    /// One person's identities on one session: `{ alice: ["+15551234567", "whatsapp:+447700900123", "1234567890@lid"] }`.
+    /// Applies to the per-peer DM scopes; entries of other channels (`telegram:…`) are ignored.
+    pub identity_links: Option<BTreeMap<String, Vec<String>>>,
+}
+
+fn session_scope_schema(_: &mut SchemaGenerator) -> Schema {
+    string_enum(
+        &["per-sender", "global"],
+        "per-sender (default): one session per DM scope and group; global: one session for everything.",
+    )
 }
 
 /// `web`.
@@ -531,8 +585,11 @@ pub struct MediaSection {
 /// A hint for keys that are valid elsewhere, used instead of a spelling suggestion.
 pub(crate) fn misplaced_key_hint(type_name: &str, key: &str) -> Option<String> {
     let hint = match (type_name, key) {
-        ("ConfigFile", "whatsapp" | "connectors") => {
-            "the WhatsApp settings live under `channels.whatsapp` (move this object there)"
+        ("ConfigFile", "whatsapp") => {
+            "the WhatsApp settings live under `channels.whatsapp`: `wagw config migrate` moves this object there, keeping comments"
+        }
+        ("ConfigFile", "connectors") => {
+            "Milady's layout: wagw's WhatsApp settings live under `channels.whatsapp`; `wagw config migrate` moves `connectors.whatsapp` there, keeping comments, and turns its messagePrefix (an outgoing prefix in Milady) into messages.responsePrefix; other connectors are not wagw's"
         }
         ("ConfigFile", "routing") => {
             "`routing.*` is from older gateways: use `channels.whatsapp.allowFrom` and `bindings`"
@@ -550,4 +607,34 @@ pub(crate) fn misplaced_key_hint(type_name: &str, key: &str) -> Option<String> {
         _ => return None,
     };
     Some(hint.to_string())
+}
+
+/// Keys of the reference that wagw deliberately does not support, with the reason. The
+/// loader reports them as "not supported by wagw: <reason>" rather than as unknown keys.
+pub(crate) fn unsupported_key_reason(type_name: &str, key: &str) -> Option<&'static str> {
+    let reason = match (type_name, key) {
+        ("SessionSection", "store") => {
+            "wagw keeps sessions in its state store (the data directory, or storage.url); there is no separate session file to point at"
+        }
+        ("SessionSection", "idle") => {
+            "the idle reset is `session.idleMinutes` (minutes, as in the reference)"
+        }
+        ("SessionSection", "resetTriggers" | "reset" | "resetByType" | "resetByChannel") => {
+            "wagw does not keep the conversation, so it has no reset commands or schedules: the agent owns its history (use session.idleMinutes to flag a fresh start)"
+        }
+        ("SessionSection", "typingIntervalSeconds") => {
+            "typing is shown per reply: see channels.whatsapp.pacing.typingIndicator"
+        }
+        ("SessionSection", "sendPolicy" | "agentToAgent") => {
+            "wagw delivers replies and sends of the agent as they come; these agent-runtime policies belong to the agent"
+        }
+        ("CommandsSection", "native" | "nativeSkills" | "text") => {
+            "wagw reads commands from message text only, always (WhatsApp has no native command menu)"
+        }
+        ("CommandsSection", "bash" | "bashForegroundMs" | "restart" | "debug") => {
+            "wagw has no shell, restart or debug chat commands: only /activation and /config are run by the gateway, every other /command goes to the agent"
+        }
+        _ => return None,
+    };
+    Some(reason)
 }

@@ -23,11 +23,13 @@ impl fmt::Display for Pos {
     }
 }
 
-/// A parsed value and where it starts.
+/// A parsed value, where it starts, and the byte range of its text (for in-place edits).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Node {
     pub pos: Pos,
     pub value: Value,
+    /// The value's text: `source[span.0..span.1]` (quotes, brackets and braces included).
+    pub span: (usize, usize),
 }
 
 /// An object member's key and where it is written.
@@ -35,6 +37,8 @@ pub(crate) struct Node {
 pub(crate) struct Key {
     pub name: String,
     pub pos: Pos,
+    /// Byte offset of the key's first character (its quote, when quoted).
+    pub start: usize,
 }
 
 /// A JSON5 number, kept as an integer when it is one so that integer fields can say so.
@@ -88,6 +92,7 @@ pub(crate) fn parse(source: &str) -> Result<Node, SyntaxError> {
     let mut p = Parser {
         chars: source.chars().collect(),
         i: 0,
+        byte: 0,
         line: 1,
         column: 1,
         depth: 0,
@@ -113,6 +118,8 @@ const MAX_DEPTH: usize = 128;
 struct Parser {
     chars: Vec<char>,
     i: usize,
+    /// Byte offset of `chars[i]` in the source.
+    byte: usize,
     line: u32,
     column: u32,
     depth: usize,
@@ -187,6 +194,7 @@ impl Parser {
     fn bump(&mut self) -> Option<char> {
         let c = self.peek()?;
         self.i += 1;
+        self.byte += c.len_utf8();
         // CR LF counts as one line break; a lone CR, LS or PS counts as one too.
         let breaks = match c {
             '\n' => true,
@@ -255,6 +263,7 @@ impl Parser {
 
     fn value(&mut self) -> Result<Node, SyntaxError> {
         let pos = self.pos();
+        let start = self.byte;
         let value = match self.peek() {
             None => return Err(self.error("unexpected end of file: a value is missing")),
             Some('{') => self.object()?,
@@ -283,7 +292,11 @@ impl Parser {
             }
             Some(c) => return Err(self.error(&format!("unexpected {}: expected a value", show(c)))),
         };
-        Ok(Node { pos, value })
+        Ok(Node {
+            pos,
+            value,
+            span: (start, self.byte),
+        })
     }
 
     fn enter(&mut self) -> Result<(), SyntaxError> {
@@ -312,6 +325,7 @@ impl Parser {
                 _ => {}
             }
             let key_pos = self.pos();
+            let key_start = self.byte;
             let name = match self.peek() {
                 Some('"') | Some('\'') => self.string()?,
                 Some(c) if is_ident_start(c) => self.identifier()?,
@@ -335,7 +349,14 @@ impl Parser {
             }
             self.skip_trivia()?;
             let value = self.value()?;
-            members.push((Key { name, pos: key_pos }, value));
+            members.push((
+                Key {
+                    name,
+                    pos: key_pos,
+                    start: key_start,
+                },
+                value,
+            ));
             self.skip_trivia()?;
             match self.peek() {
                 Some(',') => {
@@ -475,7 +496,7 @@ impl Parser {
                         && self.peek() == Some('\\')
                         && self.peek_at(1) == Some('u')
                     {
-                        let save = (self.i, self.line, self.column);
+                        let save = (self.i, self.byte, self.line, self.column);
                         self.bump();
                         self.bump();
                         let lo = self.hex_digits(4)?;
@@ -484,7 +505,7 @@ impl Parser {
                             s.push(char::from_u32(cp).unwrap_or('\u{fffd}'));
                         } else {
                             // Not a pair: emit the lone surrogate as U+FFFD and re-read.
-                            (self.i, self.line, self.column) = save;
+                            (self.i, self.byte, self.line, self.column) = save;
                             s.push('\u{fffd}');
                         }
                     } else {

@@ -36,13 +36,17 @@
 //! process environment (the binary passes an [`Env`]). It depends only on `wagw-core` among
 //! wagw crates and must never depend on a runtime crate.
 
+pub mod chat;
 mod check;
 mod config;
 mod de;
+pub mod edit;
 mod env;
 mod error;
 pub mod file;
+pub mod heartbeat;
 mod json5;
+pub mod migrate;
 mod resolve;
 pub mod settings;
 

@@ -779,10 +779,95 @@ fn session(file: &ConfigFile, c: &mut Checker) -> SessionSettings {
     if s.main_key.as_deref().is_some_and(|k| k.trim().is_empty()) {
         c.error("session.mainKey", ProblemKind::Value, "must not be empty");
     }
+    let global = match s.scope.as_deref() {
+        None | Some("per-sender") => false,
+        Some("global") => true,
+        Some(other) => {
+            c.error(
+                "session.scope",
+                ProblemKind::Value,
+                format!(
+                    "`{other}` is not a session scope: use \"per-sender\" (default) or \"global\""
+                ),
+            );
+            false
+        }
+    };
+    if s.idle_minutes == Some(0) {
+        c.error(
+            "session.idleMinutes",
+            ProblemKind::Value,
+            "must be at least 1 (leave it out to never reset)",
+        );
+    }
+    let mut identity_links = BTreeMap::new();
+    for (name, entries) in s.identity_links.iter().flatten() {
+        let base = crate::de::join_key("session.identityLinks", name);
+        if name.trim().is_empty() {
+            c.error(
+                &base,
+                ProblemKind::Value,
+                "the canonical name must not be empty",
+            );
+            continue;
+        }
+        for (i, raw) in entries.iter().enumerate() {
+            let path = crate::de::join_index(&base, i);
+            let Some(id) = whatsapp_identity(raw) else {
+                continue;
+            };
+            let canonical = name.trim().to_lowercase();
+            match id {
+                Ok(id) => {
+                    if let Some(other) = identity_links.insert(id.clone(), canonical.clone())
+                        && other != canonical
+                    {
+                        c.error(
+                            &path,
+                            ProblemKind::Value,
+                            format!("{id} is linked to both `{other}` and `{canonical}`"),
+                        );
+                    }
+                }
+                Err(why) => c.error(&path, ProblemKind::Value, why),
+            }
+        }
+    }
     SessionSettings {
         dm_scope: s.dm_scope.unwrap_or(DmScope::Main),
         main_key: s.main_key.unwrap_or_else(|| defaults::MAIN_KEY.to_string()),
+        global,
+        idle_minutes: s.idle_minutes.filter(|m| *m > 0),
+        identity_links,
     }
+}
+
+/// A WhatsApp identity of `session.identityLinks` as the session keys spell it: `+E.164`
+/// or `<digits>@lid`. `None` for another channel's entry (`telegram:123`), which the
+/// reference allows in the same list.
+fn whatsapp_identity(raw: &str) -> Option<Result<String, String>> {
+    let raw = raw.trim();
+    let id = match raw.split_once(':') {
+        Some((channel, rest)) if channel.eq_ignore_ascii_case("whatsapp") => rest.trim(),
+        Some((channel, _))
+            if !channel.is_empty() && channel.chars().all(|c| c.is_ascii_alphabetic()) =>
+        {
+            return None;
+        }
+        _ => raw,
+    };
+    if id.ends_with("@lid") {
+        return Some(
+            wagw_core::Lid::parse(id)
+                .map(|l| format!("{}@lid", l.digits()))
+                .map_err(|e| e.to_string()),
+        );
+    }
+    Some(
+        wagw_core::Phone::parse(id)
+            .map(|p| format!("+{}", p.digits()))
+            .map_err(|e| format!("`{raw}` is not a WhatsApp number or LID: {e}")),
+    )
 }
 
 fn message_settings(file: &ConfigFile, c: &mut Checker) -> MessageSettings {

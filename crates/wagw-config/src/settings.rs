@@ -335,6 +335,13 @@ pub struct SessionSettings {
     pub dm_scope: DmScope,
     /// Main session key (default `main`).
     pub main_key: String,
+    /// `session.scope: "global"`: every chat shares the session `global`.
+    pub global: bool,
+    /// `session.idleMinutes`: silence after which a session starts afresh.
+    pub idle_minutes: Option<u64>,
+    /// `session.identityLinks`, inverted: each WhatsApp identity (`+E.164` or `<digits>@lid`)
+    /// to the canonical name its DMs' session keys use.
+    pub identity_links: BTreeMap<String, String>,
 }
 
 /// `bindings[].match.peer`.

@@ -9,6 +9,11 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use wagw_config::{Config, Env};
 
+#[path = "fixtures/chat.rs"]
+mod chat;
+#[path = "fixtures/migrate.rs"]
+mod migrate;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/config")
 }

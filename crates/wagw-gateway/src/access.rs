@@ -23,6 +23,10 @@ pub(crate) struct Admitted {
     pub was_mentioned: bool,
     /// The group's activation resolves to `always`.
     pub activation_always: bool,
+    /// The sender is an owner of the account.
+    pub sender_is_owner: bool,
+    /// The sender may run commands (the reference's `CommandAuthorized`).
+    pub command_authorized: bool,
 }
 
 impl Account {
@@ -46,6 +50,7 @@ impl Account {
             MentionOutcome::NotMentioned
         };
         let me = SelfIdentity::from(own);
+        let me_for_args = me.clone();
         let text = message.content.text_or_caption().unwrap_or_default();
         let command = parse_command(text, &me, &[]);
         let request = AccessRequest::from_inbound(
@@ -83,11 +88,27 @@ impl Account {
                     self.run_activation(message, *mode, activation, now).await;
                     return None;
                 }
+                if let Some(Command::Control(name)) = &command
+                    && name == "config"
+                    && let Some(handler) = self.shared.config_commands.clone()
+                {
+                    self.run_config_command(handler.as_ref(), message, &me_for_args, is_owner)
+                        .await;
+                    return None;
+                }
+                let use_access_groups = self.shared.settings().config.commands().use_access_groups;
                 Some(Admitted {
                     mark_read: mark_read && !is_self_chat,
                     is_self_chat,
                     was_mentioned: mention.was_mentioned() || (is_owner && command.is_some()),
                     activation_always: activation == Some(Activation::Always),
+                    sender_is_owner: is_owner,
+                    command_authorized: wagw_access::command_authorized(
+                        &request,
+                        &settings.access,
+                        &snapshot,
+                        use_access_groups,
+                    ),
                 })
             }
             Decision::Challenge { .. } => {
@@ -156,6 +177,42 @@ impl Account {
                     "cannot issue a pairing code");
                 self.drop_message(message, "access_store_error");
             }
+        }
+    }
+
+    /// Hands `/config` to the host and sends its answer. An unauthorized sender gets no
+    /// answer and the agent does not see the command either, as in the reference.
+    async fn run_config_command(
+        &self,
+        handler: &dyn crate::commands::ConfigCommands,
+        message: &InboundMessage,
+        me: &SelfIdentity,
+        owner: bool,
+    ) {
+        let text = message.content.text_or_caption().unwrap_or_default();
+        let body = wagw_access::strip_command_mentions(text, me, &[]);
+        let Some(args) = crate::commands::config_args(&body) else {
+            return;
+        };
+        let request = crate::commands::ConfigCommandRequest {
+            account: self.id().clone(),
+            chat: message.chat.clone(),
+            sender: message.sender.to_string(),
+            owner,
+            args: args.to_owned(),
+        };
+        match handler.run(request).await {
+            Some(answer) => {
+                tracing::debug!(target: "wagw::access", account = %self.id(), id = %message.id, "config command answered");
+                if let Err(e) = self
+                    .send_message(OutboundMessage::text(message.chat.clone(), answer))
+                    .await
+                {
+                    tracing::warn!(target: "wagw::access", account = %self.id(), error = %e,
+                        "command answer not sent");
+                }
+            }
+            None => self.drop_message(message, "command_not_authorized"),
         }
     }
 

@@ -42,6 +42,14 @@ pub(crate) struct Shared {
     pub(crate) loader: RwLock<Arc<wagw_outbound::MediaLoader>>,
     /// External tools found at start (ffmpeg).
     pub(crate) tools: wagw_outbound::Tools,
+    /// Runs `/config` from owners; without one `/config` goes to the agent.
+    pub(crate) config_commands: Option<Arc<dyn crate::commands::ConfigCommands>>,
+    /// Each agent's last DM route (for heartbeats with `target: "last"`).
+    pub(crate) last_routes:
+        std::sync::Mutex<std::collections::HashMap<String, crate::agent_heartbeat::LastRoute>>,
+    /// Agent heartbeats by (agent, outcome).
+    pub(crate) heartbeat_counts:
+        std::sync::Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
 }
 
 impl Shared {

@@ -87,6 +87,20 @@ pub enum GatewayEvent {
         /// Why.
         error: String,
     },
+    /// An agent heartbeat ran (or was due and could not run).
+    Heartbeat {
+        /// The agent.
+        agent: String,
+        /// `ok` (HEARTBEAT_OK: nothing sent), `delivered`, `silent` (target none),
+        /// `no_target` or `failed`. (A heartbeat whose account is not connected stays due.)
+        outcome: String,
+        /// The account it ran on, when one was live.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<AccountId>,
+        /// The chat the reply went to (`delivered`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
+    },
 }
 
 /// One event with its sequence number and time.

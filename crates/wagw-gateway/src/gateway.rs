@@ -35,6 +35,7 @@ pub struct GatewayBuilder {
     sink: Option<Arc<dyn AgentSink>>,
     clock: Option<Arc<dyn Clock>>,
     options: RuntimeOptions,
+    config_commands: Option<Arc<dyn crate::commands::ConfigCommands>>,
 }
 
 impl GatewayBuilder {
@@ -86,6 +87,13 @@ impl GatewayBuilder {
         self
     }
 
+    /// Runs `/config` sent in a chat (the daemon's handler edits its config file). Without
+    /// one, `/config` is an ordinary command the agent receives.
+    pub fn config_commands(mut self, handler: Arc<dyn crate::commands::ConfigCommands>) -> Self {
+        self.config_commands = Some(handler);
+        self
+    }
+
     /// Runtime sizing and deadlines.
     pub fn options(mut self, options: RuntimeOptions) -> Self {
         self.options = options;
@@ -118,6 +126,9 @@ impl GatewayBuilder {
             loader: RwLock::new(Arc::new(loader)),
             tools: wagw_outbound::Tools::detect(),
             settings: RwLock::new(Arc::new(settings.clone())),
+            config_commands: self.config_commands,
+            last_routes: Mutex::default(),
+            heartbeat_counts: Mutex::default(),
         });
         let inner = Arc::new(Inner {
             shared,
@@ -143,12 +154,14 @@ impl GatewayBuilder {
             tracing::info!(target: "wagw::gateway", "web.enabled is false: no account started");
         }
         let heartbeat = tokio::spawn(crate::heartbeat::run(Arc::downgrade(&gateway.inner)));
+        let agent_heartbeats =
+            tokio::spawn(crate::agent_heartbeat::run(Arc::downgrade(&gateway.inner)));
         gateway
             .inner
             .tasks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(heartbeat);
+            .extend([heartbeat, agent_heartbeats]);
         Ok(gateway)
     }
 }
@@ -255,6 +268,7 @@ impl Gateway {
             sink: None,
             clock: None,
             options: RuntimeOptions::default(),
+            config_commands: None,
         }
     }
 

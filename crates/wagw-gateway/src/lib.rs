@@ -59,7 +59,9 @@ mod access;
 mod account;
 pub mod ack;
 pub mod actions;
+mod agent_heartbeat;
 pub mod clock;
+pub mod commands;
 mod commit;
 mod debounce;
 mod echo;
@@ -86,6 +88,7 @@ pub mod turn;
 pub use account::LoginPrompt;
 pub use actions::{PollRequest, ReactRequest};
 pub use clock::{Clock, RuntimeClock, SystemClock, clock_fn};
+pub use commands::{ConfigCommandRequest, ConfigCommands};
 pub use error::GatewayError;
 pub use gateway::{AccountStatus, Gateway, GatewayBuilder};
 pub use media::MediaOutcome;
@@ -99,5 +102,5 @@ pub use store::{
     DedupeRecord, DedupeStore, GatewayEvent, GatewayStore, STATE_FILE, StoreOptions, StoredEvent,
 };
 pub use transport::{TransportFactory, TransportSettings};
-pub use turn::{ChatType, InboundTurn, TurnMedia};
+pub use turn::{ChatType, InboundTurn, TurnKind, TurnMedia};
 pub use wagw_normalize::DedupeKey;

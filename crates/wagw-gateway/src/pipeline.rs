@@ -83,12 +83,22 @@ impl Account {
             &own,
             &agent_id,
             group.as_deref(),
-            was_mentioned,
+            &admitted,
             media_outcome.as_ref(),
         ) else {
             return;
         };
         let chat = message.chat.clone();
+        if !is_group && let Some(phone) = &message.sender.phone {
+            // The main session's last route, for heartbeats with `target: "last"`.
+            self.shared.record_last_route(
+                &agent_id,
+                crate::agent_heartbeat::LastRoute {
+                    account: self.id().clone(),
+                    to: format!("+{}", phone.digits()),
+                },
+            );
+        }
         self.metrics().delivered();
         tracing::debug!(target: "wagw::inbound", account = %self.id(), %chat, id = %message.id,
             agent = %agent_id, "turn delivered");
@@ -136,7 +146,7 @@ impl Account {
         own: &OwnIdentity,
         agent_id: &str,
         group: Option<&GroupMetadata>,
-        was_mentioned: bool,
+        admitted: &crate::access::Admitted,
         media_outcome: Option<&MediaOutcome>,
     ) -> Option<wagw_normalize::InboundTurn> {
         let session_key = normalizer.session_key(message, agent_id);
@@ -159,7 +169,8 @@ impl Account {
         let mut ctx = TurnContext::new(own, agent_id)
             .with_history(&history)
             .with_previous(previous)
-            .with_mentioned(was_mentioned);
+            .with_mentioned(admitted.was_mentioned)
+            .with_authorization(admitted.sender_is_owner, admitted.command_authorized);
         if let Some(group) = group {
             ctx = ctx.with_group(group);
         }
@@ -171,6 +182,14 @@ impl Account {
                 return None;
             }
         };
+        // `session.idleMinutes`: a long silence starts the session afresh.
+        if let (Some(minutes), Some(previous)) = (
+            self.shared.settings().config.session().idle_minutes,
+            previous,
+        ) {
+            let idle_ms = i64::try_from(minutes.saturating_mul(60_000)).unwrap_or(i64::MAX);
+            turn.session_reset = message.timestamp_ms.saturating_sub(previous) > idle_ms;
+        }
         match media_outcome {
             Some(MediaOutcome::Saved { path, size }) => {
                 if let Some(media) = turn.media.as_mut() {

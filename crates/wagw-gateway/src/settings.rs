@@ -231,6 +231,13 @@ fn normalize_settings(config: &Config) -> Result<NormalizeSettings, GatewayError
         },
         dm_scope: config.session().dm_scope,
         main_key: config.session().main_key.clone(),
+        global_session: config.session().global,
+        identity_links: config
+            .session()
+            .identity_links
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         legacy_message_prefix: None,
         group_mention_patterns: if messages.mention_patterns.is_empty() {
             None

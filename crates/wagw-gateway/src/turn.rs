@@ -2,4 +2,4 @@
 //! contract, documented in `docs/inbound-turn.md`), re-exported so embedders name it as
 //! `wagw_gateway::InboundTurn`.
 
-pub use wagw_normalize::{ChatType, GroupMember, InboundTurn, TurnLocation, TurnMedia};
+pub use wagw_normalize::{ChatType, GroupMember, InboundTurn, TurnKind, TurnLocation, TurnMedia};

@@ -9,6 +9,8 @@ mod drops;
 mod fake;
 #[path = "gateway/groups.rs"]
 mod groups;
+#[path = "gateway/heartbeats.rs"]
+mod heartbeats;
 #[path = "gateway/lifecycle.rs"]
 mod lifecycle;
 #[path = "gateway/outbound.rs"]

@@ -65,4 +65,4 @@ pub use normalize::{Normalizer, TurnContext};
 pub use quote::ReplyContext;
 pub use session::{Peer, SessionClock, session_key};
 pub use settings::{AccountSettings, AgentSettings, DEFAULT_MESSAGE_PREFIX, NormalizeSettings};
-pub use turn::{ChatType, GroupMember, InboundTurn, TurnLocation, TurnMedia};
+pub use turn::{ChatType, GroupMember, InboundTurn, TurnKind, TurnLocation, TurnMedia};

@@ -34,6 +34,10 @@ pub struct TurnContext<'a> {
     /// The caller's gating decision (e.g. an owner command bypassing the mention gate). When
     /// `None`, groups run [`Normalizer::detect_mention`] and DMs report `false`.
     pub was_mentioned: Option<bool>,
+    /// The sender is an owner of the account (the caller's access decision).
+    pub sender_is_owner: bool,
+    /// The sender may run commands (the reference's `CommandAuthorized`).
+    pub command_authorized: bool,
 }
 
 impl<'a> TurnContext<'a> {
@@ -47,7 +51,16 @@ impl<'a> TurnContext<'a> {
             history: &[],
             previous_timestamp_ms: None,
             was_mentioned: None,
+            sender_is_owner: false,
+            command_authorized: false,
         }
+    }
+
+    /// Whether the sender is an owner and may run commands, as the access decision found.
+    pub fn with_authorization(mut self, owner: bool, command_authorized: bool) -> Self {
+        self.sender_is_owner = owner;
+        self.command_authorized = command_authorized;
+        self
     }
 
     /// With group metadata.
@@ -215,10 +228,27 @@ impl Normalizer {
     }
 
     fn session_key_for(&self, message: &InboundMessage, agent_id: &str, ids: &SenderIds) -> String {
+        if self.settings.global_session {
+            // The reference's `session.scope: "global"`: one session for everything.
+            return "global".to_string();
+        }
+        let linked = if self.settings.identity_links.is_empty() {
+            None
+        } else {
+            ids.phone
+                .as_deref()
+                .map(crate::sender::phone_string)
+                .and_then(|p| self.settings.identity_links.get(&p))
+                .or_else(|| {
+                    ids.lid
+                        .as_ref()
+                        .and_then(|l| self.settings.identity_links.get(l))
+                })
+        };
         let peer = if message.chat.is_group() {
             Peer::Group(&message.chat)
         } else {
-            Peer::Dm(&ids.from)
+            Peer::Dm(linked.map_or(ids.from.as_str(), String::as_str))
         };
         session_key(
             self.settings.dm_scope,
@@ -408,6 +438,11 @@ impl Normalizer {
             group_members: group.map(|g| group_members(g, message, history)),
             history_count: history.len(),
             dm_history_limit,
+            sender_is_owner: ctx.sender_is_owner,
+            command_authorized: ctx.command_authorized,
+            session_reset: false,
+            kind: crate::turn::TurnKind::Message,
+            heartbeat_model: None,
         })
     }
 }

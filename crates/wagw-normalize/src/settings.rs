@@ -22,6 +22,11 @@ pub struct NormalizeSettings {
     pub dm_scope: DmScope,
     /// `session.mainKey`. Default: `main`.
     pub main_key: String,
+    /// `session.scope: "global"`: every chat's session key is `global`. Default: false.
+    pub global_session: bool,
+    /// `session.identityLinks`: a DM peer (`+E.164` or `<digits>@lid`) to the canonical name
+    /// used in place of it in per-peer session keys. Default: empty.
+    pub identity_links: HashMap<String, String>,
     /// `messages.messagePrefix` (deprecated; used when the account sets none). Default: unset.
     pub legacy_message_prefix: Option<String>,
     /// `messages.groupChat.mentionPatterns`, compiled. Default: unset.
@@ -40,6 +45,8 @@ impl Default for NormalizeSettings {
             envelope: EnvelopeSettings::default(),
             dm_scope: DmScope::Main,
             main_key: DEFAULT_MAIN_KEY.to_string(),
+            global_session: false,
+            identity_links: HashMap::new(),
             legacy_message_prefix: None,
             group_mention_patterns: None,
             agents: HashMap::new(),

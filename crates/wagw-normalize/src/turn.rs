@@ -77,6 +77,36 @@ pub struct InboundTurn {
     /// For DMs: how many past user turns the agent should keep (`dms.<phone>.historyLimit`,
     /// else `dmHistoryLimit`); `null` when unset or in groups.
     pub dm_history_limit: Option<u32>,
+    /// The sender is an owner of the account: `allowFrom` without `"*"`, else the account's
+    /// own number (docs/access-control.md).
+    #[serde(default)]
+    pub sender_is_owner: bool,
+    /// The sender may run commands (the reference's `CommandAuthorized`): an agent gates
+    /// its own `/commands` on it. See `wagw_access::command_authorized`.
+    #[serde(default)]
+    pub command_authorized: bool,
+    /// The session was silent for longer than `session.idleMinutes`: the agent should start
+    /// a fresh conversation under the same `sessionKey`. Always false without idleMinutes.
+    #[serde(default)]
+    pub session_reset: bool,
+    /// `message` (a WhatsApp message) or `heartbeat` (a scheduled heartbeat turn: `body` is
+    /// the heartbeat prompt; reply `HEARTBEAT_OK` when nothing needs saying).
+    #[serde(default)]
+    pub kind: TurnKind,
+    /// Heartbeat turns: the configured `heartbeat.model`, passed through; else `null`.
+    #[serde(default)]
+    pub heartbeat_model: Option<String>,
+}
+
+/// What a turn is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TurnKind {
+    /// A WhatsApp message.
+    #[default]
+    Message,
+    /// A scheduled agent heartbeat (`agents.defaults.heartbeat`, `agents.list[].heartbeat`).
+    Heartbeat,
 }
 
 /// An attachment.

@@ -319,8 +319,13 @@ fn every_turn_field_is_always_present() {
         "groupMembers",
         "historyCount",
         "dmHistoryLimit",
+        "senderIsOwner",
+        "commandAuthorized",
+        "sessionReset",
+        "kind",
+        "heartbeatModel",
     ] {
         assert!(keys.contains(&k), "missing {k}");
     }
-    assert_eq!(keys.len(), 27, "undocumented field in {keys:?}");
+    assert_eq!(keys.len(), 32, "undocumented field in {keys:?}");
 }

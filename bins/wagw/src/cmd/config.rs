@@ -25,6 +25,19 @@ pub enum ConfigCommand {
     Schema,
     /// Write a commented starter config. Never overwrites an existing file.
     Init(InitArgs),
+    /// Rewrite older layouts into channels.whatsapp, keeping comments: a top-level
+    /// `whatsapp` object, Milady's `connectors.whatsapp` (its messagePrefix, an outgoing
+    /// prefix there, becomes messages.responsePrefix). Prints the diff; the file is
+    /// replaced atomically. Exit status: 0 when migrated or nothing to do.
+    Migrate(MigrateArgs),
+}
+
+/// `wagw config migrate` options.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Print the diff and the notes without writing the file.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 /// `wagw config init` options.
@@ -45,7 +58,57 @@ pub fn run(cmd: ConfigCommand, ctx: &Context) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         ConfigCommand::Init(args) => init(args, ctx),
+        ConfigCommand::Migrate(args) => migrate(args, ctx),
     }
+}
+
+fn migrate(args: MigrateArgs, ctx: &Context) -> Result<ExitCode, CliError> {
+    let path = ctx.config_path()?;
+    let text = wagw_config::read_config_file(&path)?;
+    let migration = wagw_config::migrate::migrate(&text)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+    let diff = wagw_config::migrate::line_diff(&text, &migration.text);
+    let written = !diff.is_empty() && !args.dry_run;
+    if written {
+        crate::daemon::files::replace_atomically(&path, migration.text.as_bytes()).map_err(
+            |source| CliError::Write {
+                path: path.clone(),
+                source,
+            },
+        )?;
+    }
+    if ctx.json {
+        let doc = serde_json::json!({
+            "file": path,
+            "layouts": migration.layouts,
+            "notes": migration.notes,
+            "diff": diff,
+            "written": written,
+        });
+        outln!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if diff.is_empty() {
+        outln!("{}: nothing to migrate.", path.display());
+        for note in &migration.notes {
+            outln!("note: {note}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!("--- {}\n+++ {} (migrated)", path.display(), path.display());
+    out!("{diff}");
+    for note in &migration.notes {
+        outln!("note: {note}");
+    }
+    if written {
+        outln!(
+            "{}: migrated. Check it with `wagw config check`.",
+            path.display()
+        );
+    } else {
+        outln!("--dry-run: {} was not changed.", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(ctx: &Context) -> Result<ExitCode, CliError> {

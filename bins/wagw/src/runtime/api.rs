@@ -880,12 +880,20 @@ impl GatewayApi for Runtime {
 
     async fn metrics_text(&self) -> String {
         let library = self.library.map(super::recorder::LibraryMetrics::render);
-        super::metrics::render(
+        let mut text = super::metrics::render(
             &self.gateway.metrics(),
             &self.gateway.all_resources().await,
             self.sinks.outbox().counts().ok().as_ref(),
-            library.as_deref(),
-        )
+            None,
+        );
+        text.push_str(&super::metrics::render_heartbeats(
+            &self.gateway.heartbeat_counts(),
+            &self.gateway.heartbeat_due(),
+        ));
+        if let Some(library) = library {
+            text.push_str(&library);
+        }
+        text
     }
 
     async fn shutdown(&self, by: tokio::time::Instant) -> Result<(), ApiError> {

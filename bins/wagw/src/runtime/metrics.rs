@@ -381,6 +381,45 @@ pub(crate) fn parse_exposition(text: &str) -> Result<Vec<(String, String, f64)>,
     Ok(samples)
 }
 
+/// The agent heartbeats: runs by agent and outcome, and each one's next due time.
+pub fn render_heartbeats(
+    counts: &BTreeMap<(String, &'static str), u64>,
+    due: &BTreeMap<String, i64>,
+) -> String {
+    let mut out = String::new();
+    if counts.is_empty() && due.is_empty() {
+        return out;
+    }
+    family(
+        &mut out,
+        "wagw_agent_heartbeats_total",
+        "counter",
+        "Agent heartbeats run, by agent and outcome (ok: HEARTBEAT_OK, nothing sent).",
+    );
+    for ((agent, outcome), n) in counts {
+        let _ = writeln!(
+            out,
+            "wagw_agent_heartbeats_total{{agent=\"{}\",outcome=\"{outcome}\"}} {n}",
+            label(agent)
+        );
+    }
+    family(
+        &mut out,
+        "wagw_agent_heartbeat_next_due_seconds",
+        "gauge",
+        "When each agent's next heartbeat is due, Unix seconds.",
+    );
+    for (agent, at_ms) in due {
+        let _ = writeln!(
+            out,
+            "wagw_agent_heartbeat_next_due_seconds{{agent=\"{}\"}} {}",
+            label(agent),
+            at_ms / 1000
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -461,5 +500,27 @@ mod tests {
                 assert!(declared.contains(name), "{line}");
             }
         }
+    }
+
+    #[test]
+    fn heartbeats_render_by_agent_and_outcome() {
+        let mut counts = BTreeMap::new();
+        counts.insert(("main".to_owned(), "ok"), 3);
+        counts.insert(("main".to_owned(), "delivered"), 1);
+        let due = BTreeMap::from([("main".to_owned(), 1_700_000_123_456)]);
+        let text = render_heartbeats(&counts, &due);
+        assert!(
+            text.contains("wagw_agent_heartbeats_total{agent=\"main\",outcome=\"ok\"} 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("wagw_agent_heartbeats_total{agent=\"main\",outcome=\"delivered\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("wagw_agent_heartbeat_next_due_seconds{agent=\"main\"} 1700000123\n"),
+            "{text}"
+        );
+        assert_eq!(render_heartbeats(&BTreeMap::new(), &BTreeMap::new()), "");
     }
 }

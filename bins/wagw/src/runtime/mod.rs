@@ -21,6 +21,7 @@ use wagw_http::GatewayApi;
 use wagw_http::model::EventRecord;
 
 pub mod api;
+pub mod chat_config;
 pub mod metrics;
 pub mod recorder;
 pub mod sim;
@@ -114,7 +115,9 @@ pub async fn start(config: &Config, options: RuntimeOptions) -> Result<Started, 
     let sinks = AgentSinks::new(&specs, outbox.clone(), events.clone());
     // Subscribed before the gateway starts, so its first status events are not missed.
     let gateway_events = store.events().subscribe();
+    let config_commands = Arc::new(chat_config::DaemonConfigCommands::default());
     let gateway = Gateway::builder()
+        .config_commands(config_commands.clone())
         .settings(settings)
         .store(store)
         .transport(transports)
@@ -143,7 +146,7 @@ pub async fn start(config: &Config, options: RuntimeOptions) -> Result<Started, 
     )));
     tracing::info!(target: "wagw::daemon", accounts = ?gateway.account_ids(), agents = specs.len(),
         sim = sim.is_some(), "runtime started");
-    let runtime = Runtime {
+    let runtime = Arc::new(Runtime {
         gateway,
         config: RwLock::new(Arc::new(config.clone())),
         stores_config: Arc::new(config.clone()),
@@ -156,12 +159,10 @@ pub async fn start(config: &Config, options: RuntimeOptions) -> Result<Started, 
         library,
         stop_worker: std::sync::Mutex::new(Some((stop_tx, worker))),
         tasks: std::sync::Mutex::new(tasks),
-    };
+    });
+    config_commands.attach(&runtime);
     let sim = runtime.sim.is_some();
-    Ok(Started {
-        api: Arc::new(runtime),
-        sim,
-    })
+    Ok(Started { api: runtime, sim })
 }
 
 impl Runtime {

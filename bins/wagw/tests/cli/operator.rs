@@ -190,6 +190,25 @@ impl Daemon {
         d
     }
 
+    /// `wagw gateway --sim` on a config file written exactly as `text(port)` returns it
+    /// (comments and layout included), for tests that look at the file afterwards.
+    pub(super) fn launch_text(text: impl Fn(u16) -> String) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut d = Daemon {
+            dir,
+            port,
+            config: String::new(),
+            sim: true,
+            child: None,
+            args: Vec::new(),
+            extra_env: Vec::new(),
+        };
+        std::fs::write(d.config_path(), text(port)).unwrap();
+        d.spawn();
+        d
+    }
+
     pub(super) fn write_config(&self) {
         let mut v: Value = serde_json::from_str(&self.config).unwrap();
         v["gateway"]["listen"] = Value::String(format!("127.0.0.1:{}", self.port));

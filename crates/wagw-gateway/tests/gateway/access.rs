@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use wagw_core::*;
+use wagw_gateway::{ConfigCommandRequest, ConfigCommands};
 
 use crate::sim::{Harness, echo};
 
@@ -191,5 +192,220 @@ async fn pairing_state_and_dedupe_survive_a_restart() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(bob.received_texts().last().unwrap(), "echo: and now?");
     assert_eq!(h.turns().len(), 1, "earlier messages were not replayed");
+    h.gw.shutdown().await.unwrap();
+}
+
+/// The turn says whether the sender is an owner and may run commands (the reference's
+/// `CommandAuthorized`): an owner yes; a paired sender is authorized in DMs (the
+/// allow-store counts there) without being an owner; with `"*"` everyone is authorized;
+/// `commands.useAccessGroups: false` authorizes whoever reaches the agent.
+#[tokio::test(start_paused = true)]
+async fn turns_say_who_is_an_owner_and_who_may_run_commands() {
+    let flags = |h: &Harness, body: &str| {
+        let t = h
+            .turns()
+            .into_iter()
+            .find(|t| t.raw_body == body)
+            .unwrap_or_else(|| panic!("no turn {body:?}"));
+        (t.sender_is_owner, t.command_authorized)
+    };
+    let h = Harness::start(PAIRING, echo).await;
+    let account = AccountId::default_account();
+    let owner = h.net.phone(OWNER);
+    let bob = h.net.phone("+15550002222");
+    owner.send_text(&h.account, "from the owner").await;
+    bob.send_text(&h.account, "let me in").await;
+    h.settle().await;
+    let code = h.gw.pairing_pending(&account).unwrap()[0].code.clone();
+    h.gw.approve_pairing(&account, &code).unwrap();
+    bob.send_text(&h.account, "paired now").await;
+    h.settle().await;
+    assert_eq!(flags(&h, "from the owner"), (true, true));
+    assert_eq!(flags(&h, "paired now"), (false, true));
+    h.gw.shutdown().await.unwrap();
+
+    let h = Harness::start(
+        "{ channels: { whatsapp: { dmPolicy: 'open', allowFrom: ['*', '+15550001111'] } } }",
+        echo,
+    )
+    .await;
+    h.net
+        .phone("+15550003333")
+        .send_text(&h.account, "a stranger")
+        .await;
+    h.net.phone(OWNER).send_text(&h.account, "the owner").await;
+    h.settle().await;
+    assert_eq!(flags(&h, "a stranger"), (false, true));
+    assert_eq!(flags(&h, "the owner"), (true, true));
+    h.gw.shutdown().await.unwrap();
+
+    // Groups: groupAllowFrom decides; the stranger reaches the agent (open group policy)
+    // but may not run commands; without access groups everyone may.
+    for (use_groups, want) in [(true, false), (false, true)] {
+        let config = format!(
+            "{{ commands: {{ useAccessGroups: {use_groups} }}, channels: {{ whatsapp: {{ allowFrom: ['+15550001111'], groupPolicy: 'open', groupAllowFrom: ['+15550001111'], groups: {{ '*': {{ requireMention: false }} }} }} }} }}"
+        );
+        let h = Harness::start(&config, echo).await;
+        let stranger = h.net.phone("+15550004444");
+        let group = h
+            .net
+            .group("Team")
+            .with(&[&h.net.phone(OWNER), &stranger])
+            .with_account(&h.account);
+        stranger.send_group_text(&group, "group stranger").await;
+        h.settle().await;
+        assert_eq!(
+            flags(&h, "group stranger"),
+            (false, want),
+            "useAccessGroups {use_groups}"
+        );
+        h.gw.shutdown().await.unwrap();
+    }
+}
+
+/// `session.identityLinks` puts one person's numbers on one session, `session.idleMinutes`
+/// flags the first turn after a long silence, and `session.scope: "global"` puts every
+/// chat on the session `global`.
+#[tokio::test(start_paused = true)]
+async fn session_keys_follow_identity_links_idle_and_scope() {
+    let h = Harness::start(
+        "{ session: { dmScope: 'per-peer', idleMinutes: 30, identityLinks: { Alice: ['+15550001111', 'whatsapp:+1 555 000 2222', 'telegram:42'] } }, channels: { whatsapp: { dmPolicy: 'open', allowFrom: ['*'] } } }",
+        echo,
+    )
+    .await;
+    let work = h.net.phone(OWNER);
+    let home = h.net.phone("+15550002222");
+    let bob = h.net.phone("+15550003333");
+    let now = h.net.now_ms();
+    work.message_to(&h.account)
+        .text("one")
+        .at_ms(now)
+        .send()
+        .await;
+    h.settle().await;
+    home.message_to(&h.account)
+        .text("two")
+        .at_ms(now + 60_000)
+        .send()
+        .await;
+    h.settle().await;
+    bob.message_to(&h.account)
+        .text("three")
+        .at_ms(now + 60_000)
+        .send()
+        .await;
+    h.settle().await;
+    // 31 minutes after "two" in the same (linked) session.
+    work.message_to(&h.account)
+        .text("four")
+        .at_ms(now + 60_000 + 31 * 60_000)
+        .send()
+        .await;
+    h.settle().await;
+    let turn = |body: &str| {
+        h.turns()
+            .into_iter()
+            .find(|t| t.raw_body == body)
+            .unwrap_or_else(|| panic!("no turn {body:?}"))
+    };
+    assert_eq!(turn("one").session_key, "agent:main:dm:alice");
+    assert_eq!(turn("two").session_key, "agent:main:dm:alice");
+    assert_eq!(turn("three").session_key, "agent:main:dm:+15550003333");
+    assert!(!turn("one").session_reset && !turn("two").session_reset);
+    assert!(
+        turn("four").session_reset,
+        "31 minutes of silence with idleMinutes 30"
+    );
+    h.gw.shutdown().await.unwrap();
+
+    let h = Harness::start(
+        "{ session: { scope: 'global' }, channels: { whatsapp: { dmPolicy: 'open', allowFrom: ['*'] } } }",
+        echo,
+    )
+    .await;
+    h.net.phone(OWNER).send_text(&h.account, "dm").await;
+    h.settle().await;
+    assert_eq!(h.turns()[0].session_key, "global");
+    h.gw.shutdown().await.unwrap();
+}
+
+/// A `/config` handler that answers owners with the arguments it got and stays silent for
+/// everyone else (as `wagw_config::chat::run` does for unauthorized senders).
+struct EchoConfig;
+
+#[async_trait::async_trait]
+impl ConfigCommands for EchoConfig {
+    async fn run(&self, request: ConfigCommandRequest) -> Option<String> {
+        request
+            .owner
+            .then(|| format!("config {} from {}", request.args, request.sender))
+    }
+}
+
+/// `/config` reaches the host's handler, never the agent: the owner gets the handler's
+/// answer (in a group without mentioning the bot, as owner commands bypass the mention
+/// gate); an admitted non-owner gets nothing and the agent does not see it; without a
+/// handler `/config` is an ordinary command for the agent.
+#[tokio::test(start_paused = true)]
+async fn config_commands_go_to_the_handler_and_only_owners_are_answered() {
+    const OPEN_WITH_OWNER: &str = "{ channels: { whatsapp: { dmPolicy: 'open', allowFrom: ['*', '+15550001111'], groupPolicy: 'open' } } }";
+    let net = wagw_sim::SimNetwork::with_seed(11);
+    net.linked_account("default", "+15550009999");
+    let h = Harness::start_with_commands(
+        net,
+        tempfile::tempdir().unwrap(),
+        OPEN_WITH_OWNER,
+        echo,
+        Some(std::sync::Arc::new(EchoConfig)),
+    )
+    .await;
+    let owner = h.net.phone(OWNER);
+    let bob = h.net.phone("+15550002222");
+    owner
+        .send_text(&h.account, "/config get channels.whatsapp.dmPolicy")
+        .await;
+    bob.send_text(&h.account, "/config set channels.whatsapp.dmPolicy open")
+        .await;
+    let group = h
+        .net
+        .group("Team")
+        .with(&[&owner, &bob])
+        .with_account(&h.account);
+    owner.send_group_text(&group, "/config show").await;
+    h.settle().await;
+    assert_eq!(
+        owner.received_texts(),
+        ["config get channels.whatsapp.dmPolicy from +15550001111"]
+    );
+    assert!(
+        bob.received_texts().is_empty(),
+        "{:?}",
+        bob.received_texts()
+    );
+    assert!(h.turns().is_empty(), "the agent saw {:?}", h.turns());
+    let group_texts: Vec<String> = h
+        .net
+        .sent_by(&AccountId::default_account())
+        .iter()
+        .filter_map(|m| serde_json::to_value(m).ok())
+        .filter(|m| m["chat"].as_str().is_some_and(|c| c.ends_with("@g.us")))
+        .filter_map(|m| m["text"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(group_texts, ["config show from +15550001111"]);
+    let m = &h.gw.metrics()[&AccountId::default_account()];
+    assert_eq!(m.drops["command_not_authorized"], 1);
+    h.gw.shutdown().await.unwrap();
+
+    let h = Harness::start(OPEN_WITH_OWNER, echo).await;
+    h.net
+        .phone(OWNER)
+        .send_text(&h.account, "/config show")
+        .await;
+    h.settle().await;
+    assert_eq!(
+        h.turns().len(),
+        1,
+        "without a handler the agent gets /config"
+    );
     h.gw.shutdown().await.unwrap();
 }

@@ -42,6 +42,17 @@ impl Harness {
         config: &str,
         reply: fn(&InboundTurn) -> Option<String>,
     ) -> Harness {
+        Harness::start_with_commands(net, dir, config, reply, None).await
+    }
+
+    /// `start_on` with a `/config` handler.
+    pub async fn start_with_commands(
+        net: SimNetwork,
+        dir: tempfile::TempDir,
+        config: &str,
+        reply: fn(&InboundTurn) -> Option<String>,
+        commands: Option<Arc<dyn ConfigCommands>>,
+    ) -> Harness {
         let account = net.socket(&AccountId::default_account()).unwrap();
         let turns: Arc<Mutex<Vec<InboundTurn>>> = Arc::default();
         let seen = turns.clone();
@@ -54,7 +65,11 @@ impl Harness {
             }
         });
         let socket = account.clone();
-        let gw = Gateway::builder()
+        let mut builder = Gateway::builder();
+        if let Some(commands) = commands {
+            builder = builder.config_commands(commands);
+        }
+        let gw = builder
             .settings(GatewaySettings::from_json5(config, dir.path()).unwrap())
             .transport(
                 move |_: &AccountId,
