@@ -519,6 +519,10 @@ pub enum ReceiptKind {
     ReadSelf,
     /// The recipient could not decrypt and asked for a retry.
     Retry,
+    /// The server accepted the message for delivery (the Cloud API's `sent` status).
+    Sent,
+    /// The message could not be delivered; [`Receipt::error`] says why.
+    Failed,
     /// Anything else the protocol sends.
     Other,
 }
@@ -538,6 +542,9 @@ pub struct Receipt {
     pub kind: ReceiptKind,
     /// When, Unix milliseconds.
     pub timestamp_ms: i64,
+    /// Why delivery failed, for [`ReceiptKind::Failed`] (the transport's words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Chat presence ("typing…").

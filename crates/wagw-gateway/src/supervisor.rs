@@ -368,10 +368,19 @@ async fn handle_event(account: &Arc<Account>, event: SocketEvent) {
         SocketEvent::OfflineSyncCompleted { count } => {
             tracing::debug!(target: "wagw::inbound", account = %id, count, "offline backlog delivered");
         }
-        SocketEvent::Receipt(receipt) => {
-            tracing::trace!(target: "wagw::outbound", account = %id, kind = ?receipt.kind,
-                ids = receipt.ids.len(), "receipt");
-        }
+        SocketEvent::Receipt(receipt) => match (&receipt.kind, &receipt.error) {
+            (wagw_core::ReceiptKind::Failed, error) => {
+                // A send the server accepted and then could not deliver (the Cloud API's
+                // `failed` status): the operator needs to know, the agent's turn is over.
+                tracing::warn!(target: "wagw::outbound", account = %id, chat = %receipt.chat,
+                    ids = ?receipt.ids, error = error.as_deref().unwrap_or("no reason given"),
+                    "message could not be delivered");
+            }
+            _ => {
+                tracing::trace!(target: "wagw::outbound", account = %id, kind = ?receipt.kind,
+                    ids = receipt.ids.len(), "receipt");
+            }
+        },
         SocketEvent::Undecryptable {
             chat, id: msg_id, ..
         } => {

@@ -274,6 +274,7 @@ fn accept(
                 ids: vec![id.clone()],
                 kind: ReceiptKind::Delivered,
                 timestamp_ms: now,
+                error: None,
             }));
         }
     }
