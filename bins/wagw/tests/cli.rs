@@ -1222,3 +1222,6 @@ mod reliability;
 
 #[path = "cli/accounts.rs"]
 mod accounts;
+
+#[path = "cli/cloud.rs"]
+mod cloud;

@@ -392,6 +392,12 @@ impl WaSocket for CloudSocket {
         lock(&self.inner.identity).clone()
     }
 
+    fn is_linked(&self) -> bool {
+        // Registered in Meta's dashboard: there is nothing to link; `connect` checks the
+        // credentials and learns the number.
+        true
+    }
+
     async fn send(&self, message: OutboundMessage) -> Result<SendReceipt, SocketError> {
         self.connected()?;
         let body = outbound::message_body(&message)?;

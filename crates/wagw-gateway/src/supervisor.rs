@@ -81,7 +81,7 @@ pub(crate) async fn run(
         probe_tx,
         rng: SplitMix64::new(seed),
     };
-    let linked = account.socket().own_identity().is_some();
+    let linked = account.socket().is_linked();
     driver.feed(&mut sup, Input::Start { linked }).await;
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     loop {
@@ -117,7 +117,7 @@ pub(crate) async fn run(
             Some(command) = control.recv() => match command {
                 Control::Link => Some(Input::LinkRequested),
                 Control::Disconnect => Some(Input::DisconnectRequested),
-                Control::Reconnect => Some(Input::Start { linked: account.socket().own_identity().is_some() }),
+                Control::Reconnect => Some(Input::Start { linked: account.socket().is_linked() }),
                 Control::Reload => {
                     sup.set_policy(policy_for(&account));
                     None
