@@ -477,6 +477,40 @@ fn record_stream_error(shared: &ConnShared, node: &whatsapp_rust::OwnedNodeRef) 
     }
 }
 
+/// Writes what the client still holds in memory to the store once its run loop ended.
+///
+/// The library flushes device state on a disconnect we ask for, but not when WhatsApp
+/// closes the stream (the 515 after pairing, a dropped network): with its auto-reconnect
+/// off it just stops, and its background saver writes only every 30 s. A pair-success
+/// that lands while the saver is busy would then be lost with the client, and the next
+/// connection registers afresh instead of logging in. Bounded, so a stuck store cannot
+/// hold `Closed` back.
+async fn settle_device_state(client: &Client, account: &AccountId) {
+    const SETTLE: Duration = Duration::from_secs(5);
+    match tokio::time::timeout(SETTLE, client.persistence_manager().flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            warn!(target: "wagw::socket", account = %account, error = %e,
+                "could not save the device state after the connection ended")
+        }
+        Err(_) => {
+            warn!(target: "wagw::socket", account = %account,
+                "saving the device state after the connection ended took over 5s")
+        }
+    }
+    match tokio::time::timeout(SETTLE, client.flush_pending_signal_state()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            warn!(target: "wagw::socket", account = %account, error = %e,
+                "could not save the Signal sessions after the connection ended")
+        }
+        Err(_) => {
+            warn!(target: "wagw::socket", account = %account,
+                "saving the Signal sessions after the connection ended took over 5s")
+        }
+    }
+}
+
 /// Moves events from the unbounded FIFO to the gateway's bounded channel, ending after
 /// `Closed`.
 async fn forward(mut rx: mpsc::UnboundedReceiver<SocketEvent>, tx: mpsc::Sender<SocketEvent>) {
@@ -521,9 +555,12 @@ impl WaSocket for WhatsAppSocket {
         let (done_tx, done_rx) = watch::channel(false);
         let handle = bot.spawn();
         let sup_shared = shared.clone();
+        let sup_client = client.clone();
         let account = cfg.account.clone();
         tokio::spawn(async move {
             handle.await;
+            settle_device_state(&sup_client, &account).await;
+            drop(sup_client);
             // The waiter resolved (or not) before the run loop ended; read it now so the
             // code is known when the reason is computed.
             if let Ok(Some(node)) = stream_error.try_recv() {

@@ -579,8 +579,6 @@ async fn a_phone_types_the_pair_code_and_the_device_logs_in_linked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "flaky under load like cmd::link's passkey test: after the passkey pair-success \
-            the client's QR rotation can run out before the restart (issue 13)"]
 async fn a_passkey_link_completes_and_the_device_logs_in_linked() {
     let server = FakeWhatsApp::new(FakeConfig::default());
     let (_dir, socket, mut rx, mut conn) = linking(&server).await;
