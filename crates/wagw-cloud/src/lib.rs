@@ -40,6 +40,6 @@ pub mod fake;
 
 pub use config::{CloudConfig, DEFAULT_API_BASE, RetryPolicy, Secret};
 pub use error::{CODE_REENGAGEMENT, CODE_TOKEN, GraphError, RATE_LIMIT_CODES, WebhookError};
-pub use outbound::Template;
 pub use socket::{CloudSocket, WebhookReceipt};
+pub use wagw_core::Template;
 pub use webhook::SIGNATURE_HEADER;

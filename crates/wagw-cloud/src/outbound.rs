@@ -1,22 +1,7 @@
 //! wagw's outbound messages as the Cloud API's `/messages` JSON.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use wagw_core::{Jid, JidKind, MediaKind, OutboundContent, OutboundMessage, SocketError};
-
-/// A template message: what may be sent outside the 24-hour customer-service window.
-/// The template must be approved in WhatsApp Manager.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Template {
-    /// The template's name.
-    pub name: String,
-    /// Its language code (`en_US`, `de`, ...).
-    pub language: String,
-    /// Header, body and button parameters, in Meta's `components` shape.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub components: Vec<Value>,
-}
+use wagw_core::{Jid, JidKind, MediaKind, OutboundContent, OutboundMessage, SocketError, Template};
 
 /// The `to` of a chat: the phone number's digits. Groups, LIDs and channels have none.
 pub(crate) fn recipient(chat: &Jid) -> Result<String, SocketError> {
@@ -89,6 +74,12 @@ pub(crate) fn message_body(message: &OutboundMessage) -> Result<Value, SocketErr
                 "reaction".into(),
                 json!({ "message_id": target.id.as_str(), "emoji": emoji }),
             );
+            b
+        }
+        OutboundContent::Template(t) => {
+            let Value::Object(b) = template_body(&message.chat, t)? else {
+                return Err(SocketError::Other("template body is not an object".into()));
+            };
             b
         }
         OutboundContent::Poll { .. } => {

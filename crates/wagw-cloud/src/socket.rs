@@ -24,8 +24,9 @@ use wagw_core::{
 use crate::config::CloudConfig;
 use crate::error::{GraphError, WebhookError};
 use crate::graph::{CallError, Graph};
-use crate::outbound::{self, Template};
+use crate::outbound;
 use crate::webhook;
+use wagw_core::Template;
 
 /// Events a live account can hold before a webhook is refused (Meta then retries).
 const EVENT_BUFFER: usize = 1024;

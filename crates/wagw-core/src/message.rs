@@ -454,6 +454,22 @@ pub enum OutboundContent {
         /// The message to revoke.
         target: MessageKey,
     },
+    /// An approved template (the WhatsApp Business Cloud API; what may be sent when the
+    /// customer has not written in the last 24 hours). Other transports refuse it.
+    Template(Template),
+}
+
+/// A message template approved in WhatsApp Manager, with its parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Template {
+    /// The template's name.
+    pub name: String,
+    /// Its language code (`en_US`, `de`, ...).
+    pub language: String,
+    /// Header, body and button parameters, in Meta's `components` shape.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<serde_json::Value>,
 }
 
 /// A quote to attach to an outbound message.

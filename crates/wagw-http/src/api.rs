@@ -318,6 +318,8 @@ pub struct SendMessage {
     pub reply_to: Option<MessageId>,
     /// Mentioned users.
     pub mentions: Vec<Jid>,
+    /// An approved template to send first (Cloud API accounts).
+    pub template: Option<wagw_core::Template>,
 }
 
 /// A validated reaction.

@@ -32,7 +32,7 @@ use super::{cloud, events, routes, sim_fault, sim_scan};
     components(schemas(
         ErrorBody, ErrorDetail, AccountView, AccountList, LoginMethod, LoginRequest,
         LoginResponse, LoginState, LoginStatus, PasskeyAssertion, LogoutResponse, MediaItem, SendMessageRequest,
-        SendResponse, ReactionRequest, PollRequest, ReadRequest, PresenceState, PresenceRequest,
+        SendResponse, TemplateRequest, ReactionRequest, PollRequest, ReadRequest, PresenceState, PresenceRequest,
         SentId, OkResponse, PairingRequestView, PairingList, PairingDecisionRequest,
         PairingDecision, EventRecord, Readiness, ReloadResponse, SimInboundRequest, SimInjected,
         SimOutbox, ExplainRequest, ExplainView, AllowEntryView, AllowListView, AllowRequest,

@@ -161,6 +161,9 @@ fn validate(st: &NetState, account: &AccountId, msg: &OutboundMessage) -> Result
                 Ok(())
             }
         }
+        OutboundContent::Template(_) => Err(SocketError::Unsupported(
+            "templates: they belong to the WhatsApp Business Cloud API (transport \"cloud\")",
+        )),
         OutboundContent::Revoke { target } => {
             if own(&target.id) {
                 Ok(())
@@ -230,6 +233,10 @@ fn accept(
         }
         OutboundContent::Revoke { .. } => Content::Unsupported {
             kind: "revoke".into(),
+        },
+        // Refused by the check above.
+        OutboundContent::Template(_) => Content::Unsupported {
+            kind: "template".into(),
         },
     };
     let wants_receipts = st.config.delivery_receipts

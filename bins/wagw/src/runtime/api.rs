@@ -311,6 +311,7 @@ fn reply_of(m: SendMessage) -> Reply {
         captions,
         mentions: m.mentions,
         gif_playback: m.gif_playback,
+        template: m.template,
     }
 }
 

@@ -59,6 +59,10 @@ fn agent(turns: Arc<Mutex<Vec<String>>>) -> u16 {
                 answer_turn(stream, &|turn| {
                     let text = turn.body["rawBody"].as_str().unwrap_or_default().to_owned();
                     turns.lock().unwrap().push(text.clone());
+                    if text == "template please" {
+                        return serde_json::json!({"replies": [{"template": {
+                            "name": "order_update", "language": "en_US"}}]});
+                    }
                     serde_json::json!({"replies": [{"text": format!("re: {text}")}]})
                 })
             });
@@ -199,6 +203,48 @@ fn a_cloud_account_takes_verified_signed_webhooks_and_replies_through_the_graph_
         (turns.lock().unwrap().len() >= 2).then_some(())
     });
     assert_eq!(*turns.lock().unwrap(), ["hello from the cloud", "second"]);
+
+    // Outside the 24-hour window a send is refused in words, and a template goes out,
+    // from the send API and from an agent's reply.
+    graph.fail_next([fake::Failure::reengagement()]);
+    let (s, b) = d.http(
+        "POST",
+        "/v1/accounts/biz/messages",
+        Some(&serde_json::json!({"to": "+15550002222", "text": "late"}).to_string()),
+    );
+    assert_eq!(s, 502, "{b}");
+    assert!(
+        b.contains("the customer has not written in 24 h; a template message is required"),
+        "{b}"
+    );
+    let template = serde_json::json!({"to": "+15550002222", "template": {
+        "name": "hello_world", "language": "en_US",
+        "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ann"}]}]}});
+    let (s, b) = d.http(
+        "POST",
+        "/v1/accounts/biz/messages",
+        Some(&template.to_string()),
+    );
+    assert_eq!(s, 200, "{b}");
+    let sent = graph.sent(NUMBER_ID);
+    let t = sent.iter().find(|m| m["type"] == "template").unwrap();
+    assert_eq!(t["template"]["name"], "hello_world");
+    assert_eq!(
+        t["template"]["components"][0]["parameters"][0]["text"],
+        "Ann"
+    );
+    let (s, _) = rt.block_on(fake::post_webhook(
+        &format!("http://127.0.0.1:{port}/v1/cloud/biz/webhook"),
+        Some(fake::APP_SECRET),
+        &serde_json::from_str(&inbound("wamid.TPL", "template please")).unwrap(),
+    ));
+    assert_eq!(s, 200);
+    wait_for("the agent's template at the Graph API", 60, || {
+        graph
+            .sent(NUMBER_ID)
+            .into_iter()
+            .find(|m| m["template"]["name"] == "order_update")
+    });
 
     // The account says what it is, and no secret leaves the daemon.
     let (s, b) = d.http("GET", "/v1/accounts/biz", None);

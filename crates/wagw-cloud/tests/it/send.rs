@@ -171,6 +171,16 @@ async fn the_24_hour_window_and_a_template_send() {
     };
     let r = socket.send_template(&customer(), &t).await.unwrap();
     assert!(r.id.as_str().starts_with("wamid."));
+    // The same through the WaSocket seam, as the gateway sends a Reply's template.
+    socket
+        .send(OutboundMessage {
+            chat: customer(),
+            content: OutboundContent::Template(t.clone()),
+            quote: None,
+            mentions: Vec::new(),
+        })
+        .await
+        .unwrap();
     let sent = graph.sent("1000000001");
     let last = sent.last().unwrap();
     assert_eq!(last["type"], "template");
