@@ -48,17 +48,20 @@ fn meta(
     (status, body)
 }
 
-/// A webhook agent that records the text of every turn and answers `re: <text>`.
-fn agent(turns: Arc<Mutex<Vec<String>>>) -> u16 {
+/// A webhook agent that records the text (and the whole turn) of every turn and answers
+/// `re: <text>`.
+fn agent(turns: Arc<Mutex<Vec<String>>>, bodies: Arc<Mutex<Vec<Value>>>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let turns = turns.clone();
+            let bodies = bodies.clone();
             std::thread::spawn(move || {
                 answer_turn(stream, &|turn| {
                     let text = turn.body["rawBody"].as_str().unwrap_or_default().to_owned();
                     turns.lock().unwrap().push(text.clone());
+                    bodies.lock().unwrap().push(turn.body.clone());
                     if text == "template please" {
                         return serde_json::json!({"replies": [{"template": {
                             "name": "order_update", "language": "en_US"}}]});
@@ -80,7 +83,8 @@ fn a_cloud_account_takes_verified_signed_webhooks_and_replies_through_the_graph_
     let rt = tokio::runtime::Runtime::new().unwrap();
     let graph = rt.block_on(FakeGraph::start());
     let turns: Arc<Mutex<Vec<String>>> = Arc::default();
-    let agent = agent(turns.clone());
+    let bodies: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let agent = agent(turns.clone(), bodies.clone());
     let config = serde_json::json!({
         "gateway": { "agents": [ {
             "id": "main", "type": "webhook", "url": format!("http://127.0.0.1:{agent}/turn"),
@@ -203,6 +207,84 @@ fn a_cloud_account_takes_verified_signed_webhooks_and_replies_through_the_graph_
         (turns.lock().unwrap().len() >= 2).then_some(())
     });
     assert_eq!(*turns.lock().unwrap(), ["hello from the cloud", "second"]);
+
+    // Every other inbound type reaches the agent: media (downloaded through the Graph API
+    // with the token), location, contacts, an interactive reply, a quoted reply.
+    let photo = b"\xFF\xD8\xFF\xE0 a customer's photo".to_vec();
+    let media_id = graph.put_media(&photo, "image/jpeg");
+    let mut quoted = fake::text(CUSTOMER, "wamid.Q", "about that");
+    quoted["context"] = serde_json::json!({"from": "15550100001", "id": "wamid.ORIGINAL"});
+    let kinds = fake::webhook(
+        NUMBER_ID,
+        &[
+            fake::message(
+                CUSTOMER,
+                "wamid.IMG",
+                "image",
+                serde_json::json!({"id": media_id, "mime_type": "image/jpeg", "caption": "my receipt"}),
+            ),
+            fake::message(
+                CUSTOMER,
+                "wamid.LOC",
+                "location",
+                serde_json::json!({"latitude": 52.52, "longitude": 13.405, "name": "Berlin"}),
+            ),
+            fake::message(
+                CUSTOMER,
+                "wamid.VCF",
+                "contacts",
+                serde_json::json!([{"name": {"formatted_name": "Ann Lee"}, "phones": [{"phone": "+44 20 7946 0958"}]}]),
+            ),
+            fake::message(
+                CUSTOMER,
+                "wamid.BTN",
+                "interactive",
+                serde_json::json!({"type": "button_reply", "button_reply": {"id": "yes", "title": "Yes please"}}),
+            ),
+            quoted,
+        ],
+        &[],
+    );
+    let (s, b) = rt.block_on(fake::post_webhook(
+        &format!("http://127.0.0.1:{port}/v1/cloud/biz/webhook"),
+        Some(fake::APP_SECRET),
+        &kinds,
+    ));
+    assert_eq!(s, 200, "{b}");
+    let got = wait_for("five more turns", 60, || {
+        let b = bodies.lock().unwrap();
+        (b.len() >= 7).then(|| b[2..7].to_vec())
+    });
+    assert_eq!(got[0]["media"]["kind"], "image", "{}", got[0]);
+    let saved = got[0]["media"]["path"]
+        .as_str()
+        .expect("the photo was not saved");
+    assert_eq!(std::fs::read(saved).unwrap(), photo);
+    assert!(
+        got[0]["rawBody"].as_str().unwrap().contains("my receipt"),
+        "{}",
+        got[0]
+    );
+    assert_eq!(got[1]["location"]["name"], "Berlin", "{}", got[1]);
+    assert!(
+        got[2]["rawBody"].as_str().unwrap().contains("Ann Lee"),
+        "{}",
+        got[2]
+    );
+    assert_eq!(got[3]["rawBody"], "Yes please");
+    assert_eq!(got[4]["replyToId"], "wamid.ORIGINAL", "{}", got[4]);
+    wait_for("the replies to all seven turns", 60, || {
+        let n = graph
+            .sent(NUMBER_ID)
+            .into_iter()
+            .filter(|m| {
+                m["text"]["body"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("re: "))
+            })
+            .count();
+        (n >= 7).then_some(())
+    });
 
     // Outside the 24-hour window a send is refused in words, and a template goes out,
     // from the send API and from an agent's reply.
