@@ -378,12 +378,12 @@ impl FakeGraph {
     }
 }
 
-/// A `messages[]` text item from `from` (digits).
+/// A text message item (of a webhook's messages list) from `from` (digits).
 pub fn text(from: &str, id: &str, body: &str) -> Value {
     message(from, id, "text", json!({ "body": body }))
 }
 
-/// A `messages[]` item of any `type` with its object.
+/// A message item of any `type` with its object.
 pub fn message(from: &str, id: &str, kind: &str, object: Value) -> Value {
     let mut m = json!({ "from": from, "id": id, "timestamp": "1764700000", "type": kind });
     m[kind] = object;

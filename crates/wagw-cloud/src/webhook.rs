@@ -341,7 +341,7 @@ fn contact_cards(list: &Value) -> Vec<ContactCard> {
         .unwrap_or_default()
 }
 
-/// The content of one `messages[]` item.
+/// The content of one message item of a webhook.
 fn content(raw: &Value, chat: &Jid) -> Content {
     let kind = str_at(raw, "type").unwrap_or("unknown");
     let obj = raw.get(kind).cloned().unwrap_or(Value::Null);
