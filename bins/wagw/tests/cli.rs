@@ -1225,3 +1225,6 @@ mod accounts;
 
 #[path = "cli/chat_config.rs"]
 mod chat_config;
+
+#[path = "cli/cloud.rs"]
+mod cloud;

@@ -35,6 +35,7 @@ pub fn echo_replies(turn: &Value) -> Vec<AgentReply> {
         text,
         media,
         reply_to: None,
+        template: None,
     };
     if reply.is_empty() {
         Vec::new()

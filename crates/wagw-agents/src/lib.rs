@@ -83,7 +83,7 @@ pub use handoff::{Completion, DeliveryOutcome, DeliveryWaiter, Waited};
 pub use outbox::{
     DEFAULT_KEEP_DELIVERED, DeliveryRecord, DeliveryState, Enqueued, Outbox, OutboxCounts,
 };
-pub use reply::{AgentMedia, AgentReply, MediaSource, parse_replies};
+pub use reply::{AgentMedia, AgentReply, AgentTemplate, MediaSource, parse_replies};
 pub use signature::{
     DEFAULT_TOLERANCE_SECS, DELIVERY_HEADER, SIGNATURE_HEADER, sign, verify_signature,
 };

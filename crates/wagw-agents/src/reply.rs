@@ -106,6 +106,22 @@ pub struct AgentReply {
     /// Quote this message id (usually the turn's `messageId`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
+    /// An approved template to send first (Cloud API accounts, outside the 24-hour window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<AgentTemplate>,
+}
+
+/// A template reply: `{"name", "language", "components"}` as Meta defines them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentTemplate {
+    /// The template's name in WhatsApp Manager.
+    pub name: String,
+    /// Its language code (`en_US`).
+    pub language: String,
+    /// Header, body and button parameters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<serde_json::Value>,
 }
 
 impl AgentReply {
@@ -119,7 +135,9 @@ impl AgentReply {
 
     /// True when there is nothing to send (no text, or only whitespace, and no media).
     pub fn is_empty(&self) -> bool {
-        self.media.is_empty() && self.text.as_deref().is_none_or(|t| t.trim().is_empty())
+        self.template.is_none()
+            && self.media.is_empty()
+            && self.text.as_deref().is_none_or(|t| t.trim().is_empty())
     }
 }
 

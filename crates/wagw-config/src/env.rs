@@ -53,6 +53,15 @@ impl Env {
         }
     }
 
+    /// This environment plus `extra` names it does not set (the config's `env` section).
+    pub(crate) fn with_fallbacks(&self, extra: impl IntoIterator<Item = (String, String)>) -> Env {
+        let mut vars = self.vars.clone();
+        for (k, v) in extra {
+            vars.entry(k).or_insert(v);
+        }
+        Env { vars }
+    }
+
     /// A variable's value; empty values count as unset.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars

@@ -97,6 +97,9 @@ pub struct ConfigFile {
     pub storage: Option<StorageSection>,
     /// Chat commands: `/config` from the owner (off by default).
     pub commands: Option<CommandsSection>,
+    /// Environment values, as other gateways' configs carry them (`WHATSAPP_ACCESS_TOKEN`,
+    /// ...). A value here applies only when the process environment does not set the name.
+    pub env: Option<EnvSection>,
 }
 
 /// `commands`.
@@ -109,6 +112,17 @@ pub struct CommandsSection {
     /// Command authorization follows the allowlists (default true); false authorizes every
     /// sender that reaches the agent (`commandAuthorized` in the turn).
     pub use_access_groups: Option<bool>,
+}
+
+/// `env`: names and values; `Debug` shows the names only (values are often credentials).
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct EnvSection(pub BTreeMap<String, String>);
+
+impl std::fmt::Debug for EnvSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 /// `storage`.
@@ -192,6 +206,11 @@ whatsapp_settings! {
     pub struct WhatsAppSection {
         /// Linked WhatsApp accounts by id. None configured means one implicit `default` account.
         pub accounts: Option<BTreeMap<String, AccountSection>>,
+        /// The transport of every account that does not set its own: `whatsapp` (default),
+        /// `cloud` or `sim`.
+        pub transport: Option<Transport>,
+        /// WhatsApp Business Cloud API settings every `cloud` account inherits key by key.
+        pub cloud: Option<CloudEntry>,
     }
 }
 
@@ -205,8 +224,47 @@ whatsapp_settings! {
         pub name: Option<String>,
         /// Where this account's protocol state lives (default `<dataDir>/accounts/<id>`).
         pub auth_dir: Option<String>,
-        /// `whatsapp` (default) for the real network, `sim` for the built-in simulator.
+        /// `whatsapp` (default) for the linked-device Web protocol, `cloud` for Meta's
+        /// WhatsApp Business Cloud API, `sim` for the built-in simulator.
         pub transport: Option<Transport>,
+        /// WhatsApp Business Cloud API settings (with `transport: "cloud"`); keys not set
+        /// here come from `channels.whatsapp.cloud`.
+        pub cloud: Option<CloudEntry>,
+    }
+}
+
+/// `cloud`: a WhatsApp Business Cloud API number (see docs/cloud-api.md). `Debug` hides
+/// the credentials.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CloudEntry {
+    /// Access token (a System User token does not expire); else `WHATSAPP_ACCESS_TOKEN`.
+    pub access_token: Option<String>,
+    /// The phone number's id in Meta's dashboard (not the number); else
+    /// `WHATSAPP_PHONE_NUMBER_ID`.
+    pub phone_number_id: Option<String>,
+    /// The WhatsApp Business Account id; else `WHATSAPP_BUSINESS_ACCOUNT_ID`.
+    pub business_account_id: Option<String>,
+    /// The token Meta's webhook verification must present; else
+    /// `WHATSAPP_WEBHOOK_VERIFY_TOKEN`.
+    pub verify_token: Option<String>,
+    /// The app secret that signs webhooks (`X-Hub-Signature-256`); else `WHATSAPP_APP_SECRET`.
+    pub app_secret: Option<String>,
+    /// The Graph API prefix including its version (default `https://graph.facebook.com/v23.0`).
+    pub api_base: Option<String>,
+}
+
+impl std::fmt::Debug for CloudEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("CloudEntry")
+            .field("access_token", &hidden(&self.access_token))
+            .field("phone_number_id", &self.phone_number_id)
+            .field("business_account_id", &self.business_account_id)
+            .field("verify_token", &hidden(&self.verify_token))
+            .field("app_secret", &hidden(&self.app_secret))
+            .field("api_base", &self.api_base)
+            .finish()
     }
 }
 
@@ -219,6 +277,8 @@ pub enum Transport {
     Whatsapp,
     /// wagw's in-process simulated network (tests and demos).
     Sim,
+    /// Meta's WhatsApp Business Cloud API (the account's `cloud` settings).
+    Cloud,
 }
 
 /// `groups.<jid|*>`.
@@ -594,7 +654,7 @@ pub(crate) fn misplaced_key_hint(type_name: &str, key: &str) -> Option<String> {
         ("ConfigFile", "routing") => {
             "`routing.*` is from older gateways: use `channels.whatsapp.allowFrom` and `bindings`"
         }
-        ("WhatsAppSection", "enabled" | "name" | "authDir" | "transport") => {
+        ("WhatsAppSection", "enabled" | "name" | "authDir") => {
             "this key is per account: set it in `channels.whatsapp.accounts.<id>`"
         }
         ("AccountSection", "accounts") => "accounts cannot be nested",

@@ -38,6 +38,7 @@
 
 pub mod chat;
 mod check;
+mod cloud;
 mod config;
 mod de;
 pub mod edit;
@@ -50,6 +51,10 @@ pub mod migrate;
 mod resolve;
 pub mod settings;
 
+pub use cloud::{
+    DEFAULT_API_BASE, WHATSAPP_ACCESS_TOKEN, WHATSAPP_APP_SECRET, WHATSAPP_BUSINESS_ACCOUNT_ID,
+    WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_WEBHOOK_VERIFY_TOKEN,
+};
 pub use config::{Config, MAX_CONFIG_BYTES, read_config_file};
 pub use env::{Env, WAGW_CONFIG, WAGW_DATA_DIR, WAGW_DATABASE_URL, WAGW_TOKEN};
 pub use error::{ConfigError, Problem, ProblemKind};
@@ -57,10 +62,10 @@ pub use json5::Pos;
 pub use resolve::defaults;
 pub use settings::{
     AccountMatch, AckReaction, Actions, AgentSettings, AgentSink, AllowEntry, Binding,
-    BindingMatch, DatabaseUrl, DmSettings, GatewaySettings, GroupKey, GroupSettings, MediaSettings,
-    MessageSettings, PacingSettings, PairingSettings, PeerKind, PeerMatch, ReconnectSettings,
-    ResolvedAccount, SessionSettings, SinkKind, StorageSettings, StorageSource, Transport,
-    WebSettings, redact_url,
+    BindingMatch, CloudSecret, CloudSettings, DatabaseUrl, DmSettings, GatewaySettings, GroupKey,
+    GroupSettings, MediaSettings, MessageSettings, PacingSettings, PairingSettings, PeerKind,
+    PeerMatch, ReconnectSettings, ResolvedAccount, SessionSettings, SinkKind, StorageSettings,
+    StorageSource, Transport, WebSettings, redact_url,
 };
 
 /// The JSON Schema of the config file (draft-07), for editors and `wagw config schema`.

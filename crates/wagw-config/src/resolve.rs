@@ -202,6 +202,7 @@ fn check_open(
 }
 
 pub(crate) fn build(file: &ConfigFile, c: &mut Checker, env: &Env, base: Option<&Path>) -> Built {
+    let env = &crate::cloud::overlay(env, file.env.as_ref(), c);
     let empty_channel = WhatsAppSection::default();
     let channel = file
         .channels
@@ -326,7 +327,7 @@ pub(crate) fn build(file: &ConfigFile, c: &mut Checker, env: &Env, base: Option<
             }
             None => data_dir.join("accounts").join(id.as_str()),
         };
-        accounts.push(merge(
+        let mut account = merge(
             id.clone(),
             section,
             &own,
@@ -336,7 +337,21 @@ pub(crate) fn build(file: &ConfigFile, c: &mut Checker, env: &Env, base: Option<
             group_chat.history_limit,
             outbound_media_max_mb,
             *id == default_account,
-        ));
+        );
+        account.transport = section
+            .transport
+            .or(channel.transport)
+            .unwrap_or(Transport::Whatsapp);
+        account.cloud = crate::cloud::resolve(
+            c,
+            env,
+            channel.cloud.as_ref(),
+            section.cloud.as_ref(),
+            path,
+            *id == default_account,
+            account.transport,
+        );
+        accounts.push(account);
     }
 
     let web = web(file, c);
@@ -392,7 +407,9 @@ fn merge(
             .map(str::to_string),
         enabled: section.enabled.unwrap_or(true),
         is_default,
+        // Settled by the caller, which knows the channel's transport and cloud settings.
         transport: section.transport.unwrap_or(Transport::Whatsapp),
+        cloud: None,
         auth_dir,
         dm_policy: own.dm_policy.or(chan.dm_policy).unwrap_or_default(),
         allow_from: pick(&own.allow_from, &chan.allow_from).unwrap_or_default(),

@@ -218,6 +218,63 @@ pub struct ResolvedAccount {
     pub pairing: PairingSettings,
     /// Outbound pacing.
     pub pacing: PacingSettings,
+    /// WhatsApp Business Cloud API settings; present exactly when `transport` is `cloud`.
+    /// Secrets serialize as `<redacted>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<CloudSettings>,
+}
+
+/// A Cloud API credential: `Debug`, `Display` and JSON show `<redacted>`;
+/// [`CloudSecret::expose`] gives the value to the one place that sends or compares it.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct CloudSecret(String);
+
+impl CloudSecret {
+    /// Wraps a credential.
+    pub fn new(value: impl Into<String>) -> CloudSecret {
+        CloudSecret(value.into())
+    }
+
+    /// The credential itself. Never print it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for CloudSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Display for CloudSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Serialize for CloudSecret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
+}
+
+/// `cloud`, merged key by key (account, channel, `WHATSAPP_*` for the default account).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudSettings {
+    /// The access token.
+    pub access_token: CloudSecret,
+    /// The phone number id.
+    pub phone_number_id: String,
+    /// The WhatsApp Business Account id.
+    pub business_account_id: Option<String>,
+    /// The webhook verify token.
+    pub verify_token: Option<CloudSecret>,
+    /// The app secret that signs webhooks.
+    pub app_secret: Option<CloudSecret>,
+    /// The Graph API prefix including its version, without a trailing slash.
+    pub api_base: String,
 }
 
 impl ResolvedAccount {

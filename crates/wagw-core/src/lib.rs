@@ -31,7 +31,7 @@ pub use message::{
     AddressingMode, ChatPresence, ContactCard, Content, ContextInfo, GroupMetadata,
     GroupParticipant, InboundMessage, Location, Media, MediaKind, MediaKindOrDefault, MediaRef,
     MessageId, MessageKey, OutboundContent, OutboundMedia, OutboundMessage, OutboundQuote,
-    QuotedMessage, Receipt, ReceiptKind, SendReceipt, UploadedMedia,
+    QuotedMessage, Receipt, ReceiptKind, SendReceipt, Template, UploadedMedia,
 };
 pub use policy::{AckGroupMode, Activation, ChunkMode, DmPolicy, DmScope, GroupPolicy};
 pub use resources::TransportResources;

@@ -454,6 +454,22 @@ pub enum OutboundContent {
         /// The message to revoke.
         target: MessageKey,
     },
+    /// An approved template (the WhatsApp Business Cloud API; what may be sent when the
+    /// customer has not written in the last 24 hours). Other transports refuse it.
+    Template(Template),
+}
+
+/// A message template approved in WhatsApp Manager, with its parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Template {
+    /// The template's name.
+    pub name: String,
+    /// Its language code (`en_US`, `de`, ...).
+    pub language: String,
+    /// Header, body and button parameters, in Meta's `components` shape.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<serde_json::Value>,
 }
 
 /// A quote to attach to an outbound message.
@@ -519,6 +535,10 @@ pub enum ReceiptKind {
     ReadSelf,
     /// The recipient could not decrypt and asked for a retry.
     Retry,
+    /// The server accepted the message for delivery (the Cloud API's `sent` status).
+    Sent,
+    /// The message could not be delivered; [`Receipt::error`] says why.
+    Failed,
     /// Anything else the protocol sends.
     Other,
 }
@@ -538,6 +558,9 @@ pub struct Receipt {
     pub kind: ReceiptKind,
     /// When, Unix milliseconds.
     pub timestamp_ms: i64,
+    /// Why delivery failed, for [`ReceiptKind::Failed`] (the transport's words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Chat presence ("typing…").

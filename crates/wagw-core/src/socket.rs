@@ -405,6 +405,13 @@ pub trait WaSocket: Send + Sync + 'static {
     /// Who this account is linked as, if linked.
     fn own_identity(&self) -> Option<OwnIdentity>;
 
+    /// True when the account can connect without linking first. By default: it knows its
+    /// identity. A transport whose account is set up elsewhere (the Cloud API: credentials
+    /// from Meta's dashboard) is always linked, and learns its identity when it connects.
+    fn is_linked(&self) -> bool {
+        self.own_identity().is_some()
+    }
+
     /// Sends a message and waits for the server's ack. Only an acked send returns `Ok`.
     async fn send(&self, message: OutboundMessage) -> Result<SendReceipt, SocketError>;
 

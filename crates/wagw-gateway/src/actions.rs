@@ -185,7 +185,7 @@ impl Gateway {
     ) -> Result<String, GatewayError> {
         let acct = self.account(account)?;
         acct.clear_expired_login();
-        if acct.login_prompt().is_none() && acct.socket().own_identity().is_none() {
+        if acct.login_prompt().is_none() && !acct.socket().is_linked() {
             acct.control(crate::supervisor::Control::Link).await;
             // The linking connection is up once it shows its first prompt.
             for _ in 0..100 {

@@ -398,7 +398,7 @@ impl Gateway {
                     state,
                     detail,
                     connected: self.inner.shared.registry.is_live(account.id()),
-                    linked: account.socket().own_identity().is_some(),
+                    linked: account.socket().is_linked(),
                     phone: account.identity().map(|i| i.phone.to_string()),
                     lid: account
                         .identity()

@@ -136,6 +136,32 @@ impl Account {
         reply_tokens: bool,
     ) -> Result<SendReport, GatewayError> {
         let socket = self.shared.registry.get(self.id())?;
+        // A template goes out first, as one message of its own; the text and media (if
+        // any) follow it.
+        let mut template_sent = None;
+        if let Some(template) = &reply.template {
+            let receipt = self
+                .send_message(OutboundMessage {
+                    chat: chat.clone(),
+                    content: wagw_core::OutboundContent::Template(template.clone()),
+                    quote: None,
+                    mentions: Vec::new(),
+                })
+                .await?;
+            let sent = wagw_outbound::SentMessage {
+                kind: "template",
+                id: receipt.id,
+                timestamp_ms: receipt.timestamp_ms,
+            };
+            if reply.media.is_empty() && reply.text.as_deref().is_none_or(|t| t.trim().is_empty()) {
+                return Ok(SendReport {
+                    sent: vec![sent],
+                    failed: Vec::new(),
+                    warnings: Vec::new(),
+                });
+            }
+            template_sent = Some(sent);
+        }
         let settings = self.settings();
         let text_settings = text_settings(
             &settings.resolved,
@@ -206,7 +232,7 @@ impl Account {
             });
         }
         Ok(SendReport {
-            sent: report.sent,
+            sent: template_sent.into_iter().chain(report.sent).collect(),
             failed: report.failed,
             warnings: report.warnings,
         })

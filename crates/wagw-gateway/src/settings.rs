@@ -62,6 +62,7 @@ impl AccountSettings {
                 auth_dir: resolved.auth_dir.clone(),
                 name: resolved.name.clone(),
                 kind: resolved.transport,
+                cloud: resolved.cloud.clone(),
             },
             resolved: resolved.clone(),
         })

@@ -37,6 +37,10 @@ pub struct Reply {
     /// Send MP4 videos as looping GIFs.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub gif_playback: bool,
+    /// An approved template, sent first (Cloud API accounts only: what may be sent when
+    /// the customer has not written in 24 hours; other transports refuse it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<wagw_core::Template>,
 }
 
 impl Reply {

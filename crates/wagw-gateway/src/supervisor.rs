@@ -81,7 +81,7 @@ pub(crate) async fn run(
         probe_tx,
         rng: SplitMix64::new(seed),
     };
-    let linked = account.socket().own_identity().is_some();
+    let linked = account.socket().is_linked();
     driver.feed(&mut sup, Input::Start { linked }).await;
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     loop {
@@ -117,7 +117,7 @@ pub(crate) async fn run(
             Some(command) = control.recv() => match command {
                 Control::Link => Some(Input::LinkRequested),
                 Control::Disconnect => Some(Input::DisconnectRequested),
-                Control::Reconnect => Some(Input::Start { linked: account.socket().own_identity().is_some() }),
+                Control::Reconnect => Some(Input::Start { linked: account.socket().is_linked() }),
                 Control::Reload => {
                     sup.set_policy(policy_for(&account));
                     None
@@ -368,10 +368,19 @@ async fn handle_event(account: &Arc<Account>, event: SocketEvent) {
         SocketEvent::OfflineSyncCompleted { count } => {
             tracing::debug!(target: "wagw::inbound", account = %id, count, "offline backlog delivered");
         }
-        SocketEvent::Receipt(receipt) => {
-            tracing::trace!(target: "wagw::outbound", account = %id, kind = ?receipt.kind,
-                ids = receipt.ids.len(), "receipt");
-        }
+        SocketEvent::Receipt(receipt) => match (&receipt.kind, &receipt.error) {
+            (wagw_core::ReceiptKind::Failed, error) => {
+                // A send the server accepted and then could not deliver (the Cloud API's
+                // `failed` status): the operator needs to know, the agent's turn is over.
+                tracing::warn!(target: "wagw::outbound", account = %id, chat = %receipt.chat,
+                    ids = ?receipt.ids, error = error.as_deref().unwrap_or("no reason given"),
+                    "message could not be delivered");
+            }
+            _ => {
+                tracing::trace!(target: "wagw::outbound", account = %id, kind = ?receipt.kind,
+                    ids = receipt.ids.len(), "receipt");
+            }
+        },
         SocketEvent::Undecryptable {
             chat, id: msg_id, ..
         } => {

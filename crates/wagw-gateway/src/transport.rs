@@ -13,8 +13,11 @@ pub struct TransportSettings {
     pub auth_dir: PathBuf,
     /// The account's display name, if configured.
     pub name: Option<String>,
-    /// Which network: WhatsApp or the simulator (`accounts.<id>.transport`).
+    /// Which network: WhatsApp Web, the Cloud API or the simulator
+    /// (`accounts.<id>.transport`).
     pub kind: wagw_config::Transport,
+    /// The Cloud API credentials, for `kind` cloud (a rotated token restarts the account).
+    pub cloud: Option<wagw_config::CloudSettings>,
 }
 
 /// Creates the transport of each account: the real WhatsApp socket, the simulator, or a

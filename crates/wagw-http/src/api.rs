@@ -170,6 +170,34 @@ pub trait GatewayApi: Send + Sync + 'static {
     /// stopped accepting. Finish in-flight turns, flush and close, all by `by`.
     async fn shutdown(&self, by: tokio::time::Instant) -> Result<(), ApiError>;
 
+    /// `GET /v1/cloud/{account}/webhook` (no bearer token): Meta's webhook verification for
+    /// a Cloud API account. The challenge to echo, or `ApiError::Forbidden` when the mode or
+    /// verify token is wrong; `ApiError::NotFound` for an account that is not a cloud one.
+    async fn cloud_verify(
+        &self,
+        account: &AccountId,
+        mode: Option<&str>,
+        verify_token: Option<&str>,
+        challenge: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let _ = (mode, verify_token, challenge);
+        Err(not_cloud(account))
+    }
+
+    /// `POST /v1/cloud/{account}/webhook` (no bearer token): a webhook from Meta, the raw
+    /// body and its `X-Hub-Signature-256`. `Ok` only once its messages are durably stored;
+    /// `ApiError::Unauthorized` for a bad signature (nothing processed),
+    /// `ApiError::Unavailable` when Meta should retry.
+    async fn cloud_webhook(
+        &self,
+        account: &AccountId,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), ApiError> {
+        let _ = (signature, body);
+        Err(not_cloud(account))
+    }
+
     /// `POST /v1/sim/inbound` (`--sim` only): a simulated person writes to an account.
     async fn sim_inbound(&self, message: SimMessage) -> Result<SimInjected, ApiError> {
         let _ = message;
@@ -198,6 +226,17 @@ pub trait GatewayApi: Send + Sync + 'static {
     ) -> Result<super::sim_fault::SimFaultApplied, ApiError> {
         let _ = order;
         Err(sim_off())
+    }
+}
+
+/// The answer for a webhook addressed to an account that is not a running cloud account.
+pub fn not_cloud(account: &AccountId) -> ApiError {
+    ApiError::NotFound {
+        code: "not_a_cloud_account",
+        message: format!(
+            "no running Cloud API account {account}: the webhook URL must name an account with \
+             transport: \"cloud\""
+        ),
     }
 }
 
@@ -279,6 +318,8 @@ pub struct SendMessage {
     pub reply_to: Option<MessageId>,
     /// Mentioned users.
     pub mentions: Vec<Jid>,
+    /// An approved template to send first (Cloud API accounts).
+    pub template: Option<wagw_core::Template>,
 }
 
 /// A validated reaction.

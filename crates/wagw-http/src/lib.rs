@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 pub mod api;
 pub mod auth;
+pub mod cloud;
 pub mod console;
 pub mod deliveries;
 pub mod error;
@@ -145,6 +146,9 @@ pub fn router_until(
         ));
     Router::new()
         .route("/healthz", get(routes::healthz))
+        // Meta cannot send a bearer token: the verify token and the body's signature
+        // authenticate these (crate::cloud).
+        .route(cloud::WEBHOOK_PATH, get(cloud::verify).post(cloud::receive))
         .merge(console::routes())
         .merge(protected)
         .method_not_allowed_fallback(routes::method_not_allowed)

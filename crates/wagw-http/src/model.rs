@@ -238,6 +238,24 @@ pub struct SendMessageRequest {
     /// Phone numbers or JIDs to mention.
     #[serde(default)]
     pub mentions: Vec<String>,
+    /// An approved template, sent before any text or media: Cloud API accounts only, for
+    /// customers who have not written in 24 hours (other transports refuse it).
+    #[serde(default)]
+    pub template: Option<TemplateRequest>,
+}
+
+/// A template send: as Meta's `template` object, with `language` as the code alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TemplateRequest {
+    /// The template's name in WhatsApp Manager.
+    pub name: String,
+    /// Its language code (`en_US`).
+    pub language: String,
+    /// Header, body and button parameters, as Meta defines them.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub components: Vec<serde_json::Value>,
 }
 
 /// What was sent: the ids WhatsApp's server confirmed, in order.

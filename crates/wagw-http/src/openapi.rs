@@ -10,12 +10,14 @@ use super::model_agents::*;
 use super::model_resources::*;
 use super::sim_fault::{SimFaultApplied, SimFaultRequest};
 use super::sim_scan::{SimScanRequest, SimScanned};
-use super::{events, routes, sim_fault, sim_scan};
+use super::{cloud, events, routes, sim_fault, sim_scan};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "wagw", description = "WhatsApp Web gateway for AI agents: HTTP API. \
-        Every route but /healthz needs `Authorization: Bearer <token>` (`wagw token` prints it)."),
+        Every route but /healthz and the Cloud API webhooks (/v1/cloud/{account}/webhook, \
+        authenticated by Meta's verify token and signature) needs `Authorization: Bearer <token>` \
+        (`wagw token` prints it)."),
     paths(
         routes::healthz, routes::readyz, routes::accounts, routes::account,
         routes::login_start, routes::login_status, routes::login_passkey,
@@ -25,12 +27,12 @@ use super::{events, routes, sim_fault, sim_scan};
         routes::allow_list, routes::allow_add, routes::allow_remove, routes::deliveries_list,
         routes::delivery_replay, routes::media, events::events, routes::resources, routes::probe,
         routes::reload, routes::metrics, routes::openapi, routes::sim_inbound, routes::sim_outbox,
-        sim_scan::scan, sim_fault::apply,
+        sim_scan::scan, sim_fault::apply, cloud::verify, cloud::receive,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, AccountView, AccountList, LoginMethod, LoginRequest,
         LoginResponse, LoginState, LoginStatus, PasskeyAssertion, LogoutResponse, MediaItem, SendMessageRequest,
-        SendResponse, ReactionRequest, PollRequest, ReadRequest, PresenceState, PresenceRequest,
+        SendResponse, TemplateRequest, ReactionRequest, PollRequest, ReadRequest, PresenceState, PresenceRequest,
         SentId, OkResponse, PairingRequestView, PairingList, PairingDecisionRequest,
         PairingDecision, EventRecord, Readiness, ReloadResponse, SimInboundRequest, SimInjected,
         SimOutbox, ExplainRequest, ExplainView, AllowEntryView, AllowListView, AllowRequest,
@@ -63,7 +65,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 }
 
 /// Routes that need no token.
-const OPEN_ROUTES: &[&str] = &["/healthz"];
+const OPEN_ROUTES: &[&str] = &["/healthz", "/v1/cloud/{account}/webhook"];
 
 /// Adds the answers every route can give besides its own (so clients and schemathesis see
 /// every status a route returns): the token check (401, 429), the connection cap (503),

@@ -373,6 +373,7 @@ async fn notify_approved(s: &AppState, d: &PairingDecision) -> Result<String, Ap
                 gif_playback: false,
                 reply_to: None,
                 mentions: Vec::new(),
+                template: None,
             },
         )
         .await

@@ -133,10 +133,31 @@ pub fn passkey_assertion(req: PasskeyAssertion) -> Result<String, ApiError> {
 pub fn send(req: SendMessageRequest) -> Result<SendMessage, ApiError> {
     let to = target("to", &req.to)?;
     let text = non_empty(req.text);
-    if text.is_none() && req.media.is_empty() {
+    let template = match req.template {
+        Some(t) => {
+            for (field, value) in [
+                ("template.name", &t.name),
+                ("template.language", &t.language),
+            ] {
+                if value.trim().is_empty() {
+                    return Err(ApiError::invalid(
+                        field,
+                        format!("{field}: must not be empty"),
+                    ));
+                }
+            }
+            Some(wagw_core::Template {
+                name: t.name.trim().to_owned(),
+                language: t.language.trim().to_owned(),
+                components: t.components,
+            })
+        }
+        None => None,
+    };
+    if text.is_none() && req.media.is_empty() && template.is_none() {
         return Err(ApiError::invalid(
             "text",
-            "text: nothing to send: give `text`, `media`, or both",
+            "text: nothing to send: give `text`, `media`, `template`, or a combination",
         ));
     }
     if req.media.len() > MAX_MEDIA_ITEMS {
@@ -250,6 +271,7 @@ pub fn send(req: SendMessageRequest) -> Result<SendMessage, ApiError> {
         gif_playback: req.gif_playback,
         reply_to,
         mentions,
+        template,
     })
 }
 

@@ -166,6 +166,9 @@ impl SimOutboxEntry {
                 e.kind = SimOutboxKind::Revoke;
                 e.target = Some(target);
             }
+            // Refused before it is posted (templates are the Cloud API's); named for the
+            // record should one ever be kept.
+            OutboundContent::Template(t) => e.text = Some(format!("template {}", t.name)),
         }
         e
     }

@@ -297,6 +297,7 @@ impl SimPhone {
                     ids: ids.to_vec(),
                     kind,
                     timestamp_ms: now,
+                    error: None,
                 }));
             }
         }

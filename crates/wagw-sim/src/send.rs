@@ -161,6 +161,9 @@ fn validate(st: &NetState, account: &AccountId, msg: &OutboundMessage) -> Result
                 Ok(())
             }
         }
+        OutboundContent::Template(_) => Err(SocketError::Unsupported(
+            "templates: they belong to the WhatsApp Business Cloud API (transport \"cloud\")",
+        )),
         OutboundContent::Revoke { target } => {
             if own(&target.id) {
                 Ok(())
@@ -231,6 +234,10 @@ fn accept(
         OutboundContent::Revoke { .. } => Content::Unsupported {
             kind: "revoke".into(),
         },
+        // Refused by the check above.
+        OutboundContent::Template(_) => Content::Unsupported {
+            kind: "template".into(),
+        },
     };
     let wants_receipts = st.config.delivery_receipts
         && matches!(
@@ -274,6 +281,7 @@ fn accept(
                 ids: vec![id.clone()],
                 kind: ReceiptKind::Delivered,
                 timestamp_ms: now,
+                error: None,
             }));
         }
     }

@@ -32,6 +32,7 @@ pub fn convert(r: &WaReceipt) -> Option<Receipt> {
             .collect(),
         kind: kind_of(&r.r#type),
         timestamp_ms: r.timestamp.timestamp_millis(),
+        error: None,
     })
 }
 

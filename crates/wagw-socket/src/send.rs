@@ -90,6 +90,11 @@ pub fn build_message(
     }
 }
 
+/// Templates belong to the Business Cloud API; WhatsApp Web has no such message.
+const TEMPLATES_UNSUPPORTED: SocketError = SocketError::Unsupported(
+    "templates: they belong to the WhatsApp Business Cloud API (transport \"cloud\")",
+);
+
 fn kind_name(c: &OutboundContent) -> &'static str {
     match c {
         OutboundContent::Text { .. } => "text",
@@ -98,6 +103,7 @@ fn kind_name(c: &OutboundContent) -> &'static str {
         OutboundContent::Poll { .. } => "poll",
         OutboundContent::Edit { .. } => "edit",
         OutboundContent::Revoke { .. } => "revoke",
+        OutboundContent::Template(_) => "template",
     }
 }
 
@@ -272,6 +278,9 @@ pub(crate) async fn send(
     out: OutboundMessage,
     ack_timeout: Duration,
 ) -> Result<SendReceipt, SocketError> {
+    if let OutboundContent::Template(_) = &out.content {
+        return Err(TEMPLATES_UNSUPPORTED);
+    }
     let to = crate::lid::resolve_destination(client, &out.chat).await?;
     let own = client.pn().as_ref().and_then(ids::from_wa);
     debug!(target: "wagw::outbound", account = %shared.account, kind = kind_name(&out.content), "sending");
@@ -334,6 +343,7 @@ pub(crate) async fn send(
             let id = captured_id(sent).await?;
             confirmed(shared, &id, ack_timeout).await
         }
+        OutboundContent::Template(_) => Err(TEMPLATES_UNSUPPORTED),
         OutboundContent::Revoke { target } => {
             let (kind, edit_attr) = if target.from_me {
                 (RevokeType::Sender, "7")

@@ -97,6 +97,13 @@ pub fn run(cmd: ChannelsCommand, ctx: &Context) -> Result<ExitCode, CliError> {
     match cmd {
         ChannelsCommand::Login(args) => {
             let account = account_or_default(&config, args.account.as_deref());
+            if let Ok(id) = wagw_core::AccountId::parse(&account)
+                && config
+                    .resolve_account(&id)
+                    .is_ok_and(|a| a.transport == wagw_config::Transport::Cloud)
+            {
+                return Err(CliError::Usage(cloud_login_help(&id)));
+            }
             let interactive = std::io::IsTerminal::is_terminal(&std::io::stdout());
             // No gateway answering (and none named by WAGW_URL): link directly, the seeds'
             // order (link first, then start the gateway).
@@ -150,6 +157,19 @@ pub fn run(cmd: ChannelsCommand, ctx: &Context) -> Result<ExitCode, CliError> {
             ))?
         }
     }
+}
+
+/// What `channels login` says for a Cloud API account: there is nothing to link.
+pub fn cloud_login_help(account: &wagw_core::AccountId) -> String {
+    format!(
+        "account {account} uses the WhatsApp Business Cloud API (transport: \"cloud\"), which \
+         has no QR code or pair code: the number is registered in Meta's dashboard instead. \
+         Set its cloud.accessToken and cloud.phoneNumberId (or WHATSAPP_ACCESS_TOKEN and \
+         WHATSAPP_PHONE_NUMBER_ID), start `wagw gateway`, and in the app's WhatsApp → \
+         Configuration set the callback URL to https://<your host>/v1/cloud/{account}/webhook \
+         with cloud.verifyToken as the verify token, subscribed to the `messages` field. \
+         `wagw config check` tells what is missing; docs/cloud-api.md walks through it"
+    )
 }
 
 /// The account named, or the config's default.

@@ -48,6 +48,7 @@ pub async fn link(
         sim: None,
         force_sim: false,
         database: config.storage().url.clone(),
+        cloud: Default::default(),
     }
     .create(
         account,
@@ -55,6 +56,7 @@ pub async fn link(
             auth_dir: resolved.auth_dir.clone(),
             name: resolved.name.clone(),
             kind: resolved.transport,
+            cloud: resolved.cloud.clone(),
         },
     )
     .map_err(|e| CliError::Failed(e.to_string()))?;

@@ -123,6 +123,8 @@ pub fn build(args: &SendArgs) -> Result<SendMessageRequest, CliError> {
         gif_playback: args.gif_playback,
         reply_to: args.reply_to.clone(),
         mentions: args.mentions.clone(),
+        // Templates go through the HTTP API (`template` in the body); no CLI flag yet.
+        template: None,
     })
 }
 

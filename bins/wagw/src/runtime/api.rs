@@ -25,6 +25,28 @@ use wagw_http::model_access::{AllowChange, AllowEntryView, ExplainView};
 use wagw_http::model_agents::DeliveryView;
 use wagw_http::model_resources::{AccountResources, ProbeResult};
 
+/// A Cloud API webhook refusal as the API's error (its status is what Meta sees).
+fn cloud_error(e: wagw_cloud::WebhookError) -> ApiError {
+    use wagw_cloud::WebhookError as W;
+    let message = e.to_string();
+    match e {
+        W::VerificationRefused(_) | W::NoVerifyToken => ApiError::Forbidden(message),
+        W::MissingSignature | W::BadSignature => ApiError::Unauthorized(message),
+        W::Malformed(_) => ApiError::Invalid {
+            field: None,
+            message,
+        },
+        W::NotConnected => ApiError::Unavailable {
+            code: "not_connected",
+            message,
+        },
+        W::NotCommitted(_) => ApiError::Unavailable {
+            code: "not_committed",
+            message,
+        },
+    }
+}
+
 /// An event of the daemon's log in the API's shape.
 pub fn record(e: wagw_agents::Event) -> EventRecord {
     EventRecord {
@@ -179,7 +201,14 @@ impl Runtime {
                 .as_ref()
                 .map_or_else(|| "stopped".to_owned(), |s| s.state.clone()),
             detail: status.as_ref().and_then(|s| s.detail.clone()),
-            transport: if sim { "sim" } else { "whatsapp" }.to_owned(),
+            transport: if sim {
+                "sim"
+            } else if account.transport == wagw_config::Transport::Cloud {
+                "cloud"
+            } else {
+                "whatsapp"
+            }
+            .to_owned(),
             self_phone: status.as_ref().and_then(|s| s.phone.clone()),
             self_lid: status.as_ref().and_then(|s| s.lid.clone()),
             last_error: status
@@ -282,6 +311,7 @@ fn reply_of(m: SendMessage) -> Reply {
         captions,
         mentions: m.mentions,
         gif_playback: m.gif_playback,
+        template: m.template,
     }
 }
 
@@ -381,6 +411,16 @@ impl GatewayApi for Runtime {
         login: LoginStart,
     ) -> Result<LoginChallenge, ApiError> {
         self.configured(id)?;
+        let cloud = self
+            .config()
+            .resolve_account(id)
+            .is_ok_and(|a| a.transport == wagw_config::Transport::Cloud);
+        if cloud && !self.force_sim {
+            return Err(ApiError::Conflict {
+                code: "cloud_account",
+                message: crate::cmd::channels::cloud_login_help(id),
+            });
+        }
         let status = self.status_of(id).ok_or_else(|| ApiError::Unavailable {
             code: "account_not_running",
             message: format!(
@@ -900,6 +940,51 @@ impl GatewayApi for Runtime {
         self.stop(by)
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+
+    async fn cloud_verify(
+        &self,
+        account: &AccountId,
+        mode: Option<&str>,
+        verify_token: Option<&str>,
+        challenge: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let socket = self
+            .cloud
+            .get(account)
+            .ok_or_else(|| wagw_http::api::not_cloud(account))?;
+        let answer = socket.verify_subscription(mode, verify_token, challenge);
+        match &answer {
+            Ok(_) => tracing::info!(target: "wagw::cloud", account = %account,
+                "Meta verified the webhook URL"),
+            Err(e) => tracing::warn!(target: "wagw::cloud", account = %account, error = %e,
+                "webhook verification refused"),
+        }
+        answer.map_err(cloud_error)
+    }
+
+    async fn cloud_webhook(
+        &self,
+        account: &AccountId,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), ApiError> {
+        let socket = self
+            .cloud
+            .get(account)
+            .ok_or_else(|| wagw_http::api::not_cloud(account))?;
+        match socket.receive_webhook(signature, body).await {
+            Ok(r) => {
+                tracing::debug!(target: "wagw::cloud", account = %account, committed = r.committed,
+                    duplicates = r.duplicates, receipts = r.receipts, "webhook stored");
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(target: "wagw::cloud", account = %account, error = %e,
+                    "webhook refused");
+                Err(cloud_error(e))
+            }
+        }
     }
 
     async fn sim_inbound(&self, message: SimMessage) -> Result<SimInjected, ApiError> {

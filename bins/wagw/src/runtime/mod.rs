@@ -77,6 +77,8 @@ pub struct Runtime {
     pub(crate) live: broadcast::Sender<EventRecord>,
     pub(crate) sim: Option<SimNetwork>,
     pub(crate) force_sim: bool,
+    /// The cloud accounts' sockets, which take the Cloud API webhooks.
+    pub(crate) cloud: transport::CloudSockets,
     /// The process's `metrics` recorder (the library's `wa_*` series), when installed.
     pub(crate) library: Option<&'static recorder::LibraryMetrics>,
     /// Tells the webhook worker to stop, and its task.
@@ -103,6 +105,7 @@ pub async fn start(config: &Config, options: RuntimeOptions) -> Result<Started, 
     let transports =
         transport::Transports::for_config(config, options.sim, options.sim_unlinked, now_ms())?;
     let sim = transports.sim.clone();
+    let cloud = transports.cloud.clone();
     let store = match crate::storage::state(config)? {
         wagw_store::Location::Sqlite(_) => GatewayStore::open(&config.gateway().data_dir),
         there => GatewayStore::open_at(&there, wagw_gateway::StoreOptions::default()),
@@ -156,6 +159,7 @@ pub async fn start(config: &Config, options: RuntimeOptions) -> Result<Started, 
         live,
         sim,
         force_sim: options.sim,
+        cloud,
         library,
         stop_worker: std::sync::Mutex::new(Some((stop_tx, worker))),
         tasks: std::sync::Mutex::new(tasks),

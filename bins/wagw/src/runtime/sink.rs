@@ -233,9 +233,23 @@ fn media_source(m: &AgentMedia) -> Option<MediaSource> {
 pub fn to_replies(replies: Vec<AgentReply>) -> Vec<Reply> {
     let mut out = Vec::new();
     for r in replies {
+        if let Some(t) = &r.template {
+            // The template goes first, in a reply of its own.
+            out.push(Reply {
+                template: Some(wagw_core::Template {
+                    name: t.name.clone(),
+                    language: t.language.clone(),
+                    components: t.components.clone(),
+                }),
+                ..Reply::default()
+            });
+        }
         let reply_to = r.reply_to.as_deref().map(MessageId::new);
         let own_captions = r.media.iter().any(|m| m.caption.is_some());
         if !own_captions {
+            if r.template.is_some() && r.media.is_empty() && r.text.is_none() {
+                continue;
+            }
             out.push(Reply {
                 text: r.text,
                 media: r.media.iter().filter_map(media_source).collect(),

@@ -1,9 +1,11 @@
 //! The transport of each account: the simulator (`wagw gateway --sim`, or
-//! `accounts.<id>.transport: "sim"`) or real WhatsApp (`wagw-socket`, protocol state in
-//! the account's `authDir`).
+//! `accounts.<id>.transport: "sim"`), Meta's Cloud API (`transport: "cloud"`, `wagw-cloud`)
+//! or real WhatsApp Web (`wagw-socket`, protocol state in the account's `authDir`).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
+use wagw_cloud::{CloudConfig, CloudSocket, Secret};
 use wagw_config::{Config, Transport};
 use wagw_core::{AccountId, Phone, SocketError, WaSocket};
 use wagw_gateway::{TransportFactory, TransportSettings};
@@ -21,6 +23,43 @@ pub fn sim_owner_number(index: usize) -> String {
     format!("+1555019{:04}", index + 1)
 }
 
+/// The Cloud API socket of each running cloud account, for the webhook routes (Meta posts
+/// to the daemon, which hands the body to the account's socket).
+#[derive(Clone, Default)]
+pub struct CloudSockets(Arc<Mutex<HashMap<AccountId, CloudSocket>>>);
+
+impl CloudSockets {
+    /// The account's socket, if it is a cloud account the gateway created.
+    pub fn get(&self, account: &AccountId) -> Option<CloudSocket> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(account)
+            .cloned()
+    }
+
+    fn put(&self, account: &AccountId, socket: CloudSocket) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(account.clone(), socket);
+    }
+}
+
+/// The `wagw-cloud` config of a cloud account.
+pub fn cloud_config(account: &AccountId, cloud: &wagw_config::CloudSettings) -> CloudConfig {
+    let mut c = CloudConfig::new(
+        account.clone(),
+        Secret::new(cloud.access_token.expose()),
+        cloud.phone_number_id.clone(),
+    );
+    c.business_account_id = cloud.business_account_id.clone();
+    c.verify_token = cloud.verify_token.as_ref().map(|s| Secret::new(s.expose()));
+    c.app_secret = cloud.app_secret.as_ref().map(|s| Secret::new(s.expose()));
+    c.api_base = cloud.api_base.clone();
+    c
+}
+
 /// Builds each account's socket.
 pub struct Transports {
     /// The simulated network, when any account runs on it.
@@ -30,6 +69,8 @@ pub struct Transports {
     /// The PostgreSQL database of the protocol stores (`storage.url`); `None`: a file in
     /// each authDir.
     pub database: Option<wagw_config::DatabaseUrl>,
+    /// The cloud accounts' sockets, shared with the webhook routes.
+    pub cloud: CloudSockets,
 }
 
 impl Transports {
@@ -81,6 +122,7 @@ impl Transports {
             sim,
             force_sim,
             database: config.storage().url.clone(),
+            cloud: CloudSockets::default(),
         })
     }
 }
@@ -101,6 +143,17 @@ impl TransportFactory for Transports {
                     .add_account(account.clone(), None)
                     .map_err(|e| SocketError::Other(e.to_string()))?,
             };
+            return Ok(Arc::new(socket));
+        }
+        if settings.kind == Transport::Cloud {
+            let cloud = settings.cloud.as_ref().ok_or_else(|| {
+                SocketError::Other(format!(
+                    "account {account}: transport \"cloud\" without cloud settings"
+                ))
+            })?;
+            let socket = CloudSocket::new(cloud_config(account, cloud))?;
+            // A restarted account (new token, say) replaces its socket for the webhooks too.
+            self.cloud.put(account, socket.clone());
             return Ok(Arc::new(socket));
         }
         let mut config = SocketConfig::new(account.clone(), settings.auth_dir.clone());

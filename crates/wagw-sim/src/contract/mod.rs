@@ -11,7 +11,7 @@
 //! | `connect_emits_connected_then_sync` | — |
 //! | `disconnect_closes_with_requested` | — |
 //! | `connect_again_closes_previous_stream` | — |
-//! | `pair_code_refused_when_linked` | — |
+//! | `pair_code_refused_when_linked` | `qr_login` (the transport links as a device) |
 //! | `ping_follows_connection` | — |
 //! | `send_acked_with_unique_ids` | — |
 //! | `send_recorded_by_server` | `read_outbox` |
@@ -66,8 +66,9 @@ pub struct Capabilities {
     pub redelivery: bool,
     /// `upload_media` then `download_media` of the same blob works.
     pub media: bool,
-    /// [`ContractHarness::unlinked_socket`] works and the server shows QR codes on
-    /// WhatsApp's cadence (60 s, then 20 s each, then exhaustion).
+    /// The transport links as a device: [`ContractHarness::unlinked_socket`] works, the
+    /// server shows QR codes on WhatsApp's cadence (60 s, then 20 s each, then exhaustion)
+    /// and a linked account refuses pair codes.
     pub qr_login: bool,
 }
 
@@ -288,11 +289,16 @@ pub async fn run_all<H: ContractHarness>(h: &mut H) -> ContractReport {
         connect_again_closes_previous_stream,
     )
     .await;
+    // Pair codes, like QR codes, exist only where an account links as a device.
+    let linking = Capabilities {
+        qr_login: true,
+        ..none
+    };
     run_one(
         &mut r,
         h,
         "pair_code_refused_when_linked",
-        none,
+        linking,
         pair_code_refused_when_linked,
     )
     .await;
