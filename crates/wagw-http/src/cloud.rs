@@ -6,14 +6,13 @@
 
 use std::collections::BTreeMap;
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
-use super::extract::ValidPath;
+use super::extract::{LimitedBytes, ValidPath};
 use super::model::OkResponse;
 use super::validate;
 
@@ -62,6 +61,10 @@ pub async fn verify(
         .into_response())
 }
 
+/// The largest webhook post accepted: Meta's carry a batch of messages and statuses as JSON
+/// (media comes by id, not inline), far below this.
+pub const WEBHOOK_LIMIT: usize = 4 * 1024 * 1024;
+
 /// Messages and statuses from Meta. The body is checked against `X-Hub-Signature-256`
 /// (401 and nothing processed when it does not match), and 200 comes only once every
 /// message is durably stored: any other answer makes Meta retry, and retries are deduped by
@@ -84,7 +87,7 @@ pub async fn receive(
     State(s): State<AppState>,
     ValidPath(account): ValidPath<String>,
     headers: HeaderMap,
-    body: Bytes,
+    LimitedBytes(body): LimitedBytes<WEBHOOK_LIMIT>,
 ) -> Result<axum::Json<OkResponse>, ApiError> {
     let id = validate::account_id("account", &account)?;
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());

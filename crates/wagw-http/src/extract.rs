@@ -78,6 +78,41 @@ impl<S: Send + Sync, T: JsonBody> FromRequest<S> for ValidJson<T> {
     }
 }
 
+/// A raw body of at most `LIMIT` bytes (for routes that must see the exact bytes, like a
+/// signed webhook), with the API's JSON errors for too large (413), too slow (408) and broken
+/// bodies instead of axum's plain-text ones.
+#[derive(Debug, Clone)]
+pub struct LimitedBytes<const LIMIT: usize>(pub bytes_alias::Bytes);
+
+impl<S: Send + Sync, const LIMIT: usize> FromRequest<S> for LimitedBytes<LIMIT> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let too_large = || ApiError::TooLarge {
+            limit: LIMIT,
+            hint: "",
+        };
+        let announced = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if announced.is_some_and(|n| n > LIMIT as u64) {
+            return Err(too_large());
+        }
+        read_limited(req.into_body(), LIMIT)
+            .await
+            .map(LimitedBytes)
+            .map_err(|e| match e {
+                ReadError::TooLarge => too_large(),
+                ReadError::TimedOut => ApiError::BodyTimeout {
+                    secs: BODY_READ_TIMEOUT.as_secs(),
+                },
+                ReadError::Broken(m) => ApiError::invalid_body(m),
+            })
+    }
+}
+
 /// How long a whole request body may take to arrive (64 MiB at ~2.5 MB/s). A client that
 /// stalls mid-body gets a 408 instead of holding a connection and a task forever.
 pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);

@@ -30,6 +30,11 @@ async fn webhook_routes_need_no_token_and_reach_the_gateway() {
     );
     let (s, v) = call(&app, open("POST", "/v1/cloud/Not%20An%20Id/webhook", "{}")).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // An oversized post is refused before anything reads it, with the API's JSON error.
+    let big = "a".repeat(crate::cloud::WEBHOOK_LIMIT + 1);
+    let (s, v) = call(&app, open("POST", "/v1/cloud/default/webhook", &big)).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert_eq!(v["error"]["code"], "body_too_large");
 }
 
 #[tokio::test]
