@@ -64,6 +64,7 @@ pub use error::SimError;
 pub use faults::{SendFailure, SimFault};
 pub use group::SimGroup;
 pub use inject::{SimInbound, SimMedia};
+pub use login::webauthn_assertion;
 pub use message::SimMessageBuilder;
 pub use network::{AsAccountId, SimNetwork};
 pub use outbox::{SimOutboxEntry, SimOutboxKind, SimOutboxMedia, SimPresence, SimReadMark};

@@ -381,3 +381,21 @@ impl SimNetwork {
         )
     }
 }
+
+/// A WebAuthn assertion as an authenticator returns it (`PublicKeyCredential.toJSON()`),
+/// answering `challenge` in its `clientDataJSON`: what an operator pastes for a simulated
+/// passkey step, given the challenge of `PasskeyRequired`'s options.
+pub fn webauthn_assertion(challenge: &str) -> String {
+    use base64::Engine as _;
+    let client_data = serde_json::json!({"type": "webauthn.get", "challenge": challenge,
+                                         "origin": "https://web.whatsapp.com"});
+    serde_json::json!({
+        "id": "AQID", "rawId": "AQID", "type": "public-key",
+        "response": {
+            "clientDataJSON": base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(client_data.to_string()),
+            "authenticatorData": "AA", "signature": "AA", "userHandle": null,
+        },
+    })
+    .to_string()
+}

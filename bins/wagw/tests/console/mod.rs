@@ -577,20 +577,7 @@ async fn console_in_chromium_pairs_replays_and_links() {
     shot(c, "09b-link-passkey").await;
     // What an authenticator returns (PublicKeyCredential.toJSON()), the challenge inside
     // clientDataJSON. A wrong one is refused with the reason, and the step stays open.
-    let assertion = |challenge: &str| {
-        use base64::Engine as _;
-        let client_data = serde_json::json!({"type": "webauthn.get", "challenge": challenge,
-                                             "origin": "https://web.whatsapp.com"});
-        serde_json::json!({
-            "id": "AQID", "rawId": "AQID", "type": "public-key",
-            "response": {
-                "clientDataJSON": base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .encode(client_data.to_string()),
-                "authenticatorData": "AA", "signature": "AA", "userHandle": null,
-            },
-        })
-        .to_string()
-    };
+    let assertion = wagw_sim::webauthn_assertion;
     let field = shown(c, "#passkey-json").await;
     field.send_keys(&assertion("wrong")).await.unwrap();
     shown(c, "#passkey-send").await.click().await.unwrap();

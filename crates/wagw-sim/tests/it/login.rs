@@ -230,20 +230,7 @@ async fn passkey_step_when_required() {
     ));
     // What a WebAuthn authenticator returns: the challenge inside clientDataJSON. One
     // that answers another challenge is refused like the bare one above.
-    let webauthn = |challenge: &str| {
-        use base64::Engine as _;
-        let client_data = serde_json::json!({"type": "webauthn.get", "challenge": challenge,
-                                             "origin": "https://web.whatsapp.com"});
-        serde_json::json!({
-            "id": "AQID", "rawId": "AQID", "type": "public-key",
-            "response": {
-                "clientDataJSON": base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .encode(client_data.to_string()),
-                "authenticatorData": "AA", "signature": "AA", "userHandle": null,
-            },
-        })
-        .to_string()
-    };
+    let webauthn = wagw_sim::webauthn_assertion;
     let bad = account.submit_passkey_assertion(&webauthn("nope")).await;
     assert!(matches!(bad, Err(SocketError::Rejected { code: 401, .. })));
     assert!(matches!(
