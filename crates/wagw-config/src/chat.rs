@@ -250,6 +250,9 @@ pub fn run(
                 Ok(t) => t,
                 Err(e) => return Reply(format!("⚠️ {e}")),
             };
+            if !same_host_settings(text, &new) {
+                return Reply(host_refusal(&path));
+            }
             if let Err(e) = validate(&new) {
                 return Reply(invalid("set", &e));
             }
@@ -278,6 +281,9 @@ pub fn run(
                 Ok(None) => return Reply(format!("⚙️ No config value found for {path}.")),
                 Err(e) => return Reply(format!("⚠️ {e}")),
             };
+            if !same_host_settings(text, &new) {
+                return Reply(host_refusal(&path));
+            }
             if let Err(e) = validate(&new) {
                 return Reply(invalid("unset", &e));
             }
@@ -293,6 +299,21 @@ pub fn run(
             }
         }
     }
+}
+
+/// Whether an edit leaves the host's settings ([`edit::host_settings`]) as they were. A
+/// file that does not parse either way is left to `validate`.
+fn same_host_settings(before: &str, after: &str) -> bool {
+    match (edit::host_settings(before), edit::host_settings(after)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => true,
+    }
+}
+
+fn host_refusal(path: &ConfigPath) -> String {
+    format!(
+        "⚠️ {path} touches a host setting (what the gateway runs, reads or listens on, or where it sends credentials): it cannot be changed from a chat. Edit the config file on the gateway's host."
+    )
 }
 
 fn secret_refusal(path: &ConfigPath) -> String {

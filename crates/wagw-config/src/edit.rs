@@ -600,6 +600,47 @@ pub fn is_secret(path: &ConfigPath) -> bool {
         || (keys.len() >= 3 && keys[0] == "gateway" && keys[1] == "agents" && keys[2] == "env")
 }
 
+/// The host's settings, by path, as `text` sets them: what the gateway runs and listens on
+/// (`gateway`: sinks, their commands and URLs, the listen address, the data directory), its
+/// storage, its environment (`env`), which local files and private addresses media may come
+/// from (`media.localRoots`, `media.allowPrivateNetworks`), and where a credential goes (every
+/// `apiBase`: the Cloud API token is sent there). A chat edit must leave all of them as they
+/// were, whatever path it names (a parent object or the whole section included): someone
+/// holding the phone must not get to run commands on the host, read its files or redirect
+/// its credentials.
+pub fn host_settings(text: &str) -> Result<Vec<(String, Json)>, EditError> {
+    fn walk(value: &Json, path: &str, out: &mut Vec<(String, Json)>) {
+        match value {
+            Json::Object(m) => {
+                for (k, v) in m {
+                    let here = format!("{path}.{k}");
+                    if k == "apiBase" {
+                        out.push((here.clone(), v.clone()));
+                    }
+                    walk(v, &here, out);
+                }
+            }
+            Json::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(v, &format!("{path}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let root = get(text, &ConfigPath(Vec::new()))?.unwrap_or(Json::Null);
+    let mut out = Vec::new();
+    for key in ["gateway", "storage", "env"] {
+        out.push((key.to_owned(), root.get(key).cloned().unwrap_or(Json::Null)));
+    }
+    for key in ["localRoots", "allowPrivateNetworks"] {
+        let value = root.get("media").and_then(|m| m.get(key)).cloned();
+        out.push((format!("media.{key}"), value.unwrap_or(Json::Null)));
+    }
+    walk(&root, "", &mut out);
+    Ok(out)
+}
+
 fn secret_name(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     [
