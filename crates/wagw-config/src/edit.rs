@@ -603,8 +603,8 @@ pub fn is_secret(path: &ConfigPath) -> bool {
 /// The host's settings, by path, as `text` sets them: what the gateway runs and listens on
 /// (`gateway`: sinks, their commands and URLs, the listen address, the data directory), its
 /// storage, its environment (`env`), which local files and private addresses media may come
-/// from (`media.localRoots`, `media.allowPrivateNetworks`), and where a credential goes (every
-/// `apiBase`: the Cloud API token is sent there). A chat edit must leave all of them as they
+/// from (`media.localRoots`, `media.allowPrivateNetworks`), and where credentials go (every
+/// `apiBase`: the Cloud API token is sent there; every `authDir`: a link is stored there). A chat edit must leave all of them as they
 /// were, whatever path it names (a parent object or the whole section included): someone
 /// holding the phone must not get to run commands on the host, read its files or redirect
 /// its credentials.
@@ -614,7 +614,7 @@ pub fn host_settings(text: &str) -> Result<Vec<(String, Json)>, EditError> {
             Json::Object(m) => {
                 for (k, v) in m {
                     let here = format!("{path}.{k}");
-                    if k == "apiBase" {
+                    if k == "apiBase" || k == "authDir" {
                         out.push((here.clone(), v.clone()));
                     }
                     walk(v, &here, out);
